@@ -1,0 +1,1 @@
+//! Placeholder: shoal-exporter lands here (issue 7).

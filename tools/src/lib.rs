@@ -1,0 +1,1 @@
+//! Placeholder: shoal-benchmark lands here (issue 6).
