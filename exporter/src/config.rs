@@ -25,6 +25,7 @@ use std::time::Duration;
 )]
 pub struct Flags {
     /// Target address(es): host:port or redis://[user:pass@]host:port; comma-separated or repeated.
+    /// An empty value means no fixed target (multi-target mode: /scrape?target= only).
     #[arg(long = "redis.addr", env = "REDIS_ADDR", value_delimiter = ',')]
     pub redis_addr: Vec<String>,
     /// User name for AUTH (ACL).
@@ -268,13 +269,15 @@ pub fn resolve(flags: Flags) -> Result<Settings, String> {
         Some(s) => parse_labels(s).map_err(|e| format!("--redis.labels: {e}"))?,
         None => Labels::new(),
     };
+    // `--redis.addr ""` (REDIS_ADDR="") or a config file without [[targets]] means
+    // no fixed target: multi-target mode, /scrape?target= only (as redis_exporter).
     let mut targets = Vec::new();
     let addrs: Vec<&String> = flags
         .redis_addr
         .iter()
         .filter(|a| !a.trim().is_empty())
         .collect();
-    if !addrs.is_empty() {
+    if !flags.redis_addr.is_empty() {
         for a in addrs {
             targets.push(
                 target_from(
@@ -286,7 +289,7 @@ pub fn resolve(flags: Flags) -> Result<Settings, String> {
                 .map_err(|e| format!("--redis.addr: {e}"))?,
             );
         }
-    } else if !file.targets.is_empty() {
+    } else if flags.config.is_some() {
         for t in file.targets {
             let labels = t.labels.into_iter().collect();
             targets.push(target_from(&t.addr, t.user, t.password, labels)?);
