@@ -184,11 +184,7 @@ pub struct Args {
     pub stall_timeout: u64,
 
     /// A command to benchmark instead of the tests (with __rand_int__ / __rand_key__).
-    #[arg(
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "COMMAND ARGS"
-    )]
+    #[arg(trailing_var_arg = true, value_name = "COMMAND ARGS")]
     pub command: Vec<String>,
 }
 
@@ -572,5 +568,13 @@ mod tests {
             assert!(parse(bad).is_err(), "{bad} accepted");
         }
         assert!(parse("--help").unwrap_err().contains("Usage"));
+        // An unknown flag is an error, not a command to send (and no connection to 6379).
+        assert!(parse("--no-such-flag").is_err());
+        // Once the command starts, later arguments may look like flags.
+        let c = parse("-n 5 set k -1").unwrap();
+        assert_eq!(
+            c.tests,
+            TestChoice::Custom(vec!["set".into(), "k".into(), "-1".into()])
+        );
     }
 }
