@@ -148,7 +148,7 @@ pub fn to_request(
                                 .iter()
                                 .filter_map(|(q, v)| {
                                     Some(ValueAtQuantile {
-                                        quantile: q.parse::<f64>().ok()? / 100.0,
+                                        quantile: percent_to_fraction(q)?,
                                         value: *v,
                                     })
                                 })
@@ -185,6 +185,12 @@ pub fn to_request(
             ..Default::default()
         }],
     }
+}
+
+/// `"99.9"` (redis_exporter's quantile label) → 0.999, without float noise.
+fn percent_to_fraction(q: &str) -> Option<f64> {
+    let x = q.parse::<f64>().ok()? / 100.0;
+    Some((x * 1e9).round() / 1e9)
 }
 
 /// The full URL for metrics under an OTLP/HTTP endpoint.

@@ -1,0 +1,256 @@
+//! Name and label parity with redis_exporter (Debian's prometheus-redis-exporter
+//! 1.45, the reference): both exporters scrape the same live redis-server
+//! primary, replica and redis-sentinel, and every `redis_*` metric the
+//! reference emits must be emitted by shoal-exporter with the same type and
+//! the same label names; for the labels whose values are stable between two
+//! scrapes (db, replica address, master address, error prefix, sentinel
+//! master, quantile) the values must match too. Names used by the dashboard
+//! or the alert rules get no exemption at all.
+
+mod common;
+
+use common::{have, repo, spawn, wait_for, Exporter, Proc};
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+use std::time::Duration;
+use testkit::{Server, ServerBuilder};
+
+/// Reference names shoal-exporter deliberately does not emit, and why.
+const EXEMPT: &[(&str, &str)] = &[(
+    "redis_last_key_groups_scrape_duration_milliseconds",
+    "key-group scanning (-check-key-groups) is not implemented; the reference emits 0 without it",
+)];
+
+/// Labels whose values must match (others, like cmd or err messages, depend on scrape timing).
+const STABLE_LABELS: &[&str] = &[
+    "db",
+    "slave_ip",
+    "slave_port",
+    "master_host",
+    "master_port",
+    "master_name",
+    "master_address",
+    "quantile",
+    "read_only",
+];
+
+struct Family {
+    kind: String,
+    label_names: BTreeSet<String>,
+    stable_values: BTreeSet<Vec<(String, String)>>,
+}
+
+fn families(text: &str) -> BTreeMap<String, Family> {
+    let mut types = BTreeMap::new();
+    for l in text.lines() {
+        if let Some(rest) = l.strip_prefix("# TYPE ") {
+            let mut it = rest.split_whitespace();
+            if let (Some(n), Some(t)) = (it.next(), it.next()) {
+                types.insert(n.to_string(), t.to_string());
+            }
+        }
+    }
+    let mut out: BTreeMap<String, Family> = BTreeMap::new();
+    for s in common::parse_exposition(text) {
+        if !s.name.starts_with("redis_") {
+            continue;
+        }
+        // Summary/histogram children belong to their family.
+        let base = ["_sum", "_count", "_bucket"]
+            .iter()
+            .find_map(|suf| {
+                s.name.strip_suffix(suf).filter(|b| {
+                    types
+                        .get(*b)
+                        .is_some_and(|t| t == "summary" || t == "histogram")
+                })
+            })
+            .unwrap_or(&s.name)
+            .to_string();
+        let kind = types.get(&base).cloned().unwrap_or_default();
+        let f = out.entry(base).or_insert_with(|| Family {
+            kind,
+            label_names: BTreeSet::new(),
+            stable_values: BTreeSet::new(),
+        });
+        f.label_names.extend(
+            s.labels
+                .keys()
+                .filter(|k| *k != "le" && *k != "quantile")
+                .cloned(),
+        );
+        let stable: Vec<(String, String)> = s
+            .labels
+            .iter()
+            .filter(|(k, _)| STABLE_LABELS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        f.stable_values.insert(stable);
+    }
+    out
+}
+
+fn used_by_deploy() -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for f in [
+        "deploy/grafana/dashboards/shoal-overview.json",
+        "deploy/prometheus/rules/shoal-alerts.yml",
+    ] {
+        let text = std::fs::read_to_string(repo().join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while let Some(pos) = text[i..].find("redis_") {
+            let start = i + pos;
+            let mut end = start;
+            while end < bytes.len() && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_') {
+                end += 1;
+            }
+            let boundary = start == 0
+                || !(bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_');
+            if boundary {
+                names.insert(text[start..end].to_string());
+            }
+            i = end.max(start + 1);
+        }
+    }
+    names
+}
+
+fn reference_exporter(target: &str, dir: &std::path::Path) -> (Proc, u16) {
+    let port = testkit::free_port();
+    let mut cmd = Command::new("prometheus-redis-exporter");
+    cmd.arg("-redis.addr")
+        .arg(format!("redis://{target}"))
+        .arg("-web.listen-address")
+        .arg(format!("127.0.0.1:{port}"));
+    let p = spawn(&format!("redis_exporter-{port}"), &mut cmd, dir);
+    let ok = wait_for(Duration::from_secs(10), || {
+        common::http_get(&format!("http://127.0.0.1:{port}/metrics")).ok()
+    });
+    assert!(
+        ok.is_some(),
+        "prometheus-redis-exporter did not start: {}",
+        p.log_text()
+    );
+    (p, port)
+}
+
+fn compare(what: &str, reference: &str, ours: &str, deploy: &BTreeSet<String>) -> Vec<String> {
+    let r = families(reference);
+    let o = families(ours);
+    let mut problems = Vec::new();
+    for (name, rf) in &r {
+        let exempt = EXEMPT.iter().any(|(n, _)| n == name) && !deploy.contains(name);
+        if exempt {
+            continue;
+        }
+        let Some(of) = o.get(name) else {
+            problems.push(format!("{what}: {name} missing"));
+            continue;
+        };
+        if rf.kind != of.kind {
+            problems.push(format!(
+                "{what}: {name} is {} in the reference, {} here",
+                rf.kind, of.kind
+            ));
+        }
+        // Build info labels describe the binary (golang_version...): names only.
+        if name == "redis_exporter_build_info" {
+            continue;
+        }
+        if rf.label_names != of.label_names {
+            problems.push(format!(
+                "{what}: {name} labels {:?} vs ours {:?}",
+                rf.label_names, of.label_names
+            ));
+        }
+        if rf.stable_values != of.stable_values && name != "redis_commands_latencies_usec" {
+            problems.push(format!(
+                "{what}: {name} label values {:?} vs ours {:?}",
+                rf.stable_values, of.stable_values
+            ));
+        }
+    }
+    problems
+}
+
+#[test]
+fn same_names_types_and_labels_as_redis_exporter() {
+    common::require("prometheus-redis-exporter");
+    assert!(have("redis-sentinel") || have("redis-server"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let primary = ServerBuilder::redis()
+        .directive("enable-debug-command", "yes")
+        .directive("latency-monitor-threshold", "5")
+        .start();
+    let replica = ServerBuilder::redis()
+        .arg("--replicaof")
+        .arg("127.0.0.1")
+        .arg(primary.port().to_string())
+        .start();
+    let sport = testkit::free_port();
+    let sentinel = ServerBuilder::redis()
+        .config(&format!("sentinel monitor parity 127.0.0.1 {} 1\nsentinel down-after-milliseconds parity 5000\n", primary.port()))
+        .arg("--sentinel")
+        .port(sport)
+        .start();
+    {
+        let mut c = primary.client();
+        c.call(["SET", "a", "1", "EX", "100"]).expect("set");
+        c.call(["SELECT", "2"]).expect("select");
+        c.call(["SET", "b", "1"]).expect("set");
+        c.call(["HSET", "h", "f", "v"]).expect("hset");
+        c.call(["INCR", "h"]).expect("wrongtype reply");
+        c.call(["DEBUG", "SLEEP", "0.01"]).expect("debug sleep");
+    }
+    let linked = wait_for(Duration::from_secs(15), || {
+        let info = replica
+            .client()
+            .call(["INFO", "replication"])
+            .ok()?
+            .as_text()?;
+        let s_info = Server::client(&sentinel)
+            .call(["INFO", "sentinel"])
+            .ok()?
+            .as_text()?;
+        (info.contains("master_link_status:up") && s_info.contains("slaves=1")).then_some(())
+    });
+    assert!(linked.is_some(), "replica or sentinel not ready");
+
+    let ours = Exporter::start(&["--redis.addr", ""]);
+    let deploy = used_by_deploy();
+    assert!(deploy.len() > 30, "{deploy:?}");
+    let mut problems = Vec::new();
+    for (what, srv) in [
+        ("primary", &primary),
+        ("replica", &replica),
+        ("sentinel", &sentinel),
+    ] {
+        let (_p, port) = reference_exporter(&srv.addr(), dir.path());
+        let (_, reference) = common::http_get(&format!("http://127.0.0.1:{port}/metrics"))
+            .expect("reference scrape");
+        let (_, mine) = common::http_get(&ours.url(&format!("/scrape?target={}", srv.addr())))
+            .expect("our scrape");
+        assert!(
+            reference.contains("redis_up 1"),
+            "reference could not scrape {what}:\n{reference}"
+        );
+        assert!(mine.contains("redis_up 1"), "we could not scrape {what}");
+        let n = families(&reference).len();
+        // The comparison is only meaningful if the reference said something.
+        assert!(n > 40, "{what}: only {n} reference families");
+        if what == "sentinel" {
+            assert!(
+                families(&reference).contains_key("redis_sentinel_master_ok_slaves"),
+                "{reference}"
+            );
+        }
+        eprintln!("{what}: compared {n} reference families");
+        problems.extend(compare(what, &reference, &mine, &deploy));
+    }
+    assert!(
+        problems.is_empty(),
+        "parity problems:\n{}",
+        problems.join("\n")
+    );
+}
