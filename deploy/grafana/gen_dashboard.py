@@ -211,8 +211,12 @@ def dashboard():
 
 
 if __name__ == "__main__":
-    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dashboards", "shoal-overview.json")
-    with open(out, "w", encoding="utf-8") as f:
-        json.dump(dashboard(), f, indent=2, ensure_ascii=False)
-        f.write("\n")
-    print(out)
+    import sys
+    text = json.dumps(dashboard(), indent=2, ensure_ascii=False) + "\n"
+    if "--stdout" in sys.argv:
+        sys.stdout.write(text)
+    else:
+        out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dashboards", "shoal-overview.json")
+        with open(out, "w", encoding="utf-8") as f:
+            f.write(text)
+        print(out)

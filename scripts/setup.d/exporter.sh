@@ -4,7 +4,6 @@
 #   prometheus                 real Prometheus + promtool (tests/prometheus.rs, tests/deploy.rs)
 #   prometheus-redis-exporter  the reference for metric names (tests/parity.rs)
 #   redis-sentinel             a real sentinel target (tests/sentinel.rs, parity, prometheus)
-#   python3-yaml               deploy/grafana/gen_dashboard.py's check in tests/deploy.rs uses only json; yaml for humans
 apt_install prometheus prometheus-redis-exporter redis-sentinel
 # Debian starts these as services when it can (prometheus on 9090, the
 # exporter on 9121); tests never use those ports, so they are left alone.
