@@ -724,12 +724,14 @@ impl<'p> Worker<'p> {
     }
 
     fn flush_client(&mut self, ci: usize) -> Result<(), String> {
-        let conns = self
-            .clients
-            .get(ci)
-            .map(|c| c.conns.clone())
-            .unwrap_or_default();
-        for idx in conns {
+        let n = self.clients.get(ci).map_or(0, |c| c.conns.len());
+        for i in 0..n {
+            let idx = self
+                .clients
+                .get(ci)
+                .and_then(|c| c.conns.get(i))
+                .copied()
+                .unwrap_or(NO_CONN);
             if idx != NO_CONN {
                 self.flush(idx)?;
             }
@@ -775,6 +777,7 @@ impl<'p> Worker<'p> {
                     conn.inb.resize(len * 2, 0);
                 }
             }
+            let space = conn.inb.len() - conn.in_end;
             let read = conn
                 .stream
                 .read(conn.inb.get_mut(conn.in_end..).unwrap_or(&mut []));
@@ -786,7 +789,14 @@ impl<'p> Worker<'p> {
                     }
                     return Err(format!("{name} closed the connection"));
                 }
-                Ok(n) => conn.in_end += n,
+                Ok(n) => {
+                    conn.in_end += n;
+                    if n < space {
+                        // A short read drained the socket; new data raises a new
+                        // edge, so the usual extra read (to see WouldBlock) is saved.
+                        return self.process(idx, Instant::now());
+                    }
+                }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => return Err(format!("read from {} failed: {e}", conn.name)),
