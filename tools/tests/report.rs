@@ -132,6 +132,13 @@ fn two_targets_report_validates_and_histograms_add_up() {
         md.contains("### SET") && md.contains("| alpha |") && md.contains("| beta |"),
         "{md}"
     );
+    // "vs first" compares with the first --target, even where beta ran first (GET).
+    let alpha_rows: Vec<&str> = md
+        .lines()
+        .filter(|l| l.starts_with("| alpha | closed |"))
+        .collect();
+    assert_eq!(alpha_rows.len(), 2, "{md}");
+    assert!(alpha_rows.iter().all(|l| l.contains("| 1.00× |")), "{md}");
     // The interval log reads back with tags and all requests.
     let bytes = std::fs::read(&log).unwrap();
     let mut total = 0;

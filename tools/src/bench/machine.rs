@@ -56,7 +56,12 @@ impl Machine {
             .unwrap_or_else(|| "unknown".into());
         Machine {
             cpu_model,
-            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            // Online CPUs of the machine, not of this process (taskset narrows the latter).
+            cores: cpuinfo
+                .lines()
+                .filter(|l| l.starts_with("processor"))
+                .count()
+                .max(1),
             allowed_cpus,
             kernel: read_trim("/proc/sys/kernel/osrelease"),
             loadavg: read_trim("/proc/loadavg"),

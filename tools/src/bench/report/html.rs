@@ -213,7 +213,7 @@ pub fn render(report: &Report) -> String {
         o.push_str("<table><tr><th>target</th><th>mode</th><th>offered rps</th><th>rps</th><th>vs first</th><th>avg</th><th>p50</th><th>p99</th><th>p99.9</th><th>p99.99</th><th>max</th><th>requests</th><th>errors</th></tr>");
         for r in &runs {
             let l = &r.latency;
-            let ratio = baseline(&runs, r)
+            let ratio = baseline(report, &runs, r)
                 .filter(|b| b.rps > 0.0)
                 .map_or(String::new(), |b| format!("{:.2}×", r.rps / b.rps));
             let _ = write!(

@@ -41,10 +41,25 @@ fn md_cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
-/// The rps of the first target's matching run, for ratios.
-pub fn baseline<'a>(runs: &[&'a RunRecord], r: &RunRecord) -> Option<&'a RunRecord> {
+/// The run of the first target (the first `--target`) at the same load and
+/// round as `r`: the baseline of the "vs first" ratio.
+pub fn baseline<'a>(
+    report: &Report,
+    runs: &[&'a RunRecord],
+    r: &RunRecord,
+) -> Option<&'a RunRecord> {
+    let first = report
+        .targets
+        .first()
+        .map(|t| t.name.as_str())
+        .or_else(|| runs.first().map(|b| b.target.as_str()))?;
     runs.iter()
-        .find(|b| b.mode == r.mode && b.offered_rps == r.offered_rps && b.round == r.round)
+        .find(|b| {
+            b.target == first
+                && b.mode == r.mode
+                && b.offered_rps == r.offered_rps
+                && b.round == r.round
+        })
         .copied()
 }
 
@@ -116,7 +131,7 @@ pub fn render(report: &Report) -> String {
         );
         for r in &runs {
             let l = &r.latency;
-            let ratio = baseline(&runs, r)
+            let ratio = baseline(report, &runs, r)
                 .filter(|b| b.rps > 0.0)
                 .map_or("".into(), |b| format!("{:.2}×", r.rps / b.rps));
             let _ = writeln!(

@@ -167,15 +167,17 @@ pub struct Throughput {
 
 impl Throughput {
     /// `(end of bin in s, requests/s)` points; the last bin is cut at `duration_s`.
+    /// A last bin shorter than half a bin is left out: a few replies over a
+    /// sliver of time would draw a spike or a cliff that never happened.
     pub fn points(&self, duration_s: f64) -> Vec<(f64, f64)> {
         let w = self.bin_ms as f64 / 1000.0;
         self.counts
             .iter()
             .enumerate()
-            .map(|(i, &c)| {
+            .filter_map(|(i, &c)| {
                 let start = i as f64 * w;
-                let end = (start + w).min(duration_s.max(start + 1e-3));
-                (end, c as f64 / (end - start).max(1e-3))
+                let end = (start + w).min(duration_s);
+                (end - start >= w / 2.0).then(|| (end, c as f64 / (end - start)))
             })
             .collect()
     }
@@ -235,7 +237,8 @@ pub fn write_all(dir: &Path, report: &Report) -> Result<(), String> {
         let p = dir.join(name);
         std::fs::write(&p, body).map_err(|e| format!("cannot write {}: {e}", p.display()))
     };
-    let json = serde_json::to_string_pretty(report).map_err(|e| format!("report.json: {e}"))?;
+    // Compact: pretty-printing puts every histogram bucket on its own line (5x larger).
+    let json = serde_json::to_string(report).map_err(|e| format!("report.json: {e}"))?;
     write("report.json", &json)?;
     write("report.md", &markdown::render(report))?;
     write("report.html", &html::render(report))?;
@@ -250,6 +253,39 @@ pub fn fmt_ms(v: f64) -> String {
         format!("{v:.1}")
     } else {
         format!("{v:.0}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throughput_points_skip_a_sliver_at_the_end() {
+        let t = Throughput {
+            bin_ms: 100,
+            counts: vec![10, 20, 1],
+        };
+        assert_eq!(t.points(0.201), vec![(0.1, 100.0), (0.2, 200.0)]);
+        let p = t.points(0.26);
+        assert_eq!(p.len(), 3);
+        assert!((p[2].1 - 1.0 / 0.06).abs() < 1e-6);
+    }
+
+    #[test]
+    fn every_writer_runs_and_json_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        write_all(dir.path(), &sample::report()).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+                .unwrap();
+        assert_eq!(v["schema"], SCHEMA);
+        assert_eq!(v["runs"].as_array().unwrap().len(), 8);
+        let back: RunRecord = serde_json::from_value(v["runs"][0].clone()).unwrap();
+        assert_eq!(back.requests, 2000);
+        let h = hist::decode(&back.histogram.hdr_base64).unwrap();
+        assert_eq!(h.len(), 2000);
+        assert!(dir.path().join("report.md").exists() && dir.path().join("report.html").exists());
     }
 }
 
