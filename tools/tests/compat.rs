@@ -307,3 +307,73 @@ fn the_server_going_away_mid_run_is_reported() {
     );
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn acl_user_authenticates_with_user_and_password() {
+    let server = Server::redis();
+    let port = server.port().to_string();
+    let reply = server
+        .client()
+        .call(["ACL", "SETUSER", "bench", "on", ">pw", "~*", "+@all"])
+        .unwrap();
+    assert_eq!(reply, Frame::simple("OK"));
+    server
+        .client()
+        .call(["ACL", "SETUSER", "default", "off"])
+        .unwrap();
+    ok(
+        &[
+            "-p", &port, "--user", "bench", "-a", "pw", "-n", "100", "-r", "10", "-t", "set", "-q",
+        ],
+        LIMIT,
+    );
+    let out = run(
+        &[
+            "-p", &port, "--user", "bench", "-a", "wrong", "-n", "10", "-t", "set", "-q",
+        ],
+        LIMIT,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("AUTH failed"), "{err}");
+}
+
+#[test]
+fn progress_bar_only_on_a_terminal() {
+    let server = Server::redis();
+    let port = server.port();
+    // util-linux `script` gives the program a terminal; a pipe does not.
+    let line = format!("{} -p {port} -t set -r 100 -n 60000 -c 10", common::BIN);
+    let tty = common::run_program("script", &["-qec", &line, "/dev/null"], LIMIT);
+    assert!(
+        tty.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tty.stderr)
+    );
+    let shown = String::from_utf8_lossy(&tty.stdout);
+    assert!(
+        shown.contains("SET [#") || shown.contains("SET [-"),
+        "no progress bar on a terminal:\n{shown}"
+    );
+    let piped = run(
+        &[
+            "-p",
+            &port.to_string(),
+            "-t",
+            "set",
+            "-r",
+            "100",
+            "-n",
+            "200000",
+            "-c",
+            "10",
+        ],
+        LIMIT,
+    );
+    let err = String::from_utf8_lossy(&piped.stderr);
+    let out = String::from_utf8_lossy(&piped.stdout);
+    assert!(
+        !err.contains('[') && !out.contains("SET ["),
+        "progress bar without a terminal:\n{err}"
+    );
+}
