@@ -32,7 +32,11 @@ impl Client {
                     stream.set_nodelay(true)?;
                     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
                     stream.set_write_timeout(Some(Duration::from_secs(30)))?;
-                    return Ok(Client { stream, buf: Vec::with_capacity(16 * 1024), start: 0 });
+                    return Ok(Client {
+                        stream,
+                        buf: Vec::with_capacity(16 * 1024),
+                        start: 0,
+                    });
                 }
                 Err(e) => last = e,
             }
@@ -86,7 +90,10 @@ impl Client {
             let mut chunk = [0u8; 16 * 1024];
             let n = self.stream.read(&mut chunk)?;
             if n == 0 {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed"));
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "connection closed",
+                ));
             }
             self.buf.extend_from_slice(chunk.get(..n).unwrap_or(&[]));
         }
@@ -146,7 +153,8 @@ impl Client {
                 Err(e) => return Err(e),
             }
         };
-        self.stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        self.stream
+            .set_read_timeout(Some(Duration::from_secs(30)))?;
         Ok((out, closed))
     }
 }

@@ -118,7 +118,9 @@ fn frame(buf: &[u8], pos: &mut usize, depth: usize) -> Result<Option<Frame>, Dec
                 "inf" => f64::INFINITY,
                 "-inf" => f64::NEG_INFINITY,
                 "nan" => f64::NAN,
-                other => other.parse().map_err(|_| DecodeError(format!("bad double {other}")))?,
+                other => other
+                    .parse()
+                    .map_err(|_| DecodeError(format!("bad double {other}")))?,
             };
             Some(Frame::Double(d))
         }
@@ -164,7 +166,10 @@ fn frame(buf: &[u8], pos: &mut usize, depth: usize) -> Result<Option<Frame>, Dec
             frame(buf, pos, depth + 1)?.map(|v| Frame::Attribute(attrs, Box::new(v)))
         }
         other => {
-            return Err(DecodeError(format!("unknown type byte {:?}", char::from(other))));
+            return Err(DecodeError(format!(
+                "unknown type byte {:?}",
+                char::from(other)
+            )));
         }
     };
     if result.is_none() {

@@ -223,7 +223,10 @@ fn push_sanitized(out: &mut Vec<u8>, s: &[u8]) {
     if memchr::memchr2(b'\r', b'\n', s).is_none() {
         out.extend_from_slice(s);
     } else {
-        out.extend(s.iter().map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }));
+        out.extend(
+            s.iter()
+                .map(|&c| if c == b'\r' || c == b'\n' { b' ' } else { c }),
+        );
     }
 }
 
@@ -248,9 +251,18 @@ mod tests {
         assert_eq!(enc(Proto::Resp3, |w| w.double(f64::INFINITY)), ",inf\r\n");
         assert_eq!(enc(Proto::Resp2, |w| w.boolean(true)), ":1\r\n");
         assert_eq!(enc(Proto::Resp3, |w| w.boolean(false)), "#f\r\n");
-        assert_eq!(enc(Proto::Resp3, |w| w.verbatim(b"txt", b"hi")), "=6\r\ntxt:hi\r\n");
-        assert_eq!(enc(Proto::Resp2, |w| w.error(b"ERR a\r\nb")), "-ERR a  b\r\n");
+        assert_eq!(
+            enc(Proto::Resp3, |w| w.verbatim(b"txt", b"hi")),
+            "=6\r\ntxt:hi\r\n"
+        );
+        assert_eq!(
+            enc(Proto::Resp2, |w| w.error(b"ERR a\r\nb")),
+            "-ERR a  b\r\n"
+        );
         assert_eq!(enc(Proto::Resp2, |w| w.bulk_int(-12)), "$3\r\n-12\r\n");
-        assert_eq!(enc(Proto::Resp2, |w| w.int(i64::MIN)), ":-9223372036854775808\r\n");
+        assert_eq!(
+            enc(Proto::Resp2, |w| w.int(i64::MIN)),
+            ":-9223372036854775808\r\n"
+        );
     }
 }

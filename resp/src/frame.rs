@@ -168,7 +168,8 @@ impl Frame {
         A: AsRef<[u8]>,
     {
         let args: Vec<A> = args.into_iter().collect();
-        let mut out = Vec::with_capacity(16 + args.iter().map(|a| a.as_ref().len() + 16).sum::<usize>());
+        let mut out =
+            Vec::with_capacity(16 + args.iter().map(|a| a.as_ref().len() + 16).sum::<usize>());
         out.push(b'*');
         out.extend_from_slice(args.len().to_string().as_bytes());
         out.extend_from_slice(b"\r\n");

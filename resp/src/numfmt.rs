@@ -10,7 +10,11 @@ use std::io::Write;
 /// Append `d` formatted as C's `%.{precision}g` (no `#` flag).
 pub fn write_g(out: &mut Vec<u8>, d: f64, precision: usize) {
     if d.is_nan() {
-        out.extend_from_slice(if d.is_sign_negative() { b"-nan" } else { b"nan" });
+        out.extend_from_slice(if d.is_sign_negative() {
+            b"-nan"
+        } else {
+            b"nan"
+        });
         return;
     }
     if d.is_infinite() {
@@ -28,7 +32,12 @@ pub fn write_g(out: &mut Vec<u8>, d: f64, precision: usize) {
     if exp < -4 || exp >= p_i32 {
         // Exponential notation: mantissa without trailing zeros, then e±XX.
         out.extend_from_slice(strip_zeros(mantissa).as_bytes());
-        let _ = write!(out, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.unsigned_abs());
+        let _ = write!(
+            out,
+            "e{}{:02}",
+            if exp < 0 { '-' } else { '+' },
+            exp.unsigned_abs()
+        );
     } else {
         let decimals = usize::try_from(p_i32 - 1 - exp).unwrap_or(0);
         let fixed = format!("{:.*}", decimals, d);

@@ -33,7 +33,9 @@ pub struct ParseError {
 
 impl ParseError {
     fn new(message: impl Into<String>) -> Self {
-        ParseError { message: message.into() }
+        ParseError {
+            message: message.into(),
+        }
     }
 }
 
@@ -72,7 +74,11 @@ impl Request {
             buf.extend_from_slice(a);
         }
         let wire_len = buf.len();
-        Request { buf: buf.freeze(), args: spans, wire_len }
+        Request {
+            buf: buf.freeze(),
+            args: spans,
+            wire_len,
+        }
     }
 
     /// Number of arguments, command name included.
@@ -160,14 +166,21 @@ impl Default for RequestParser {
 
 enum Step {
     /// A complete request of `len` bytes from the buffer start, or an empty one to skip.
-    Done { len: usize, spans: Option<SmallVec<[Span; 6]>>, owned: Option<BytesMut> },
+    Done {
+        len: usize,
+        spans: Option<SmallVec<[Span; 6]>>,
+        owned: Option<BytesMut>,
+    },
     Incomplete,
 }
 
 impl RequestParser {
     /// A parser enforcing `proto-max-bulk-len`.
     pub fn new(max_bulk_len: i64) -> Self {
-        RequestParser { max_bulk_len, partial: None }
+        RequestParser {
+            max_bulk_len,
+            partial: None,
+        }
     }
 
     /// Change `proto-max-bulk-len` (CONFIG SET).
@@ -212,11 +225,19 @@ impl RequestParser {
                     let wire = buf.split_to(len).freeze();
                     match (spans, owned) {
                         (Some(args), Some(own)) => {
-                            out.push(Request { buf: own.freeze(), args, wire_len: len });
+                            out.push(Request {
+                                buf: own.freeze(),
+                                args,
+                                wire_len: len,
+                            });
                             produced += 1;
                         }
                         (Some(args), None) => {
-                            out.push(Request { buf: wire, args, wire_len: len });
+                            out.push(Request {
+                                buf: wire,
+                                args,
+                                wire_len: len,
+                            });
                             produced += 1;
                         }
                         _ => {}
@@ -234,7 +255,9 @@ impl RequestParser {
             None => {
                 let Some(cr) = memchr::memchr(b'\r', data) else {
                     if data.len() > INLINE_MAX_SIZE {
-                        return Err(ParseError::new("Protocol error: too big mbulk count string"));
+                        return Err(ParseError::new(
+                            "Protocol error: too big mbulk count string",
+                        ));
                     }
                     return Ok(Step::Incomplete);
                 };
@@ -247,7 +270,11 @@ impl RequestParser {
                     _ => return Err(ParseError::new("Protocol error: invalid multibulk length")),
                 };
                 if count <= 0 {
-                    return Ok(Step::Done { len: cr + 2, spans: None, owned: None });
+                    return Ok(Step::Done {
+                        len: cr + 2,
+                        spans: None,
+                        owned: None,
+                    });
                 }
                 if count > UNAUTH_MULTIBULK_LEN && !authenticated {
                     return Err(ParseError::new(
@@ -257,7 +284,12 @@ impl RequestParser {
                 let mut spans = SmallVec::new();
                 // Reserve modestly: a hostile count must not allocate up front.
                 spans.reserve(usize::try_from(count.min(1024)).unwrap_or(0));
-                Partial { remaining: count, spans, pos: cr + 2, bulk_len: None }
+                Partial {
+                    remaining: count,
+                    spans,
+                    pos: cr + 2,
+                    bulk_len: None,
+                }
             }
         };
         while p.remaining > 0 {
@@ -296,7 +328,9 @@ impl RequestParser {
                         _ => return Err(ParseError::new("Protocol error: invalid bulk length")),
                     };
                     if n > UNAUTH_BULK_LEN && !authenticated {
-                        return Err(ParseError::new("Protocol error: unauthenticated bulk length"));
+                        return Err(ParseError::new(
+                            "Protocol error: unauthenticated bulk length",
+                        ));
                     }
                     p.pos += cr + 2;
                     let n = usize::try_from(n)
@@ -318,7 +352,11 @@ impl RequestParser {
             p.bulk_len = None;
             p.remaining -= 1;
         }
-        Ok(Step::Done { len: p.pos, spans: Some(p.spans), owned: None })
+        Ok(Step::Done {
+            len: p.pos,
+            spans: Some(p.spans),
+            owned: None,
+        })
     }
 }
 
@@ -343,7 +381,11 @@ fn inline(buf: &BytesMut) -> Result<Step, ParseError> {
     let args = split_args(line)
         .ok_or_else(|| ParseError::new("Protocol error: unbalanced quotes in request"))?;
     if args.is_empty() {
-        return Ok(Step::Done { len: nl + 1, spans: None, owned: None });
+        return Ok(Step::Done {
+            len: nl + 1,
+            spans: None,
+            owned: None,
+        });
     }
     let mut own = BytesMut::with_capacity(args.iter().map(Vec::len).sum());
     let mut spans = SmallVec::new();
@@ -351,7 +393,11 @@ fn inline(buf: &BytesMut) -> Result<Step, ParseError> {
         spans.push((own.len() as u32, a.len() as u32));
         own.extend_from_slice(a);
     }
-    Ok(Step::Done { len: nl + 1, spans: Some(spans), owned: Some(own) })
+    Ok(Step::Done {
+        len: nl + 1,
+        spans: Some(spans),
+        owned: Some(own),
+    })
 }
 
 /// Split a line into arguments the way Redis's `sdssplitargs` does: words
@@ -465,7 +511,10 @@ mod tests {
         let mut buf = BytesMut::from(input);
         let mut out = Vec::new();
         p.parse(&mut buf, &mut out, usize::MAX, true)?;
-        Ok(out.iter().map(|r| r.iter().map(<[u8]>::to_vec).collect()).collect())
+        Ok(out
+            .iter()
+            .map(|r| r.iter().map(<[u8]>::to_vec).collect())
+            .collect())
     }
 
     fn words(v: &[&str]) -> Vec<Vec<u8>> {
@@ -474,8 +523,16 @@ mod tests {
 
     #[test]
     fn multibulk_and_inline() {
-        let got = parse_all(b"*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\nPING\r\n  \r\n*0\r\nSET a \"b c\"\n").unwrap();
-        assert_eq!(got, vec![words(&["ECHO", "hi"]), words(&["PING"]), words(&["SET", "a", "b c"])]);
+        let got = parse_all(b"*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\nPING\r\n  \r\n*0\r\nSET a \"b c\"\n")
+            .unwrap();
+        assert_eq!(
+            got,
+            vec![
+                words(&["ECHO", "hi"]),
+                words(&["PING"]),
+                words(&["SET", "a", "b c"])
+            ]
+        );
     }
 
     #[test]
@@ -498,13 +555,25 @@ mod tests {
     #[test]
     fn errors_match_redis() {
         let e = |i: &[u8]| parse_all(i).unwrap_err().message;
-        assert_eq!(e(b"*3000000000\r\n"), "Protocol error: invalid multibulk length");
+        assert_eq!(
+            e(b"*3000000000\r\n"),
+            "Protocol error: invalid multibulk length"
+        );
         assert_eq!(e(b"*x\r\n"), "Protocol error: invalid multibulk length");
-        assert_eq!(e(b"*1\r\n$600000000\r\n"), "Protocol error: invalid bulk length");
+        assert_eq!(
+            e(b"*1\r\n$600000000\r\n"),
+            "Protocol error: invalid bulk length"
+        );
         assert_eq!(e(b"*1\r\n$-1\r\n"), "Protocol error: invalid bulk length");
         assert_eq!(e(b"*1\r\n+ab\r\n"), "Protocol error: expected '$', got '+'");
-        assert_eq!(e(b"ECHO \"a\"b\r\n"), "Protocol error: unbalanced quotes in request");
-        assert_eq!(e(&vec![b'a'; 70000]), "Protocol error: too big inline request");
+        assert_eq!(
+            e(b"ECHO \"a\"b\r\n"),
+            "Protocol error: unbalanced quotes in request"
+        );
+        assert_eq!(
+            e(&vec![b'a'; 70000]),
+            "Protocol error: too big inline request"
+        );
         let mut big = b"*".to_vec();
         big.extend(vec![b'1'; 70000]);
         assert_eq!(e(&big), "Protocol error: too big mbulk count string");
@@ -519,7 +588,10 @@ mod tests {
         let mut out = Vec::new();
         let mut buf = BytesMut::from(&b"*11\r\n"[..]);
         let err = p.parse(&mut buf, &mut out, 1, false).unwrap_err();
-        assert_eq!(err.message, "Protocol error: unauthenticated multibulk length");
+        assert_eq!(
+            err.message,
+            "Protocol error: unauthenticated multibulk length"
+        );
         let mut p = RequestParser::default();
         let mut buf = BytesMut::from(&b"*2\r\n$4\r\nAUTH\r\n$20000\r\n"[..]);
         let err = p.parse(&mut buf, &mut out, 1, false).unwrap_err();
@@ -529,7 +601,10 @@ mod tests {
     #[test]
     fn split_args_like_sds() {
         assert_eq!(split_args(b"a  b\tc").unwrap(), words(&["a", "b", "c"]));
-        assert_eq!(split_args(b"\"\\x41\\n\" 'b\\'c'").unwrap(), vec![b"A\n".to_vec(), b"b'c".to_vec()]);
+        assert_eq!(
+            split_args(b"\"\\x41\\n\" 'b\\'c'").unwrap(),
+            vec![b"A\n".to_vec(), b"b'c".to_vec()]
+        );
         assert_eq!(split_args(b"\"\"").unwrap(), vec![Vec::<u8>::new()]);
         assert!(split_args(b"\"abc").is_none());
         assert!(split_args(b"'abc'x").is_none());

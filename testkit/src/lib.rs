@@ -69,7 +69,11 @@ pub fn workspace_bin(name: &str) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| manifest.join("..").join("target"));
-    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
     target.join(profile).join(name)
 }
 
@@ -105,7 +109,12 @@ impl ServerBuilder {
         ServerBuilder {
             kind: Kind::Redis,
             bin: PathBuf::from(std::env::var("REDIS_SERVER_BIN").unwrap_or("redis-server".into())),
-            args: vec!["--save".into(), "".into(), "--appendonly".into(), "no".into()],
+            args: vec![
+                "--save".into(),
+                "".into(),
+                "--appendonly".into(),
+                "no".into(),
+            ],
             port: None,
             config: None,
             wait: true,
@@ -185,11 +194,19 @@ impl ServerBuilder {
         let log = dir.path().join("server.log");
         let out = std::fs::File::create(&log).expect("create log");
         let err = out.try_clone().expect("clone log");
-        cmd.stdout(Stdio::from(out)).stderr(Stdio::from(err)).stdin(Stdio::null());
+        cmd.stdout(Stdio::from(out))
+            .stderr(Stdio::from(err))
+            .stdin(Stdio::null());
         let child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("start {}: {e}", self.bin.display()));
-        let mut server = Server { kind: self.kind, child: Some(child), port, dir, log };
+        let mut server = Server {
+            kind: self.kind,
+            child: Some(child),
+            port,
+            dir,
+            log,
+        };
         if self.wait {
             server.wait_ready(Duration::from_secs(20));
         }
@@ -257,8 +274,16 @@ impl Server {
     pub fn wait_ready(&mut self, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
-                panic!("{:?} exited early ({status}); log:\n{}", self.kind, self.log());
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!(
+                    "{:?} exited early ({status}); log:\n{}",
+                    self.kind,
+                    self.log()
+                );
             }
             if let Ok(mut c) = Client::connect(self.addr()) {
                 let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
@@ -283,7 +308,11 @@ impl Server {
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
                 self.child = None;
                 return status.code().or(Some(-1));
             }
@@ -294,7 +323,9 @@ impl Server {
 
     /// True while the process runs.
     pub fn is_running(&mut self) -> bool {
-        self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 
     /// SIGKILL the process (crash tests).
@@ -331,7 +362,12 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill9();
         if std::thread::panicking() && std::env::var_os("TESTKIT_SHOW_LOGS").is_some() {
-            eprintln!("--- {:?} log (port {}) ---\n{}", self.kind, self.port, self.log());
+            eprintln!(
+                "--- {:?} log (port {}) ---\n{}",
+                self.kind,
+                self.port,
+                self.log()
+            );
         }
     }
 }

@@ -1,0 +1,394 @@
+//! What a command handler works with: the connection ([`Conn`]), its shard,
+//! and the pipeline [`Batch`] its reply joins.
+//!
+//! A handler parses its arguments, then does exactly one of:
+//! - reply at once through [`Ctx::w`] (connection and server commands);
+//! - [`Ctx::run`] a closure on the shard owning its keys — inline, with no
+//!   allocation, when that is this shard and no intent lock is in the way;
+//!   otherwise queued into the batch bound for that shard;
+//! - [`Ctx::run_async`] a future (multi-shard and server-wide commands),
+//!   which acts as a barrier: everything before it in the pipeline is
+//!   executed first, and nothing after it starts until it is done.
+//!
+//! Replies leave in request order whatever ran where: once any reply is
+//! deferred, later replies are recorded as slots and the batch is assembled
+//! when the remote replies are back ([`Batch::flush`]).
+
+use super::spec::{flags, CmdId, CommandSpec};
+use crate::shard::batch::{self, BatchOut, Exec, Job};
+use crate::shard::clients::ClientInfo;
+use crate::shard::locks::Mode;
+use crate::shard::{Shard, ShardId};
+use bytes::Bytes;
+use futures_channel::oneshot;
+use resp::{Proto, ReplyWriter};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::time::Instant;
+
+/// CLIENT REPLY state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyMode {
+    /// Replies are sent.
+    On,
+    /// No replies until CLIENT REPLY ON.
+    Off,
+    /// The next command's reply is dropped.
+    SkipNext,
+}
+
+/// Per-connection state that commands read and change.
+pub struct Conn {
+    /// CLIENT ID.
+    pub id: u64,
+    /// SELECTed database.
+    pub db: usize,
+    /// RESP version (HELLO).
+    pub proto: Proto,
+    /// AUTH succeeded, or no password is configured.
+    pub authenticated: bool,
+    /// What CLIENT LIST shows about this connection.
+    pub info: Rc<ClientInfo>,
+    /// CLIENT REPLY mode.
+    pub reply_mode: ReplyMode,
+    /// Close once the pending replies are written (QUIT, protocol error).
+    pub close_after_reply: bool,
+    /// The peer is on a loopback address.
+    pub is_local: bool,
+}
+
+/// How the current command produced (or will produce) its reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// The handler wrote its reply itself.
+    Immediate,
+    /// `run` executed it inline; stats already recorded.
+    Executed,
+    /// Queued for another shard (or behind a lock).
+    Queued,
+    /// A barrier future.
+    Async,
+}
+
+enum Slot {
+    Local {
+        start: usize,
+        end: usize,
+        suppressed: bool,
+    },
+    Job {
+        shard: ShardId,
+        idx: usize,
+        suppressed: bool,
+    },
+}
+
+type LocalFuture = Pin<Box<dyn Future<Output = Vec<u8>>>>;
+
+/// Replies of one pipeline, in order, and the work still out.
+pub struct Batch {
+    /// Replies ready to be written, in order.
+    pub out: Vec<u8>,
+    local: Vec<u8>,
+    slots: Vec<Slot>,
+    jobs: Vec<Vec<Job>>,
+    deferred: bool,
+    barrier: Option<(LocalFuture, bool)>,
+}
+
+impl Batch {
+    /// An empty batch for `shards` shards.
+    pub fn new(shards: usize) -> Self {
+        Batch {
+            out: Vec::with_capacity(16 * 1024),
+            local: Vec::new(),
+            slots: Vec::new(),
+            jobs: (0..shards).map(|_| Vec::new()).collect(),
+            deferred: false,
+            barrier: None,
+        }
+    }
+
+    /// Where an immediate reply goes now.
+    pub(crate) fn target(&mut self) -> &mut Vec<u8> {
+        if self.deferred {
+            &mut self.local
+        } else {
+            &mut self.out
+        }
+    }
+
+    /// True when a barrier is waiting to be flushed.
+    pub fn has_barrier(&self) -> bool {
+        self.barrier.is_some()
+    }
+
+    /// Record the bytes `start..` of the current target as the current
+    /// command's reply (or drop them when suppressed).
+    pub(crate) fn finish_immediate(&mut self, start: usize, suppressed: bool) {
+        if self.deferred {
+            let end = self.local.len();
+            if suppressed {
+                self.local.truncate(start);
+            } else {
+                self.slots.push(Slot::Local {
+                    start,
+                    end,
+                    suppressed: false,
+                });
+            }
+        } else if suppressed {
+            self.out.truncate(start);
+        }
+    }
+
+    /// Mark the last queued job or the barrier as suppressed (CLIENT REPLY).
+    pub(crate) fn suppress_last(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Queued => {
+                if let Some(Slot::Job { suppressed, .. }) = self.slots.last_mut() {
+                    *suppressed = true;
+                }
+            }
+            Outcome::Async => {
+                if let Some((_, s)) = self.barrier.as_mut() {
+                    *s = true;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Execute everything queued, then the barrier, appending replies to `out` in order.
+    pub async fn flush(&mut self, shard: &Rc<Shard>) {
+        if self.deferred {
+            let mut pending: Vec<(ShardId, oneshot::Receiver<BatchOut>)> = Vec::new();
+            for sid in 0..self.jobs.len() {
+                let Some(jobs) = self.jobs.get_mut(sid) else {
+                    continue;
+                };
+                if jobs.is_empty() {
+                    continue;
+                }
+                let jobs = std::mem::take(jobs);
+                let (tx, rx) = oneshot::channel();
+                if sid == shard.id {
+                    batch::run(shard, jobs, tx);
+                } else if shard
+                    .post(sid, Box::new(move |s| batch::run(s, jobs, tx)))
+                    .await
+                    .is_err()
+                {
+                    continue;
+                }
+                pending.push((sid, rx));
+            }
+            let mut outs: Vec<Option<BatchOut>> = (0..self.jobs.len()).map(|_| None).collect();
+            for (sid, rx) in pending {
+                if let (Ok(o), Some(slot)) = (rx.await, outs.get_mut(sid)) {
+                    *slot = Some(o);
+                }
+            }
+            for slot in self.slots.drain(..) {
+                match slot {
+                    Slot::Local {
+                        start,
+                        end,
+                        suppressed,
+                    } => {
+                        if !suppressed {
+                            if let Some(b) = self.local.get(start..end) {
+                                self.out.extend_from_slice(b);
+                            }
+                        }
+                    }
+                    Slot::Job {
+                        shard: sid,
+                        idx,
+                        suppressed,
+                    } => {
+                        if suppressed {
+                            continue;
+                        }
+                        match outs.get(sid).and_then(Option::as_ref) {
+                            Some(o) => self.out.extend_from_slice(o.reply(idx)),
+                            None => self.out.extend_from_slice(b"-ERR shard unavailable\r\n"),
+                        }
+                    }
+                }
+            }
+            self.local.clear();
+            self.deferred = false;
+        }
+        if let Some((fut, suppressed)) = self.barrier.take() {
+            let bytes = fut.await;
+            if !suppressed {
+                self.out.extend_from_slice(&bytes);
+            }
+        }
+    }
+}
+
+/// A command handler's view of the world.
+pub struct Ctx<'a> {
+    /// The connection's home shard.
+    pub shard: &'a Rc<Shard>,
+    /// The connection.
+    pub conn: &'a mut Conn,
+    pub(crate) batch: &'a mut Batch,
+    pub(crate) cmd: CmdId,
+    pub(crate) spec: &'static CommandSpec,
+    pub(crate) outcome: Outcome,
+    /// The current command's own reply is suppressed (CLIENT REPLY OFF/SKIP).
+    pub(crate) suppress_self: Option<bool>,
+}
+
+impl<'a> Ctx<'a> {
+    /// Build a context for one command.
+    pub(crate) fn new(
+        shard: &'a Rc<Shard>,
+        conn: &'a mut Conn,
+        batch: &'a mut Batch,
+        cmd: CmdId,
+        spec: &'static CommandSpec,
+    ) -> Self {
+        Ctx {
+            shard,
+            conn,
+            batch,
+            cmd,
+            spec,
+            outcome: Outcome::Immediate,
+            suppress_self: None,
+        }
+    }
+
+    /// A writer for an immediate reply.
+    pub fn w(&mut self) -> ReplyWriter<'_> {
+        let proto = self.conn.proto;
+        ReplyWriter::new(self.batch.target(), proto)
+    }
+
+    /// The connection's protocol.
+    pub fn proto(&self) -> Proto {
+        self.conn.proto
+    }
+
+    /// The SELECTed database.
+    pub fn db(&self) -> usize {
+        self.conn.db
+    }
+
+    /// The shard owning `key`.
+    pub fn owner(&self, key: &[u8]) -> ShardId {
+        self.shard.owner(key)
+    }
+
+    /// Number of shards.
+    pub fn shard_count(&self) -> usize {
+        self.shard.count
+    }
+
+    fn mode(&self) -> Mode {
+        if self.spec.has(flags::WRITE) {
+            Mode::Write
+        } else {
+            Mode::Read
+        }
+    }
+
+    /// Run `f` on `shard` with `keys` protected from in-flight transactions.
+    /// Inline (no allocation, no hop) when `shard` is this one and nothing
+    /// is in the way; queued for that shard's batch otherwise.
+    pub fn run<F>(&mut self, shard: ShardId, keys: &[Bytes], f: F)
+    where
+        F: FnOnce(&mut Exec<'_>) + Send + 'static,
+    {
+        let mode = self.mode();
+        let (db, proto, cmd) = (self.conn.db, self.conn.proto, self.cmd);
+        let home = self.shard.id;
+        if shard == home && self.batch.jobs.get(home).is_some_and(Vec::is_empty) {
+            let mut st = self.shard.state.borrow_mut();
+            if !batch::must_wait(&st, db, keys, mode) {
+                let target = self.batch.target();
+                let start = target.len();
+                let t0 = Instant::now();
+                let now = crate::clock::now_ms();
+                f(&mut Exec {
+                    st: &mut st,
+                    db,
+                    now,
+                    w: ReplyWriter::new(target, proto),
+                });
+                let reply = target.get(start..).unwrap_or(&[]);
+                st.stats.record(cmd, t0.elapsed(), reply);
+                self.outcome = Outcome::Executed;
+                return;
+            }
+        }
+        let job = Job {
+            cmd,
+            db,
+            proto,
+            keys: keys.iter().cloned().collect(),
+            mode,
+            f: Box::new(f),
+        };
+        let Some(list) = self.batch.jobs.get_mut(shard) else {
+            return;
+        };
+        let idx = list.len();
+        list.push(job);
+        self.batch.deferred = true;
+        self.batch.slots.push(Slot::Job {
+            shard,
+            idx,
+            suppressed: false,
+        });
+        self.outcome = Outcome::Queued;
+    }
+
+    /// Run `f` on the shard owning `key`.
+    pub fn run_key<F>(&mut self, key: &Bytes, f: F)
+    where
+        F: FnOnce(&mut Exec<'_>) + Send + 'static,
+    {
+        let shard = self.owner(key);
+        self.run(shard, std::slice::from_ref(key), f);
+    }
+
+    /// Finish this command with a future producing its encoded reply. The
+    /// pipeline waits for it before going on (a barrier).
+    pub fn run_async<Fut>(&mut self, fut: Fut)
+    where
+        Fut: Future<Output = Vec<u8>> + 'static,
+    {
+        let shard = self.shard.clone();
+        let cmd = self.cmd;
+        let wrapped = async move {
+            let t0 = Instant::now();
+            let bytes = fut.await;
+            shard
+                .state
+                .borrow_mut()
+                .stats
+                .record(cmd, t0.elapsed(), &bytes);
+            bytes
+        };
+        self.batch.barrier = Some((Box::pin(wrapped), false));
+        self.outcome = Outcome::Async;
+    }
+
+    /// Decide whether this very command's reply is sent (CLIENT REPLY).
+    pub fn set_suppress_self(&mut self, suppressed: bool) {
+        self.suppress_self = Some(suppressed);
+    }
+}
+
+/// Encode a reply with a fresh writer (for async commands).
+pub fn encode(proto: Proto, f: impl FnOnce(&mut ReplyWriter<'_>)) -> Vec<u8> {
+    let mut v = Vec::new();
+    f(&mut ReplyWriter::new(&mut v, proto));
+    v
+}

@@ -1,0 +1,144 @@
+//! DUMP and RESTORE: values serialized in Redis's DUMP payload format
+//! (RDB encoding + version + CRC-64, see [`crate::rdb`]), so payloads move
+//! between Shoal and Redis in both directions (MIGRATE will use them too).
+
+use super::args::{is, parse_i64, Args};
+use super::ctx::Ctx;
+use super::errors::{self, CmdError, CmdResult};
+use super::spec::{acl, flags::*, CommandSpec, KeySpecDef};
+use crate::keyspace::{CompactBytes, Entry};
+use crate::rdb;
+use resp::Request;
+
+/// Parsed RESTORE options.
+#[derive(Clone, Copy, Debug, Default)]
+struct RestoreOpts {
+    replace: bool,
+    absttl: bool,
+    idle: Option<i64>,
+}
+
+fn parse_restore_opts(req: &Request) -> CmdResult<RestoreOpts> {
+    let mut o = RestoreOpts::default();
+    let mut freq_given = false;
+    let mut a = Args::new(req, 4);
+    while !a.is_empty() {
+        let opt = a.next()?;
+        let more = a.remaining();
+        if is(opt, "REPLACE") {
+            o.replace = true;
+        } else if is(opt, "ABSTTL") {
+            o.absttl = true;
+        } else if is(opt, "IDLETIME") && more >= 1 && !freq_given {
+            let v = parse_i64(a.next()?)?;
+            if v < 0 {
+                return Err(CmdError::fixed("ERR Invalid IDLETIME value, must be >= 0"));
+            }
+            o.idle = Some(v);
+        } else if is(opt, "FREQ") && more >= 1 && o.idle.is_none() {
+            let v = parse_i64(a.next()?)?;
+            if !(0..=255).contains(&v) {
+                return Err(CmdError::fixed(
+                    "ERR Invalid FREQ value, must be >= 0 and <= 255",
+                ));
+            }
+            freq_given = true;
+        } else {
+            return Err(errors::SYNTAX);
+        }
+    }
+    Ok(o)
+}
+
+fn dump(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    let key = req.arg_bytes(1);
+    ctx.run_key(&key.clone(), move |x| {
+        let now = x.now;
+        let compress = x.st.config.get("rdbcompression") != Some("no");
+        let (db, w) = x.split();
+        match db.read(&key, now, true) {
+            None => w.null(),
+            Some(e) => w.bulk(&rdb::dump_payload(e.value(), compress)),
+        }
+    });
+    Ok(())
+}
+
+fn restore(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    let opts = parse_restore_opts(req)?;
+    // Redis checks, in order: BUSYKEY, the TTL, the payload. The first two
+    // need the key's shard, so the other results travel there with it.
+    let ttl = match parse_i64(req.arg(2)) {
+        Ok(t) if t < 0 => Err(errors::BAD_TTL),
+        other => other,
+    };
+    let max =
+        usize::try_from(ctx.shard.state.borrow().config.proto_max_bulk_len).unwrap_or(usize::MAX);
+    let value = match rdb::verify_payload(req.arg(3)) {
+        None => Err(errors::BAD_DUMP),
+        Some(body) => {
+            rdb::load_payload_body(body, max).map_err(|_| CmdError::fixed("ERR Bad data format"))
+        }
+    };
+    let key = req.arg_bytes(1);
+    ctx.run_key(&key.clone(), move |x| {
+        let now = x.now;
+        let (db, w) = x.split();
+        if !opts.replace && db.contains(&key, now) {
+            w.error(errors::BUSYKEY.text().as_bytes());
+            return;
+        }
+        let (ttl, value) = match (ttl, value) {
+            (Err(e), _) | (_, Err(e)) => {
+                w.error(e.text().as_bytes());
+                return;
+            }
+            (Ok(t), Ok(v)) => (t, v),
+        };
+        if opts.replace {
+            db.remove(&key);
+        }
+        let expire_at = match ttl {
+            0 => 0,
+            t if opts.absttl => t,
+            t => t.saturating_add(now),
+        };
+        if expire_at != 0 && expire_at <= now {
+            w.ok();
+            return;
+        }
+        let access_secs = now / 1000 - opts.idle.unwrap_or(0);
+        db.insert_entry(Entry {
+            key: CompactBytes::new(&key),
+            value,
+            expire_at,
+            access: u32::try_from(access_secs.max(0)).unwrap_or(0),
+        });
+        w.ok();
+    });
+    Ok(())
+}
+
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("dump", 2, dump)
+        .flags(READONLY)
+        .acl(acl::KEYSPACE)
+        .keys(1, 1, 1)
+        .tips(&["nondeterministic_output"])
+        .key_specs(&[KeySpecDef::range(&["RO", "ACCESS"], 1, 0, 1, 0)])
+        .doc(
+            "generic",
+            "2.6.0",
+            "Returns a serialized form of a key's value.",
+        ),
+    CommandSpec::new("restore", -4, restore)
+        .flags(WRITE | DENYOOM)
+        .acl(acl::KEYSPACE | acl::DANGEROUS)
+        .keys(1, 1, 1)
+        .key_specs(&[KeySpecDef::range(&["OW", "UPDATE"], 1, 0, 1, 0)])
+        .doc(
+            "generic",
+            "2.6.0",
+            "Creates a key from a serialized value produced by DUMP.",
+        ),
+];

@@ -1,0 +1,240 @@
+//! Commands: the table, dispatch, and one file per command family.
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`spec`] | the row type (`CommandSpec`), flags, ACL categories, key specs |
+//! | [`table`] | the assembled table (single source of truth), name lookup |
+//! | [`ctx`] | what handlers work with: `Ctx`, `Conn`, the pipeline `Batch` |
+//! | [`args`] | argument cursor and Redis-exact number parsing |
+//! | [`errors`] | every wire error text |
+//! | [`connection`] | PING ECHO HELLO AUTH SELECT QUIT RESET |
+//! | [`client`] | CLIENT * |
+//! | [`string`] | GET SET ... INCRBYFLOAT (LCS in [`lcs`]) |
+//! | [`multikey`] | MGET MSET MSETNX DEL UNLINK EXISTS TOUCH (cross-shard through the tx layer) |
+//! | [`keys`] | TYPE EXPIRE* TTL* PERSIST KEYS SCAN RANDOMKEY RENAME COPY OBJECT MOVE |
+//! | [`dump`] | DUMP RESTORE (payloads: [`crate::rdb`]) |
+//! | [`server`] | DBSIZE FLUSHDB FLUSHALL SWAPDB TIME DEBUG SHUTDOWN |
+//! | [`config`] | CONFIG GET SET RESETSTAT REWRITE |
+//! | [`info`] | INFO, LATENCY HISTOGRAM |
+//! | [`introspect`] | COMMAND and its subcommands |
+//!
+//! Dispatch order follows Redis's `processCommand`: unknown command, then
+//! unknown subcommand, then arity, then authentication, then the handler.
+
+pub mod args;
+pub mod client;
+pub mod config;
+pub mod connection;
+pub mod ctx;
+pub mod dump;
+pub mod errors;
+pub mod info;
+pub mod introspect;
+pub mod keys;
+pub mod lcs;
+pub mod multikey;
+pub mod server;
+pub mod spec;
+pub mod string;
+pub mod table;
+
+use ctx::{Batch, Conn, Ctx, Outcome, ReplyMode};
+use errors::CmdError;
+use resp::{ReplyWriter, Request};
+use spec::{flags, CmdId};
+use std::rc::Rc;
+use std::time::Instant;
+
+use crate::shard::Shard;
+
+fn arity_ok(arity: i32, argc: usize) -> bool {
+    let argc = i64::try_from(argc).unwrap_or(i64::MAX);
+    let arity = i64::from(arity);
+    if arity >= 0 {
+        argc == arity
+    } else {
+        argc >= -arity
+    }
+}
+
+/// Reply with an error before running the command (and count it as rejected).
+fn reject(shard: &Rc<Shard>, conn: &Conn, batch: &mut Batch, id: Option<CmdId>, err: CmdError) {
+    let suppressed = conn.reply_mode != ReplyMode::On;
+    let target = batch.target();
+    let start = target.len();
+    ReplyWriter::new(target, conn.proto).error(err.text().as_bytes());
+    let reply = target.get(start..).unwrap_or(&[]);
+    shard.state.borrow_mut().stats.reject(id, reply);
+    batch.finish_immediate(start, suppressed);
+}
+
+/// The CLIENT PAUSE that holds `req` back right now, if any: the end time.
+pub fn paused_until(shard: &Shard, req: &Request) -> Option<i64> {
+    let pause = shard.state.borrow().pause?;
+    let now = crate::clock::now_ms();
+    if pause.until <= now {
+        return None;
+    }
+    let t = table::table();
+    let id = t.lookup(req.name())?;
+    let entry = t.get(id);
+    let spec = match t.lookup_sub(id, req.arg(1)) {
+        Some(sid) if !entry.spec.subcommands.is_empty() => t.get(sid).spec,
+        _ => entry.spec,
+    };
+    // The pause commands themselves, and anything not writing under WRITE mode, pass.
+    if std::ptr::eq(entry.spec, &client::COMMANDS[0]) {
+        return None;
+    }
+    let blocked = pause.all || spec.has(flags::WRITE) || spec.has(flags::MAY_REPLICATE);
+    blocked.then_some(pause.until)
+}
+
+/// Look a request up and run it: its reply joins `batch` in order.
+pub fn dispatch(shard: &Rc<Shard>, conn: &mut Conn, batch: &mut Batch, req: &Request) {
+    let t = table::table();
+    let name = req.name();
+    let Some(mut id) = t.lookup(name) else {
+        let args: Vec<&[u8]> = req.iter().skip(1).collect();
+        reject(
+            shard,
+            conn,
+            batch,
+            None,
+            errors::unknown_command(name, &args),
+        );
+        return;
+    };
+    let mut entry = t.get(id);
+    if !entry.spec.subcommands.is_empty() && (req.len() >= 2 || entry.spec.handler.is_none()) {
+        if req.len() < 2 {
+            reject(
+                shard,
+                conn,
+                batch,
+                Some(id),
+                errors::wrong_arity(&entry.fullname),
+            );
+            return;
+        }
+        match t.lookup_sub(id, req.arg(1)) {
+            Some(sid) => {
+                id = sid;
+                entry = t.get(sid);
+            }
+            None => {
+                reject(
+                    shard,
+                    conn,
+                    batch,
+                    Some(id),
+                    errors::unknown_subcommand(req.arg(1), entry.spec.name),
+                );
+                return;
+            }
+        }
+    }
+    let spec = entry.spec;
+    if !arity_ok(spec.arity, req.len()) {
+        reject(
+            shard,
+            conn,
+            batch,
+            Some(id),
+            errors::wrong_arity(&entry.fullname),
+        );
+        return;
+    }
+    if !conn.authenticated && !spec.has(flags::NO_AUTH) {
+        reject(shard, conn, batch, Some(id), errors::NOAUTH);
+        return;
+    }
+    let Some(handler) = spec.handler else {
+        return;
+    };
+
+    let info = &conn.info;
+    info.last_cmd.set(entry.fullname.as_str());
+    info.tot_cmds.set(info.tot_cmds.get() + 1);
+
+    let suppressed_before = conn.reply_mode != ReplyMode::On;
+    let skip_consumed = conn.reply_mode == ReplyMode::SkipNext;
+    let start = batch.target().len();
+    let t0 = Instant::now();
+    let mut ctx = Ctx::new(shard, conn, batch, id, spec);
+    let res = handler(&mut ctx, req);
+    let outcome = ctx.outcome;
+    let suppress_self = ctx.suppress_self;
+    match res {
+        Err(ref e) => {
+            let target = batch.target();
+            ReplyWriter::new(target, conn.proto).error(e.text().as_bytes());
+            let reply = target.get(start..).unwrap_or(&[]);
+            shard
+                .state
+                .borrow_mut()
+                .stats
+                .record(id, t0.elapsed(), reply);
+        }
+        Ok(()) if outcome == Outcome::Immediate => {
+            let reply = batch.target().get(start..).unwrap_or(&[]);
+            shard
+                .state
+                .borrow_mut()
+                .stats
+                .record(id, t0.elapsed(), reply);
+        }
+        Ok(()) => {}
+    }
+    let suppressed = suppress_self.unwrap_or(suppressed_before);
+    match (&res, outcome) {
+        (Err(_), _) | (Ok(()), Outcome::Immediate | Outcome::Executed) => {
+            batch.finish_immediate(start, suppressed)
+        }
+        (Ok(()), Outcome::Queued | Outcome::Async) => {
+            if suppressed {
+                batch.suppress_last(outcome);
+            }
+        }
+    }
+    if skip_consumed && conn.reply_mode == ReplyMode::SkipNext {
+        conn.reply_mode = ReplyMode::On;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arity_rules() {
+        assert!(arity_ok(2, 2));
+        assert!(!arity_ok(2, 3));
+        assert!(arity_ok(-3, 3));
+        assert!(arity_ok(-3, 9));
+        assert!(!arity_ok(-3, 2));
+    }
+
+    #[test]
+    fn table_is_consistent() {
+        let t = table::table();
+        let mut names = std::collections::HashSet::new();
+        for (_, e) in t.all() {
+            assert!(names.insert(e.fullname.clone()), "duplicate {}", e.fullname);
+            assert_eq!(e.spec.name, e.spec.name.to_ascii_lowercase());
+            assert!(!e.spec.summary.is_empty(), "{} has no summary", e.fullname);
+            if e.spec.handler.is_none() {
+                assert!(!e.spec.subcommands.is_empty());
+            }
+            let keyed = e.spec.first_key > 0;
+            assert_eq!(
+                keyed,
+                !e.spec.key_specs.is_empty(),
+                "{} key specs",
+                e.fullname
+            );
+        }
+        assert!(t.lookup(b"GeT").is_some());
+        assert!(t.lookup(b"nope").is_none());
+    }
+}

@@ -1,0 +1,353 @@
+//! Multi-key commands that may span shards: MGET MSET MSETNX DEL UNLINK
+//! EXISTS TOUCH.
+//!
+//! All keys on one shard: one job there (inline when it is the
+//! connection's shard). Keys on several shards: the transaction layer
+//! ([`crate::shard::tx`]) locks them on every shard first, so no client
+//! ever sees half of an MSET or a mix of old and new values in an MGET.
+
+use super::ctx::{encode, Ctx};
+use super::errors::{self, CmdResult};
+use super::spec::{acl, flags::*, CommandSpec, KeySpecDef};
+use crate::keyspace::{Db, ExpirePolicy, RStr, Value};
+use crate::shard::locks::{LockSet, Mode};
+use crate::shard::tx::{self, Part, Session};
+use crate::shard::ShardId;
+use bytes::Bytes;
+use resp::{Proto, Request};
+
+/// Keys grouped by owning shard (ascending), each with its request position.
+pub fn by_shard(ctx: &Ctx<'_>, keys: &[Bytes]) -> Vec<(ShardId, Vec<(usize, Bytes)>)> {
+    let mut groups: Vec<(ShardId, Vec<(usize, Bytes)>)> = Vec::new();
+    for (i, k) in keys.iter().enumerate() {
+        let s = ctx.owner(k);
+        match groups.iter_mut().find(|(g, _)| *g == s) {
+            Some((_, v)) => v.push((i, k.clone())),
+            None => groups.push((s, vec![(i, k.clone())])),
+        }
+    }
+    groups.sort_by_key(|(s, _)| *s);
+    groups
+}
+
+fn lockset(db: usize, keys: &[(usize, Bytes)], mode: Mode) -> LockSet {
+    LockSet::of_keys(db, keys.iter().map(|(_, k)| &k[..]), mode)
+}
+
+fn gone(proto: Proto) -> Vec<u8> {
+    encode(proto, |w| w.error(b"ERR shard unavailable"))
+}
+
+/// The string value of `key` as bytes (MGET: other types read as missing).
+fn read_string(db: &mut Db, key: &[u8], now: i64) -> Option<Vec<u8>> {
+    match db.read(key, now, true)?.value() {
+        Value::Str(s) => Some(s.as_bytes().into_owned()),
+    }
+}
+
+/// Run `op` over each shard's keys (all locked with `mode` first when they
+/// span shards) and reduce the per-shard results with `finish`.
+fn per_shard<R, Op, Fin>(ctx: &mut Ctx<'_>, keys: Vec<Bytes>, mode: Mode, op: Op, finish: Fin)
+where
+    R: Send + 'static,
+    Op: Fn(&mut Db, &[(usize, Bytes)], i64) -> R + Send + Clone + 'static,
+    Fin: FnOnce(Vec<R>, &mut resp::ReplyWriter<'_>) + Send + 'static,
+{
+    let db = ctx.db();
+    let groups = by_shard(ctx, &keys);
+    if let [(shard, _)] = groups.as_slice() {
+        let shard = *shard;
+        let indexed: Vec<(usize, Bytes)> = keys.iter().cloned().enumerate().collect();
+        ctx.run(shard, &keys, move |x| {
+            let now = x.now;
+            let r = op(x.st.db(db), &indexed, now);
+            finish(vec![r], &mut x.w);
+        });
+        return;
+    }
+    let parts: Vec<Part<R>> = groups
+        .into_iter()
+        .map(|(shard, ks)| {
+            let op = op.clone();
+            let locks = lockset(db, &ks, mode);
+            Part {
+                shard,
+                locks,
+                op: Box::new(move |st, now| op(st.db(db), &ks, now)),
+            }
+        })
+        .collect();
+    let home = ctx.shard.clone();
+    let proto = ctx.proto();
+    ctx.run_async(async move {
+        match tx::run(&home, parts).await {
+            Ok(results) => encode(proto, |w| finish(results, w)),
+            Err(_) => gone(proto),
+        }
+    });
+}
+
+fn keys_from(req: &Request, start: usize, step: usize) -> Vec<Bytes> {
+    (start..req.len())
+        .step_by(step)
+        .map(|i| req.arg_bytes(i))
+        .collect()
+}
+
+fn mget(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    let keys = keys_from(req, 1, 1);
+    let n = keys.len();
+    per_shard(
+        ctx,
+        keys,
+        Mode::Read,
+        |db, ks, now| {
+            ks.iter()
+                .map(|(i, k)| (*i, read_string(db, k, now)))
+                .collect::<Vec<_>>()
+        },
+        move |results, w| {
+            let mut vals: Vec<Option<Vec<u8>>> = vec![None; n];
+            for (i, v) in results.into_iter().flatten() {
+                if let Some(slot) = vals.get_mut(i) {
+                    *slot = v;
+                }
+            }
+            w.array(n);
+            for v in vals {
+                match v {
+                    Some(b) => w.bulk(&b),
+                    None => w.null(),
+                }
+            }
+        },
+    );
+    Ok(())
+}
+
+/// Key/value pairs of MSET-like commands, grouped like the keys.
+fn pairs(req: &Request, name: &str) -> CmdResult<(Vec<Bytes>, Vec<Bytes>)> {
+    if req.len().is_multiple_of(2) {
+        return Err(errors::wrong_arity(name));
+    }
+    Ok((keys_from(req, 1, 2), keys_from(req, 2, 2)))
+}
+
+fn mset(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    let (keys, values) = pairs(req, "mset")?;
+    per_shard(
+        ctx,
+        keys,
+        Mode::Write,
+        move |db, ks, now| {
+            for (i, k) in ks {
+                if let Some(v) = values.get(*i) {
+                    db.set(k, Value::Str(RStr::from_bytes(v)), ExpirePolicy::Clear, now);
+                }
+            }
+        },
+        |_, w| w.ok(),
+    );
+    Ok(())
+}
+
+fn msetnx(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    let (keys, values) = pairs(req, "msetnx")?;
+    let db = ctx.db();
+    let groups = by_shard(ctx, &keys);
+    if let [(shard, _)] = groups.as_slice() {
+        ctx.run(*shard, &keys.clone(), move |x| {
+            let now = x.now;
+            let (d, w) = x.split();
+            if keys.iter().any(|k| d.contains(k, now)) {
+                w.int(0);
+                return;
+            }
+            for (k, v) in keys.iter().zip(&values) {
+                d.set(k, Value::Str(RStr::from_bytes(v)), ExpirePolicy::Clear, now);
+            }
+            w.int(1);
+        });
+        return Ok(());
+    }
+    let home = ctx.shard.clone();
+    let proto = ctx.proto();
+    ctx.run_async(async move {
+        let locks = groups
+            .iter()
+            .map(|(s, ks)| (*s, lockset(db, ks, Mode::Write)))
+            .collect();
+        let Ok(session) = Session::lock(&home, locks).await else {
+            return gone(proto);
+        };
+        let mut exists = false;
+        for (shard, ks) in &groups {
+            let ks: Vec<Bytes> = ks.iter().map(|(_, k)| k.clone()).collect();
+            let found = session
+                .exec(*shard, move |st, now| {
+                    ks.iter().any(|k| st.db(db).contains(k, now))
+                })
+                .await
+                .unwrap_or(true);
+            exists |= found;
+        }
+        if !exists {
+            for (shard, ks) in groups {
+                let kv: Vec<(Bytes, Bytes)> = ks
+                    .into_iter()
+                    .filter_map(|(i, k)| values.get(i).map(|v| (k, v.clone())))
+                    .collect();
+                let _ = session
+                    .exec(shard, move |st, now| {
+                        for (k, v) in kv {
+                            st.db(db).set(
+                                &k,
+                                Value::Str(RStr::from_bytes(&v)),
+                                ExpirePolicy::Clear,
+                                now,
+                            );
+                        }
+                    })
+                    .await;
+            }
+        }
+        session.release().await;
+        encode(proto, |w| w.int(i64::from(!exists)))
+    });
+    Ok(())
+}
+
+fn count_reply(results: Vec<i64>, w: &mut resp::ReplyWriter<'_>) {
+    w.int(results.into_iter().sum());
+}
+
+fn del(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    per_shard(
+        ctx,
+        keys_from(req, 1, 1),
+        Mode::Write,
+        |db, ks, now| ks.iter().filter(|(_, k)| db.delete(k, now)).count() as i64,
+        count_reply,
+    );
+    Ok(())
+}
+
+fn exists(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    per_shard(
+        ctx,
+        keys_from(req, 1, 1),
+        Mode::Read,
+        |db, ks, now| {
+            ks.iter()
+                .filter(|(_, k)| db.read(k, now, false).is_some())
+                .count() as i64
+        },
+        count_reply,
+    );
+    Ok(())
+}
+
+fn touch(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    per_shard(
+        ctx,
+        keys_from(req, 1, 1),
+        Mode::Read,
+        |db, ks, now| {
+            ks.iter()
+                .filter(|(_, k)| db.read(k, now, true).is_some())
+                .count() as i64
+        },
+        count_reply,
+    );
+    Ok(())
+}
+
+// ---- table ----
+
+const MULTI_SHARD: &[&str] = &["request_policy:multi_shard", "response_policy:agg_sum"];
+
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("mget", -2, mget)
+        .flags(READONLY | FAST)
+        .acl(acl::STRING)
+        .keys(1, -1, 1)
+        .tips(&["request_policy:multi_shard"])
+        .key_specs(&[KeySpecDef::range(&["RO", "ACCESS"], 1, -1, 1, 0)])
+        .doc(
+            "string",
+            "1.0.0",
+            "Returns the string values of several keys.",
+        ),
+    CommandSpec::new("mset", -3, mset)
+        .flags(WRITE | DENYOOM)
+        .acl(acl::STRING)
+        .keys(1, -1, 2)
+        .tips(&[
+            "request_policy:multi_shard",
+            "response_policy:all_succeeded",
+        ])
+        .key_specs(&[KeySpecDef::range(&["OW", "UPDATE"], 1, -1, 2, 0)])
+        .doc(
+            "string",
+            "1.0.1",
+            "Sets several keys to string values, atomically.",
+        ),
+    CommandSpec::new("msetnx", -3, msetnx)
+        .flags(WRITE | DENYOOM)
+        .acl(acl::STRING)
+        .keys(1, -1, 2)
+        .tips(&[
+            "request_policy:multi_shard",
+            "response_policy:all_succeeded",
+        ])
+        .key_specs(&[KeySpecDef::range(&["OW", "INSERT"], 1, -1, 2, 0)])
+        .doc(
+            "string",
+            "1.0.1",
+            "Sets several keys only when none of them exists, atomically.",
+        ),
+    CommandSpec::new("del", -2, del)
+        .flags(WRITE)
+        .acl(acl::KEYSPACE)
+        .keys(1, -1, 1)
+        .tips(MULTI_SHARD)
+        .key_specs(&[KeySpecDef::range(&["RM", "DELETE"], 1, -1, 1, 0)])
+        .doc(
+            "generic",
+            "1.0.0",
+            "Deletes keys; returns how many existed.",
+        ),
+    CommandSpec::new("unlink", -2, del)
+        .flags(WRITE | FAST)
+        .acl(acl::KEYSPACE)
+        .keys(1, -1, 1)
+        .tips(MULTI_SHARD)
+        .key_specs(&[KeySpecDef::range(&["RM", "DELETE"], 1, -1, 1, 0)])
+        .doc(
+            "generic",
+            "4.0.0",
+            "Deletes keys (memory reclaimed without blocking); returns how many existed.",
+        ),
+    CommandSpec::new("exists", -2, exists)
+        .flags(READONLY | FAST)
+        .acl(acl::KEYSPACE)
+        .keys(1, -1, 1)
+        .tips(MULTI_SHARD)
+        .key_specs(&[KeySpecDef::range(&["RO"], 1, -1, 1, 0)])
+        .doc(
+            "generic",
+            "1.0.0",
+            "Counts how many of the given keys exist.",
+        ),
+    CommandSpec::new("touch", -2, touch)
+        .flags(READONLY | FAST)
+        .acl(acl::KEYSPACE)
+        .keys(1, -1, 1)
+        .tips(MULTI_SHARD)
+        .key_specs(&[KeySpecDef::range(&["RO"], 1, -1, 1, 0)])
+        .doc(
+            "generic",
+            "3.2.1",
+            "Updates the last access time of keys; returns how many exist.",
+        ),
+];

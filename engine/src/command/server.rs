@@ -1,0 +1,320 @@
+//! Server commands: DBSIZE FLUSHDB FLUSHALL SWAPDB TIME DEBUG SHUTDOWN.
+//!
+//! Keyspace-wide writes (FLUSHDB, FLUSHALL, SWAPDB) take a whole-shard
+//! exclusive lock on every shard, in order, so they are atomic with respect
+//! to multi-shard transactions; DBSIZE sums the shards' counts.
+
+use super::args::{is, parse_f64, parse_i64, parse_i64_or};
+use super::ctx::{encode, Ctx};
+use super::errors::{self, CmdError, CmdResult};
+use super::spec::{acl, flags::*, CommandSpec};
+use crate::config::DebugAccess;
+use crate::keyspace::{CompactBytes, Entry, RStr, Value};
+use crate::shard::locks::{LockSet, Mode};
+use crate::shard::tx::Session;
+use resp::Request;
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+fn dbsize(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {
+    let db = ctx.db();
+    let home = ctx.shard.clone();
+    let proto = ctx.proto();
+    ctx.run_async(async move {
+        let counts = home
+            .broadcast(move |s| s.state.borrow_mut().db(db).len())
+            .await;
+        encode(proto, |w| {
+            w.int(i64::try_from(counts.iter().sum::<usize>()).unwrap_or(i64::MAX))
+        })
+    });
+    Ok(())
+}
+
+fn flush_flags(req: &Request) -> CmdResult {
+    match req.len() {
+        1 => Ok(()),
+        2 if is(req.arg(1), "SYNC") || is(req.arg(1), "ASYNC") => Ok(()),
+        _ => Err(errors::SYNTAX),
+    }
+}
+
+/// Run `f` on every shard under a whole-shard write lock, then reply OK.
+fn on_all_shards_locked<F>(ctx: &mut Ctx<'_>, f: F)
+where
+    F: Fn(&mut crate::shard::ShardState) + Send + Clone + 'static,
+{
+    let home: Rc<crate::shard::Shard> = ctx.shard.clone();
+    let proto = ctx.proto();
+    ctx.run_async(async move {
+        let locks = (0..home.count)
+            .map(|s| (s, LockSet::whole_shard(Mode::Write)))
+            .collect();
+        let Ok(session) = Session::lock(&home, locks).await else {
+            return encode(proto, |w| w.error(b"ERR shard unavailable"));
+        };
+        for s in 0..home.count {
+            let g = f.clone();
+            let _ = session.exec(s, move |st, _| g(st)).await;
+        }
+        session.release().await;
+        encode(proto, |w| w.ok())
+    });
+}
+
+fn flushdb(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    flush_flags(req)?;
+    let db = ctx.db();
+    on_all_shards_locked(ctx, move |st| st.db(db).clear());
+    Ok(())
+}
+
+fn flushall(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    flush_flags(req)?;
+    on_all_shards_locked(ctx, |st| {
+        for db in &mut st.dbs {
+            db.clear();
+        }
+    });
+    Ok(())
+}
+
+fn swapdb(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    let a = parse_i64_or(req.arg(1), CmdError::fixed("ERR invalid first DB index"))?;
+    let b = parse_i64_or(req.arg(2), CmdError::fixed("ERR invalid second DB index"))?;
+    let (a, b) = (
+        i32::try_from(a).map_err(|_| CmdError::fixed("ERR invalid first DB index"))?,
+        i32::try_from(b).map_err(|_| CmdError::fixed("ERR invalid second DB index"))?,
+    );
+    let n = ctx.shard.state.borrow().dbs.len();
+    let ok = |i: i32| usize::try_from(i).ok().filter(|&i| i < n);
+    let (Some(a), Some(b)) = (ok(a), ok(b)) else {
+        return Err(errors::DB_INDEX);
+    };
+    on_all_shards_locked(ctx, move |st| {
+        if a != b {
+            st.dbs.swap(a, b);
+        }
+    });
+    Ok(())
+}
+
+fn time(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {
+    let us = crate::clock::now_us();
+    let mut w = ctx.w();
+    w.array(2);
+    w.bulk((us / 1_000_000).to_string().as_bytes());
+    w.bulk((us % 1_000_000).to_string().as_bytes());
+    Ok(())
+}
+
+// ---- DEBUG ----
+
+fn debug_sleep(ctx: &mut Ctx<'_>, secs: f64) {
+    let home = ctx.shard.clone();
+    let proto = ctx.proto();
+    let d = Duration::from_secs_f64(secs.clamp(0.0, 3600.0));
+    // Redis freezes its only thread; Shoal freezes every shard's thread, so
+    // the whole server stalls the same way.
+    ctx.run_async(async move {
+        home.broadcast(move |_| std::thread::sleep(d)).await;
+        encode(proto, |w| w.ok())
+    });
+}
+
+fn debug_populate(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    let count = parse_i64(req.arg(2))?;
+    if count < 0 {
+        return Err(CmdError::fixed(
+            "ERR count must be greater than or equal to zero",
+        ));
+    }
+    let prefix = if req.len() > 3 {
+        req.arg(3).to_vec()
+    } else {
+        b"key".to_vec()
+    };
+    let size = if req.len() > 4 {
+        let s = parse_i64(req.arg(4))?;
+        Some(
+            usize::try_from(s)
+                .map_err(|_| CmdError::fixed("ERR size must be greater than or equal to zero"))?,
+        )
+    } else {
+        None
+    };
+    let db = ctx.db();
+    let home = ctx.shard.clone();
+    let proto = ctx.proto();
+    let count = u64::try_from(count).unwrap_or(0);
+    ctx.run_async(async move {
+        let shards = home.count;
+        home.broadcast(move |s| {
+            let mut st = s.state.borrow_mut();
+            let now = crate::clock::now_ms();
+            let d = st.db(db);
+            for i in 0..count {
+                let key = [&prefix[..], b":", i.to_string().as_bytes()].concat();
+                if crate::shard::owner_of(&key, shards) != s.id || d.contains(&key, now) {
+                    continue;
+                }
+                let mut val = format!("value:{i}").into_bytes();
+                if let Some(size) = size {
+                    val.resize(size, 0);
+                }
+                d.insert_entry(Entry {
+                    key: CompactBytes::new(&key),
+                    value: Value::Str(RStr::from_bytes(&val)),
+                    expire_at: 0,
+                    access: u32::try_from(now / 1000).unwrap_or(0),
+                });
+            }
+        })
+        .await;
+        encode(proto, |w| w.ok())
+    });
+    Ok(())
+}
+
+fn debug_object(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    let key = req.arg_bytes(2);
+    ctx.run_key(&key.clone(), move |x| {
+        let now = x.now;
+        let (db, w) = x.split();
+        match db.get(&key, now) {
+            None => w.error(b"ERR no such key"),
+            Some(e) => {
+                let v = e.value();
+                let len = crate::rdb::dump_payload(v, true).len().saturating_sub(11);
+                let line = format!(
+                    "Value at:0x0 refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
+                    v.encoding(),
+                    len,
+                    e.access & 0x00ff_ffff,
+                    e.idle_secs(now)
+                );
+                w.simple(line.as_bytes());
+            }
+        }
+    });
+    Ok(())
+}
+
+fn debug(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    let access = ctx.shard.state.borrow().config.enable_debug;
+    let allowed = match access {
+        DebugAccess::Yes => true,
+        DebugAccess::Local => ctx.conn.is_local,
+        DebugAccess::No => false,
+    };
+    if !allowed {
+        return Err(errors::DEBUG_DISABLED);
+    }
+    let sub = req.arg(1);
+    if is(sub, "SLEEP") && req.len() == 3 {
+        let secs = parse_f64(req.arg(2))?;
+        debug_sleep(ctx, secs);
+    } else if is(sub, "POPULATE") && (3..=5).contains(&req.len()) {
+        debug_populate(ctx, req)?;
+    } else if is(sub, "OBJECT") && req.len() == 3 {
+        debug_object(ctx, req)?;
+    } else if is(sub, "HELP") {
+        let lines: &[&str] = &[
+            "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "OBJECT <key>",
+            "    Show low level info about the key and associated value.",
+            "POPULATE <count> [<prefix>] [<size>]",
+            "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+            "    it is used instead of the 'key' prefix. These are not propagated to",
+            "    replicas. Cluster slots are not respected so keys not belonging to the",
+            "    current node can be created in cluster mode.",
+            "SLEEP <seconds>",
+            "    Stop the server for <seconds>. Decimals allowed.",
+            "HELP",
+            "    Print this help.",
+        ];
+        let mut w = ctx.w();
+        w.array(lines.len());
+        for l in lines {
+            w.simple(l.as_bytes());
+        }
+    } else {
+        return Err(CmdError::owned(format!(
+            "ERR unknown subcommand '{}'. Try DEBUG HELP.",
+            String::from_utf8_lossy(sub)
+        )));
+    }
+    Ok(())
+}
+
+// ---- SHUTDOWN ----
+
+fn shutdown(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    let mut abort = false;
+    for opt in req.iter().skip(1) {
+        if is(opt, "ABORT") {
+            abort = true;
+        } else if !(is(opt, "NOSAVE") || is(opt, "SAVE") || is(opt, "NOW") || is(opt, "FORCE")) {
+            return Err(errors::SYNTAX);
+        }
+    }
+    if abort {
+        if req.len() > 2 {
+            return Err(errors::SYNTAX);
+        }
+        return Err(CmdError::fixed("ERR No shutdown in progress."));
+    }
+    log::warn!("User requested shutdown...");
+    ctx.shard.shared.shutdown.store(true, Ordering::SeqCst);
+    // Like Redis, no reply: the connection closes as the process exits.
+    ctx.set_suppress_self(true);
+    ctx.conn.close_after_reply = true;
+    Ok(())
+}
+
+// ---- table ----
+
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("dbsize", 1, dbsize)
+        .flags(READONLY | FAST)
+        .acl(acl::KEYSPACE)
+        .tips(&["request_policy:all_shards", "response_policy:agg_sum"])
+        .doc(
+            "server",
+            "1.0.0",
+            "Returns the number of keys in the database.",
+        ),
+    CommandSpec::new("flushdb", -1, flushdb)
+        .flags(WRITE)
+        .acl(acl::KEYSPACE | acl::DANGEROUS)
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
+        .doc(
+            "server",
+            "1.0.0",
+            "Removes all keys from the current database.",
+        ),
+    CommandSpec::new("flushall", -1, flushall)
+        .flags(WRITE)
+        .acl(acl::KEYSPACE | acl::DANGEROUS)
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
+        .doc("server", "1.0.0", "Removes all keys from all databases."),
+    CommandSpec::new("swapdb", 3, swapdb)
+        .flags(WRITE | FAST)
+        .acl(acl::KEYSPACE | acl::DANGEROUS)
+        .doc("server", "4.0.0", "Swaps two databases."),
+    CommandSpec::new("time", 1, time)
+        .flags(LOADING | STALE | FAST)
+        .tips(&["nondeterministic_output"])
+        .doc("server", "2.6.0", "Returns the server time."),
+    CommandSpec::new("debug", -2, debug)
+        .flags(ADMIN | NOSCRIPT | LOADING | STALE | PROTECTED)
+        .doc(
+            "server",
+            "1.0.0",
+            "Debugging helpers (SLEEP, POPULATE, OBJECT).",
+        ),
+    CommandSpec::new("shutdown", -1, shutdown)
+        .flags(ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | SENTINEL | ALLOW_BUSY)
+        .doc("server", "1.0.0", "Stops the server."),
+];

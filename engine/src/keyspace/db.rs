@@ -1,0 +1,378 @@
+//! One logical database of one shard: keys, values, expiry times.
+//!
+//! Expiry is stored inline in each entry (`expire_at`, Unix ms, 0 = none),
+//! so a key and its TTL are one allocation. Expired keys disappear lazily
+//! when touched ([`Db::read`], [`Db::write`], ...) and actively through
+//! [`Db::active_expire`], an incremental sweep of the table driven by the
+//! shard's background task. Both paths count into [`DbStats::expired`].
+
+use super::compact::CompactBytes;
+use super::dict::{Dict, Keyed};
+use super::value::Value;
+
+/// A key, its value and its metadata.
+#[derive(Debug)]
+pub struct Entry {
+    pub(crate) key: CompactBytes,
+    pub(crate) value: Value,
+    /// Absolute expiry time in Unix milliseconds; 0 means no expiry.
+    pub(crate) expire_at: i64,
+    /// Last access, in seconds since the Unix epoch (OBJECT IDLETIME).
+    pub(crate) access: u32,
+}
+
+impl Keyed for Entry {
+    #[inline]
+    fn key(&self) -> &[u8] {
+        self.key.as_slice()
+    }
+}
+
+impl Entry {
+    /// The key.
+    pub fn key_bytes(&self) -> &[u8] {
+        self.key.as_slice()
+    }
+
+    /// The value.
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
+    /// The value, for modification.
+    pub fn value_mut(&mut self) -> &mut Value {
+        &mut self.value
+    }
+
+    /// Expiry time in Unix ms, if any.
+    pub fn expire_at(&self) -> Option<i64> {
+        (self.expire_at != 0).then_some(self.expire_at)
+    }
+
+    /// True when the key has expired at `now` (Unix ms).
+    #[inline]
+    pub fn is_expired(&self, now: i64) -> bool {
+        self.expire_at != 0 && self.expire_at <= now
+    }
+
+    /// Seconds since the last access.
+    pub fn idle_secs(&self, now_ms: i64) -> u64 {
+        let now = u64::try_from(now_ms / 1000).unwrap_or(0);
+        now.saturating_sub(u64::from(self.access))
+    }
+}
+
+/// What to do with an existing TTL when a key is overwritten.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExpirePolicy {
+    /// Remove any TTL (plain SET).
+    Clear,
+    /// Keep the current TTL (SET ... KEEPTTL).
+    Keep,
+    /// Set this absolute expiry (Unix ms).
+    At(i64),
+}
+
+/// Counters a database accumulates; the shard folds them into INFO.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DbStats {
+    /// Keys removed because their TTL passed (lazy and active).
+    pub expired: u64,
+    /// Read lookups that found a key.
+    pub hits: u64,
+    /// Read lookups that found nothing.
+    pub misses: u64,
+}
+
+/// A logical database (SELECT index) on one shard.
+#[derive(Default)]
+pub struct Db {
+    dict: Dict<Entry>,
+    volatile: usize,
+    expire_cursor: u64,
+    /// Running counters.
+    pub stats: DbStats,
+    /// Sum of remaining TTLs (ms) seen by the last full expiry sweep, and how many.
+    ttl_sample: (i128, u64),
+    avg_ttl: i64,
+}
+
+fn access_now(now_ms: i64) -> u32 {
+    u32::try_from(now_ms / 1000).unwrap_or(u32::MAX)
+}
+
+impl Db {
+    /// Number of keys (including expired ones not reclaimed yet, as Redis counts).
+    pub fn len(&self) -> usize {
+        self.dict.len()
+    }
+
+    /// True with no keys.
+    pub fn is_empty(&self) -> bool {
+        self.dict.is_empty()
+    }
+
+    /// Keys with a TTL.
+    pub fn volatile_count(&self) -> usize {
+        self.volatile
+    }
+
+    /// Average TTL in ms of volatile keys, estimated by the expiry sweep.
+    pub fn avg_ttl(&self) -> i64 {
+        self.avg_ttl
+    }
+
+    /// The entry, expired or not, without touching it.
+    pub fn peek(&self, key: &[u8]) -> Option<&Entry> {
+        self.dict.get(key)
+    }
+
+    /// Remove `key` if it has expired. True when it was removed.
+    #[inline]
+    pub fn expire_if_needed(&mut self, key: &[u8], now: i64) -> bool {
+        let expired = self.dict.get(key).is_some_and(|e| e.is_expired(now));
+        if expired {
+            self.remove(key);
+            self.stats.expired += 1;
+        }
+        expired
+    }
+
+    /// Look a key up for reading: expires it if due, counts a hit or a miss,
+    /// and (when `touch`) records the access time.
+    pub fn read(&mut self, key: &[u8], now: i64, touch: bool) -> Option<&Entry> {
+        self.expire_if_needed(key, now);
+        match self.dict.get_mut(key) {
+            Some(e) => {
+                self.stats.hits += 1;
+                if touch {
+                    e.access = access_now(now);
+                }
+                Some(e)
+            }
+            None => {
+                self.stats.misses += 1;
+                None
+            }
+        }
+    }
+
+    /// Look a key up for writing: expires it if due and records the access time.
+    pub fn write(&mut self, key: &[u8], now: i64) -> Option<&mut Entry> {
+        self.expire_if_needed(key, now);
+        let e = self.dict.get_mut(key)?;
+        e.access = access_now(now);
+        Some(e)
+    }
+
+    /// Look a key up without statistics or access-time update (after expiry).
+    pub fn get(&mut self, key: &[u8], now: i64) -> Option<&Entry> {
+        self.expire_if_needed(key, now);
+        self.dict.get(key)
+    }
+
+    /// True when the key exists (after lazy expiry); no statistics.
+    pub fn contains(&mut self, key: &[u8], now: i64) -> bool {
+        self.get(key, now).is_some()
+    }
+
+    /// Store `value` under `key`, creating or replacing it.
+    pub fn set(&mut self, key: &[u8], value: Value, expire: ExpirePolicy, now: i64) {
+        self.expire_if_needed(key, now);
+        let access = access_now(now);
+        if let Some(e) = self.dict.get_mut(key) {
+            e.value = value;
+            e.access = access;
+            let old = e.expire_at;
+            let new = match expire {
+                ExpirePolicy::Clear => 0,
+                ExpirePolicy::Keep => old,
+                ExpirePolicy::At(t) => t,
+            };
+            e.expire_at = new;
+            self.adjust_volatile(old, new);
+            return;
+        }
+        let at = match expire {
+            ExpirePolicy::At(t) => t,
+            ExpirePolicy::Clear | ExpirePolicy::Keep => 0,
+        };
+        self.insert_entry(Entry {
+            key: CompactBytes::new(key),
+            value,
+            expire_at: at,
+            access,
+        });
+    }
+
+    /// Insert a whole entry whose key is absent (RENAME, COPY, MOVE, RESTORE).
+    pub fn insert_entry(&mut self, entry: Entry) {
+        if entry.expire_at != 0 {
+            self.volatile += 1;
+        }
+        self.dict.insert_new(entry);
+    }
+
+    fn adjust_volatile(&mut self, old: i64, new: i64) {
+        match (old != 0, new != 0) {
+            (false, true) => self.volatile += 1,
+            (true, false) => self.volatile = self.volatile.saturating_sub(1),
+            _ => {}
+        }
+    }
+
+    /// Remove a key regardless of its TTL; returns the entry.
+    pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+        let e = self.dict.remove(key)?;
+        if e.expire_at != 0 {
+            self.volatile = self.volatile.saturating_sub(1);
+        }
+        Some(e)
+    }
+
+    /// Delete a live key (after lazy expiry). True when something was deleted.
+    pub fn delete(&mut self, key: &[u8], now: i64) -> bool {
+        if self.expire_if_needed(key, now) {
+            return false;
+        }
+        self.remove(key).is_some()
+    }
+
+    /// Set or clear the TTL of an existing key. False when the key is missing.
+    pub fn set_expire(&mut self, key: &[u8], at: Option<i64>) -> bool {
+        let Some(e) = self.dict.get_mut(key) else {
+            return false;
+        };
+        let old = e.expire_at;
+        let new = at.unwrap_or(0);
+        e.expire_at = new;
+        self.adjust_volatile(old, new);
+        true
+    }
+
+    /// Drop every key.
+    pub fn clear(&mut self) {
+        self.dict.clear();
+        self.volatile = 0;
+        self.expire_cursor = 0;
+    }
+
+    /// Take every entry out (SWAPDB moves whole dicts instead; this is for MOVE-like bulk work).
+    pub fn take_all(&mut self) -> Vec<Entry> {
+        self.volatile = 0;
+        self.dict.drain_all()
+    }
+
+    /// One SCAN step over this database (see [`Dict::scan`]); expired keys are skipped.
+    pub fn scan(&self, cursor: u64, now: i64, mut f: impl FnMut(&Entry)) -> u64 {
+        self.dict.scan(cursor, |e| {
+            if !e.is_expired(now) {
+                f(e)
+            }
+        })
+    }
+
+    /// Every live entry.
+    pub fn iter(&self, now: i64) -> impl Iterator<Item = &Entry> {
+        self.dict.iter().filter(move |e| !e.is_expired(now))
+    }
+
+    /// A random live key.
+    pub fn random_key(&mut self, now: i64, mut rand: impl FnMut() -> u64) -> Option<Vec<u8>> {
+        // Like Redis, retry a bounded number of times when the pick has expired.
+        for _ in 0..100 {
+            let key = self.dict.random(&mut rand)?.key.as_slice().to_vec();
+            if !self.expire_if_needed(&key, now) {
+                return Some(key);
+            }
+        }
+        self.iter(now).next().map(|e| e.key.as_slice().to_vec())
+    }
+
+    /// Active expiry: sweep up to `budget` buckets from the saved cursor,
+    /// removing expired keys. Returns (keys removed, volatile keys seen,
+    /// true when the sweep wrapped around this call).
+    pub fn active_expire(&mut self, now: i64, budget: usize) -> (usize, usize, bool) {
+        if self.volatile == 0 {
+            self.dict.rehash(budget);
+            self.avg_ttl = 0;
+            return (0, 0, true);
+        }
+        let mut removed = 0usize;
+        let mut seen = 0usize;
+        let mut removed_volatile = 0usize;
+        let mut ttl_sum = 0i128;
+        let mut ttl_n = 0u64;
+        let cursor = self.dict.sweep(
+            self.expire_cursor,
+            budget,
+            |e| {
+                if e.expire_at != 0 {
+                    seen += 1;
+                    if e.expire_at <= now {
+                        return true;
+                    }
+                    ttl_sum += i128::from(e.expire_at - now);
+                    ttl_n += 1;
+                }
+                false
+            },
+            |_e| {
+                removed += 1;
+                removed_volatile += 1;
+            },
+        );
+        self.volatile = self.volatile.saturating_sub(removed_volatile);
+        self.stats.expired += removed as u64;
+        self.ttl_sample.0 += ttl_sum;
+        self.ttl_sample.1 += ttl_n;
+        let wrapped = cursor == 0;
+        if wrapped {
+            if self.ttl_sample.1 > 0 {
+                let avg = self.ttl_sample.0 / i128::from(self.ttl_sample.1);
+                self.avg_ttl = i64::try_from(avg).unwrap_or(i64::MAX);
+            }
+            self.ttl_sample = (0, 0);
+        }
+        self.expire_cursor = cursor;
+        (removed, seen, wrapped)
+    }
+
+    /// Swap contents with another database (SWAPDB on one shard).
+    pub fn swap(&mut self, other: &mut Db) {
+        std::mem::swap(self, other);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keyspace::value::RStr;
+
+    fn s(v: &str) -> Value {
+        Value::Str(RStr::from_bytes(v.as_bytes()))
+    }
+
+    #[test]
+    fn lazy_and_active_expiry() {
+        let mut db = Db::default();
+        db.set(b"a", s("1"), ExpirePolicy::At(1000), 0);
+        db.set(b"b", s("2"), ExpirePolicy::Clear, 0);
+        db.set(b"c", s("3"), ExpirePolicy::At(5000), 0);
+        assert_eq!(db.volatile_count(), 2);
+        assert!(db.read(b"a", 999, true).is_some());
+        assert!(db.read(b"a", 1000, true).is_none());
+        assert_eq!(db.stats.expired, 1);
+        assert_eq!(db.volatile_count(), 1);
+        let (removed, _, _) = db.active_expire(6000, 1000);
+        assert_eq!(removed, 1);
+        assert_eq!(db.len(), 1);
+        assert_eq!(db.volatile_count(), 0);
+        db.set(b"b", s("x"), ExpirePolicy::At(9000), 0);
+        assert_eq!(db.volatile_count(), 1);
+        db.set(b"b", s("y"), ExpirePolicy::Keep, 0);
+        assert_eq!(db.peek(b"b").and_then(Entry::expire_at), Some(9000));
+        db.set(b"b", s("z"), ExpirePolicy::Clear, 0);
+        assert_eq!(db.volatile_count(), 0);
+    }
+}

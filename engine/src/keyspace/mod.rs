@@ -1,0 +1,49 @@
+//! The keyspace of one shard: databases, entries, values.
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`dict`] | the hash table: incremental rehash, SCAN cursor, sweep |
+//! | [`compact`] | `CompactBytes`, the inline-when-short key type |
+//! | [`value`] | `Value` and the string encodings (int/embstr/raw) |
+//! | [`db`] | `Db`: one SELECT-able database with lazy + active expiry |
+//!
+//! Nothing here knows about threads, commands or the wire: the shard owns
+//! its `Db`s and command `op_*` functions work on them synchronously.
+
+pub mod compact;
+pub mod db;
+pub mod dict;
+pub mod value;
+
+pub use compact::CompactBytes;
+pub use db::{Db, Entry, ExpirePolicy};
+pub use value::{RStr, Value};
+
+/// Redis Cluster's hash slot of a key: CRC16 (XMODEM) of the hash tag
+/// (the part between the first `{` and the next `}`, if non-empty) or of the
+/// whole key, modulo 16384.
+pub fn key_slot(key: &[u8]) -> u16 {
+    let tagged = memchr::memchr(b'{', key).and_then(|open| {
+        let rest = key.get(open + 1..)?;
+        let close = memchr::memchr(b'}', rest)?;
+        (close > 0).then(|| rest.get(..close)).flatten()
+    });
+    let data = tagged.unwrap_or(key);
+    crc16::State::<crc16::XMODEM>::calculate(data) & 0x3fff
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_slot;
+
+    #[test]
+    fn slots_match_redis_cluster() {
+        // Values from CLUSTER KEYSLOT on redis-server 7.
+        assert_eq!(key_slot(b"foo"), 12182);
+        assert_eq!(key_slot(b"bar"), 5061);
+        assert_eq!(key_slot(b"{user1000}.following"), key_slot(b"user1000"));
+        assert_eq!(key_slot(b"foo{}{bar}"), key_slot(b"foo{}{bar}"));
+        assert_eq!(key_slot(b"{}foo"), key_slot(b"{}foo"));
+        assert_eq!(key_slot(b"123456789"), 12739);
+    }
+}

@@ -1,0 +1,194 @@
+//! Values stored under keys, and their Redis encodings.
+//!
+//! Strings keep Redis's three encodings because `OBJECT ENCODING` reports
+//! them and clients (and our differential tests) see the difference:
+//! `int` (a canonical 64-bit integer of at most 20 characters), `embstr`
+//! (at most 44 bytes, created whole by SET-like commands) and `raw`
+//! (longer, or modified in place by APPEND/SETRANGE/SETBIT).
+//! Aggregate types (lists, hashes, sets, sorted sets) arrive with issue 3.
+
+use super::compact::CompactBytes;
+use resp::numfmt;
+use std::borrow::Cow;
+
+/// Longest string Redis stores as `embstr`.
+pub const EMBSTR_MAX: usize = 44;
+
+/// A string value in one of Redis's encodings.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RStr {
+    /// `int`: the value is the decimal form of this integer.
+    Int(i64),
+    /// `embstr`: short, immutable in place.
+    Emb(CompactBytes),
+    /// `raw`: long or modified in place; has spare capacity for appends.
+    Raw(Vec<u8>),
+}
+
+impl RStr {
+    /// Encode a freshly written value the way Redis's `tryObjectEncoding` does.
+    pub fn from_bytes(b: &[u8]) -> RStr {
+        if b.len() <= 20 {
+            if let Some(i) = numfmt::parse_i64(b) {
+                return RStr::Int(i);
+            }
+        }
+        if b.len() <= EMBSTR_MAX {
+            RStr::Emb(CompactBytes::new(b))
+        } else {
+            RStr::Raw(b.to_vec())
+        }
+    }
+
+    /// A value computed as text (INCRBYFLOAT): `embstr` when short, else `raw`,
+    /// never `int` (Redis's `createStringObject`).
+    pub fn from_text(b: &[u8]) -> RStr {
+        if b.len() <= EMBSTR_MAX {
+            RStr::Emb(CompactBytes::new(b))
+        } else {
+            RStr::Raw(b.to_vec())
+        }
+    }
+
+    /// The bytes of the value (integers formatted on demand).
+    pub fn as_bytes(&self) -> Cow<'_, [u8]> {
+        match self {
+            RStr::Int(i) => {
+                let mut v = Vec::with_capacity(20);
+                numfmt::write_int(&mut v, *i);
+                Cow::Owned(v)
+            }
+            RStr::Emb(c) => Cow::Borrowed(c.as_slice()),
+            RStr::Raw(v) => Cow::Borrowed(v),
+        }
+    }
+
+    /// Append the value's bytes to `out` without an intermediate allocation.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        match self {
+            RStr::Int(i) => numfmt::write_int(out, *i),
+            RStr::Emb(c) => out.extend_from_slice(c.as_slice()),
+            RStr::Raw(v) => out.extend_from_slice(v),
+        }
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        match self {
+            RStr::Int(i) => int_len(*i),
+            RStr::Emb(c) => c.len(),
+            RStr::Raw(v) => v.len(),
+        }
+    }
+
+    /// True for the empty string.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The integer value if the bytes are a canonical integer (`string2ll`).
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            RStr::Int(i) => Some(*i),
+            RStr::Emb(c) => numfmt::parse_i64(c),
+            RStr::Raw(v) => numfmt::parse_i64(v),
+        }
+    }
+
+    /// Turn into the `raw` encoding (for in-place modification) and return the buffer.
+    pub fn make_raw(&mut self) -> &mut Vec<u8> {
+        if !matches!(self, RStr::Raw(_)) {
+            let bytes = self.as_bytes().into_owned();
+            *self = RStr::Raw(bytes);
+        }
+        match self {
+            RStr::Raw(v) => v,
+            // Just converted above.
+            _ => unreachable_raw(),
+        }
+    }
+
+    /// `OBJECT ENCODING` name.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            RStr::Int(_) => "int",
+            RStr::Emb(_) => "embstr",
+            RStr::Raw(_) => "raw",
+        }
+    }
+}
+
+fn unreachable_raw() -> ! {
+    panic!("RStr::make_raw invariant broken")
+}
+
+/// Number of characters in the decimal form of `i`.
+pub fn int_len(i: i64) -> usize {
+    let mut n = i.unsigned_abs();
+    let mut len = usize::from(i < 0);
+    loop {
+        len += 1;
+        n /= 10;
+        if n == 0 {
+            return len;
+        }
+    }
+}
+
+/// A value stored under a key.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// A string.
+    Str(RStr),
+}
+
+impl Value {
+    /// `TYPE` name.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "string",
+        }
+    }
+
+    /// `OBJECT ENCODING` name.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Value::Str(s) => s.encoding(),
+        }
+    }
+
+    /// Approximate bytes used by the value (MEMORY USAGE).
+    pub fn mem_usage(&self) -> usize {
+        match self {
+            Value::Str(RStr::Int(_)) => 0,
+            Value::Str(RStr::Emb(c)) => c.heap_bytes(),
+            Value::Str(RStr::Raw(v)) => v.capacity(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodings_follow_redis() {
+        assert_eq!(RStr::from_bytes(b"123").encoding(), "int");
+        assert_eq!(RStr::from_bytes(b"-9223372036854775808").encoding(), "int");
+        assert_eq!(RStr::from_bytes(b"0123").encoding(), "embstr");
+        assert_eq!(
+            RStr::from_bytes(b"12345678901234567890123").encoding(),
+            "embstr"
+        );
+        assert_eq!(RStr::from_bytes(&[b'a'; 44]).encoding(), "embstr");
+        assert_eq!(RStr::from_bytes(&[b'a'; 45]).encoding(), "raw");
+        assert_eq!(RStr::from_text(b"10.5").encoding(), "embstr");
+        let mut s = RStr::from_bytes(b"12");
+        s.make_raw().extend_from_slice(b"3");
+        assert_eq!(s.encoding(), "raw");
+        assert_eq!(&*s.as_bytes(), b"123");
+        for i in [0, 9, 10, -1, -10, i64::MIN, i64::MAX] {
+            assert_eq!(int_len(i), i.to_string().len());
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! # shoal-server: a thread-per-core, Redis-compatible data node
+//!
+//! One glommio executor per CPU, each owning one shard of the keyspace
+//! (shared-nothing); every executor accepts connections on the port
+//! (SO_REUSEPORT). A command runs on the shard owning its key — inline when
+//! that is the connection's own shard, otherwise as a message; commands over
+//! several shards go through one transaction layer (ordered intent locks).
+//!
+//! ## Where does X live?
+//!
+//! | concern | module |
+//! |---|---|
+//! | process start, memlock, executors, pinning, listeners, signals | [`server`] |
+//! | one client connection: read, parse, dispatch, write | [`server::conn`] |
+//! | active expiry and other background work | [`server::background`] |
+//! | shard state, key → slot → shard routing | [`shard`] |
+//! | messages between shards | [`shard::mesh`] |
+//! | multi-shard atomicity (intent locks, coordinator) | [`shard::locks`], [`shard::tx`] |
+//! | pipelined single-shard jobs on their shard | [`shard::batch`] |
+//! | commandstats, latency histograms, errorstats | [`shard::stats`] |
+//! | connected clients (CLIENT LIST/KILL) | [`shard::clients`] |
+//! | keyspace: dict, values, databases, expiry | [`keyspace`] |
+//! | the command table, dispatch, handler context | [`command`] |
+//! | one file per command family | [`command`]`::{string, multikey, keys, connection, client, server, config, info, introspect}` |
+//! | every wire error string | [`command::errors`] |
+//! | DUMP/RESTORE payloads, RDB value encoding | [`command::dump`], [`rdb`] |
+//! | redis.conf parsing, CONFIG directives | [`config`] |
+//! | memory accounting (INFO used_memory) | [`alloc`] |
+//! | log lines in Redis's format | [`log`] |
+//! | the RESP codec | the `shoal-resp` crate |
+//!
+//! glommio is named only in `server` and `shard::mesh` (plus task spawning
+//! in `shard::batch`); command and keyspace code never touch the runtime.
+
+pub mod alloc;
+pub mod clock;
+pub mod command;
+pub mod config;
+pub mod glob;
+pub mod keyspace;
+pub mod log;
+pub mod rdb;
+pub mod server;
+pub mod shard;

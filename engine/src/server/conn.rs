@@ -1,0 +1,265 @@
+//! One client connection, served on the shard that accepted it.
+//!
+//! Loop: read what is available, parse every complete request, dispatch
+//! them in order (each joins the pipeline batch; barriers flush it), flush
+//! the batch, write all replies with one `write`, repeat. A protocol error
+//! is answered with Redis's `-ERR Protocol error: ...` after the replies of
+//! the requests before it, then the connection closes; the server never
+//! does anything else about bad input.
+
+use crate::command::ctx::{Batch, Conn, ReplyMode};
+use crate::command::{dispatch, errors};
+use crate::shard::clients::ClientInfo;
+use crate::shard::Shard;
+use bytes::BytesMut;
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use glommio::net::TcpStream;
+use resp::{Proto, RequestParser};
+use std::os::fd::AsRawFd;
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+const READ_CHUNK: usize = 16 * 1024;
+/// Requests parsed per round before replies are written (bounds reply memory).
+const MAX_BATCH: usize = 1024;
+
+const DENIED: &str = "-DENIED Shoal is running in protected mode: protected mode is enabled and no password is set for the default user, so only loopback connections are accepted. To accept others, set a password (requirepass), or turn protected mode off with 'CONFIG SET protected-mode no' from a loopback connection, or start the server with '--protected-mode no'.\r\n";
+
+fn set_keepalive(fd: i32, secs: u64) {
+    if secs == 0 {
+        return;
+    }
+    let on: libc::c_int = 1;
+    let idle = libc::c_int::try_from(secs).unwrap_or(libc::c_int::MAX);
+    let intvl = libc::c_int::try_from((secs / 3).max(1)).unwrap_or(1);
+    let cnt: libc::c_int = 3;
+    let len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: setsockopt on a socket fd we own, with pointers to live ints.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_KEEPALIVE,
+            (&on as *const libc::c_int).cast(),
+            len,
+        );
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_KEEPIDLE,
+            (&idle as *const libc::c_int).cast(),
+            len,
+        );
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_KEEPINTVL,
+            (&intvl as *const libc::c_int).cast(),
+            len,
+        );
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_KEEPCNT,
+            (&cnt as *const libc::c_int).cast(),
+            len,
+        );
+    }
+}
+
+/// Mark a client killed and wake its reader (CLIENT KILL).
+pub fn kill(info: &ClientInfo) {
+    info.killed.set(true);
+    // SAFETY: shutdown(2) on the connection's own socket fd; the fd stays
+    // open (owned by the stream) until the connection task drops it.
+    unsafe {
+        libc::shutdown(info.fd, libc::SHUT_RD);
+    }
+}
+
+/// Serve one accepted connection until it closes.
+pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream) {
+    let shared = shard.shared.clone();
+    let config = shard.state.borrow().config.clone();
+    let connected = shared.clients.fetch_add(1, Ordering::SeqCst) + 1;
+    if connected > config.maxclients {
+        shared.clients.fetch_sub(1, Ordering::SeqCst);
+        shard.state.borrow_mut().stats.rejected_connections += 1;
+        let _ = stream
+            .write_all(format!("-{}\r\n", errors::MAX_CLIENTS).as_bytes())
+            .await;
+        return;
+    }
+    let peer = stream.peer_addr().ok();
+    let local = stream.local_addr().ok();
+    let is_local = peer.is_some_and(|p| p.ip().is_loopback());
+    if config.protected_mode && config.requirepass.is_none() && !is_local {
+        shared.clients.fetch_sub(1, Ordering::SeqCst);
+        let _ = stream.write_all(DENIED.as_bytes()).await;
+        return;
+    }
+    let _ = stream.set_nodelay(true);
+    let fd = stream.as_raw_fd();
+    set_keepalive(fd, config.tcp_keepalive);
+    if config.timeout_secs > 0 {
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(config.timeout_secs)));
+    }
+
+    let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
+    let now = crate::clock::now_ms();
+    let info = Rc::new(ClientInfo::new(
+        id,
+        peer.map(|p| p.to_string()).unwrap_or_default(),
+        local.map(|p| p.to_string()).unwrap_or_default(),
+        fd,
+        now,
+    ));
+    {
+        let mut st = shard.state.borrow_mut();
+        st.stats.connections += 1;
+        st.clients.add(info.clone());
+    }
+    let mut conn = Conn {
+        id,
+        db: 0,
+        proto: Proto::Resp2,
+        authenticated: config.requirepass.is_none(),
+        info: info.clone(),
+        reply_mode: ReplyMode::On,
+        close_after_reply: false,
+        is_local,
+    };
+    drop(config);
+
+    let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+    let mut scratch = vec![0u8; READ_CHUNK];
+    let mut parser = RequestParser::new(shard.state.borrow().config.proto_max_bulk_len);
+    let mut reqs = Vec::with_capacity(64);
+    let mut batch = Batch::new(shard.count);
+
+    'conn: loop {
+        if info.killed.get() {
+            break;
+        }
+        let n = match stream.read(&mut scratch).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        rbuf.extend_from_slice(scratch.get(..n).unwrap_or(&[]));
+        let (limit, max_bulk) = {
+            let mut st = shard.state.borrow_mut();
+            st.stats.net_in += n as u64;
+            st.stats.reads += 1;
+            (
+                st.config.client_query_buffer_limit,
+                st.config.proto_max_bulk_len,
+            )
+        };
+        info.tot_net_in.set(info.tot_net_in.get() + n as u64);
+        info.last_ms.set(crate::clock::now_ms());
+        if rbuf.len() > limit {
+            log::warn!(
+                "Closing client that reached max query buffer length: id={} addr={} (qbuf={})",
+                id,
+                info.addr,
+                rbuf.len()
+            );
+            break;
+        }
+        parser.set_max_bulk_len(max_bulk);
+        if let Some(more) = parser.pending_bulk_remaining(rbuf.len()) {
+            rbuf.reserve(more.min(1 << 20));
+        }
+
+        // Parse and run everything complete; an unauthenticated client is
+        // parsed one request at a time so AUTH changes the limits in time.
+        let mut protocol_error = None;
+        loop {
+            let max = if conn.authenticated { MAX_BATCH } else { 1 };
+            if let Err(e) = parser.parse(&mut rbuf, &mut reqs, max, conn.authenticated) {
+                protocol_error = Some(e);
+            }
+            if reqs.is_empty() {
+                break;
+            }
+            for req in reqs.drain(..) {
+                while let Some(until) = crate::command::paused_until(&shard, &req) {
+                    batch.flush(&shard).await;
+                    let wait = (until - crate::clock::now_ms()).clamp(1, 100);
+                    glommio::timer::sleep(Duration::from_millis(wait as u64)).await;
+                }
+                dispatch(&shard, &mut conn, &mut batch, &req);
+                if batch.has_barrier() {
+                    batch.flush(&shard).await;
+                }
+                if conn.close_after_reply {
+                    break;
+                }
+            }
+            reqs.clear();
+            if conn.close_after_reply || protocol_error.is_some() {
+                break;
+            }
+            if batch.out.len() > (1 << 20) {
+                batch.flush(&shard).await;
+                if !write_out(&shard, &info, &mut stream, &mut batch.out).await {
+                    break 'conn;
+                }
+            }
+        }
+        batch.flush(&shard).await;
+        if let Some(e) = protocol_error {
+            batch.out.extend_from_slice(b"-ERR ");
+            batch.out.extend_from_slice(e.message.as_bytes());
+            batch.out.extend_from_slice(b"\r\n");
+            shard.state.borrow_mut().stats.count_error(b"-ERR");
+            log::debug!(
+                "Protocol error ({}) from client: id={} addr={}",
+                e.message,
+                id,
+                info.addr
+            );
+            conn.close_after_reply = true;
+        }
+        info.qbuf.set(rbuf.len());
+        info.qbuf_free.set(rbuf.capacity() - rbuf.len());
+        if !write_out(&shard, &info, &mut stream, &mut batch.out).await {
+            break;
+        }
+        if conn.close_after_reply {
+            break;
+        }
+        if rbuf.is_empty() && rbuf.capacity() > (1 << 20) {
+            rbuf = BytesMut::with_capacity(READ_CHUNK);
+        }
+    }
+
+    shard.state.borrow_mut().clients.remove(id);
+    shared.clients.fetch_sub(1, Ordering::SeqCst);
+}
+
+/// Write and clear `out`. False when the peer is gone.
+async fn write_out(
+    shard: &Rc<Shard>,
+    info: &ClientInfo,
+    stream: &mut TcpStream,
+    out: &mut Vec<u8>,
+) -> bool {
+    if out.is_empty() {
+        return true;
+    }
+    let len = out.len() as u64;
+    let ok = stream.write_all(out).await.is_ok();
+    {
+        let mut st = shard.state.borrow_mut();
+        st.stats.net_out += len;
+        st.stats.writes += 1;
+    }
+    info.tot_net_out.set(info.tot_net_out.get() + len);
+    out.clear();
+    if out.capacity() > (4 << 20) {
+        *out = Vec::with_capacity(16 * 1024);
+    }
+    ok
+}

@@ -1,0 +1,448 @@
+//! Starting and stopping the server: one glommio executor per shard, each
+//! pinned to a CPU, each listening on the port (SO_REUSEPORT) and serving
+//! the connections it accepts.
+//!
+//! | module | owns |
+//! |---|---|
+//! | this file | [`Shared`] (process-wide facts), [`run`] (boot, memlock, pinning, signals, shutdown) |
+//! | [`conn`] | one client connection: read, parse, dispatch, write |
+//! | [`background`] | per-shard background work (active expiry) in a low-share task queue |
+//!
+//! Together with `shard::mesh`, these are the modules that name glommio.
+
+pub mod background;
+pub mod conn;
+
+use crate::config::Config;
+use crate::shard::mesh::{self, Mesh, Msg};
+use crate::shard::{Shard, ShardState};
+use glommio::channels::channel_mesh::MeshBuilder;
+use glommio::net::TcpListener;
+use glommio::{LocalExecutorBuilder, Placement};
+use std::cell::RefCell;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// The Redis version Shoal reports (INFO, HELLO): the behaviour it targets.
+pub const REDIS_VERSION: &str = "7.2.4";
+/// Shoal's own version.
+pub const SHOAL_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Facts and counters shared by all shards. Read-mostly; the only writes
+/// on a hot path are two relaxed atomics per connection open/close.
+pub struct Shared {
+    /// 40 hex characters, new at every start (INFO run_id).
+    pub run_id: String,
+    /// Start time, Unix ms.
+    pub start_ms: i64,
+    /// Start instant (uptime).
+    pub started: Instant,
+    /// Number of shards.
+    pub shards: usize,
+    /// The authoritative configuration (CONFIG SET replaces it, then every shard's copy).
+    pub config: RwLock<Arc<Config>>,
+    /// Connected clients, all shards.
+    pub clients: AtomicUsize,
+    /// Next CLIENT ID.
+    pub next_client_id: AtomicU64,
+    /// Path of the running binary.
+    pub executable: String,
+    /// Set to stop the server (SHUTDOWN, SIGTERM).
+    pub shutdown: AtomicBool,
+    /// CPUs the shards run on.
+    pub cpus: Vec<usize>,
+    /// The TCP port actually in use.
+    pub port: u16,
+}
+
+impl Shared {
+    /// Current authoritative configuration.
+    pub fn config(&self) -> Arc<Config> {
+        match self.config.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Read-modify-write the authoritative configuration under its lock,
+    /// so concurrent CONFIG SETs never lose each other's changes. Returns
+    /// the new configuration (with a higher generation) for the shards.
+    pub fn update_config<E>(
+        &self,
+        f: impl FnOnce(&Config) -> Result<Config, E>,
+    ) -> Result<Arc<Config>, E> {
+        let mut g = match self.config.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let mut next = f(&g)?;
+        next.generation = g.generation + 1;
+        let next = Arc::new(next);
+        *g = next.clone();
+        Ok(next)
+    }
+
+    /// Seconds since start.
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+}
+
+static SIGNALLED: AtomicBool = AtomicBool::new(false);
+static SIGNAL_NAME: AtomicUsize = AtomicUsize::new(0);
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    SIGNAL_NAME.store(usize::try_from(sig).unwrap_or(0), Ordering::SeqCst);
+    SIGNALLED.store(true, Ordering::SeqCst);
+}
+
+fn install_signal_handlers() {
+    for sig in [libc::SIGTERM, libc::SIGINT] {
+        // SAFETY: the handler only stores into atomics, which is async-signal-safe.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
+        }
+    }
+    // A client that disconnects mid-write must not kill the process.
+    // SAFETY: ignoring SIGPIPE has no memory-safety preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+}
+
+/// CPUs this process may run on (respects `taskset`).
+fn allowed_cpus() -> Vec<usize> {
+    // SAFETY: sched_getaffinity fills the zeroed set we own.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    let ok =
+        unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) }
+            == 0;
+    let mut cpus = Vec::new();
+    if ok {
+        for cpu in 0..1024usize {
+            // SAFETY: `cpu` is below CPU_SETSIZE (1024).
+            if unsafe { libc::CPU_ISSET(cpu, &set) } {
+                cpus.push(cpu);
+            }
+        }
+    }
+    if cpus.is_empty() {
+        let n = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        cpus = (0..n).collect();
+    }
+    cpus
+}
+
+/// io_uring registered-buffer size per executor, within RLIMIT_MEMLOCK.
+///
+/// glommio registers `io_memory` with each of its 3 rings, so each executor
+/// locks about 3× that. We want 2 MiB per executor; we raise the limit when
+/// allowed (root), else shrink the buffers to fit, else refuse to start.
+fn size_io_memory(executors: usize) -> Result<usize, String> {
+    const WANT: usize = 2 << 20;
+    const MIN: usize = 128 << 10;
+    const RING_SLACK: usize = 256 << 10;
+    let per_exec = |io: usize| 3 * io + RING_SLACK;
+    let need = executors * per_exec(WANT);
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into `lim`.
+    if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut lim) } != 0 {
+        return Ok(WANT);
+    }
+    let cur = usize::try_from(lim.rlim_cur).unwrap_or(usize::MAX);
+    if cur >= need {
+        return Ok(WANT);
+    }
+    let want = need as libc::rlim_t;
+    let raised = libc::rlimit {
+        rlim_cur: want,
+        rlim_max: lim.rlim_max.max(want),
+    };
+    // SAFETY: setrlimit reads the struct we pass.
+    if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &raised) } == 0 {
+        log::info!("Raised the locked-memory limit (RLIMIT_MEMLOCK) from {cur} to {need} bytes for io_uring");
+        return Ok(WANT);
+    }
+    let hard = usize::try_from(lim.rlim_max).unwrap_or(usize::MAX);
+    let budget = if hard > cur {
+        let soft = libc::rlimit {
+            rlim_cur: lim.rlim_max,
+            rlim_max: lim.rlim_max,
+        };
+        // SAFETY: as above; raising the soft limit up to the hard limit is always allowed.
+        if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &soft) } == 0 {
+            hard
+        } else {
+            cur
+        }
+    } else {
+        cur
+    };
+    let per = budget / executors.max(1);
+    let io = per.saturating_sub(RING_SLACK) / 3 / (64 << 10) * (64 << 10);
+    if io < MIN {
+        return Err(format!(
+            "The locked-memory limit (RLIMIT_MEMLOCK) is {budget} bytes, too small for {executors} io_uring executors \
+             (need at least {} bytes). Raise it (`ulimit -l`, systemd LimitMEMLOCK=) or run with fewer --threads.",
+            executors * per_exec(MIN)
+        ));
+    }
+    log::warn!(
+        "Locked-memory limit is {budget} bytes: using {io} bytes of io_uring buffers per executor"
+    );
+    Ok(io)
+}
+
+fn random_run_id() -> String {
+    let mut bytes = [0u8; 20];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        use std::io::Read;
+        let _ = f.read_exact(&mut bytes);
+    }
+    if bytes.iter().all(|&b| b == 0) {
+        let t = crate::clock::now_us() as u64 ^ u64::from(std::process::id());
+        for (i, b) in bytes.iter_mut().enumerate() {
+            *b = (t >> ((i % 8) * 8)) as u8 ^ (i as u8).wrapping_mul(37);
+        }
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Resolve `bind` entries into addresses. A leading `-` marks an address
+/// that may be unavailable; `*` is every IPv4 address, `::*` every IPv6 one.
+fn bind_addrs(config: &Config) -> Result<Vec<(SocketAddr, bool)>, String> {
+    let mut out = Vec::new();
+    for b in &config.bind {
+        let (optional, host) = match b.strip_prefix('-') {
+            Some(h) => (true, h),
+            None => (false, b.as_str()),
+        };
+        let host = match host {
+            "*" => "0.0.0.0",
+            "::*" => "::",
+            h => h,
+        };
+        let addr = if host.contains(':') {
+            format!("[{host}]:{}", config.port)
+        } else {
+            format!("{host}:{}", config.port)
+        };
+        match addr.to_socket_addrs() {
+            Ok(mut it) => match it.next() {
+                Some(a) => out.push((a, optional)),
+                None if optional => {}
+                None => return Err(format!("Invalid bind address '{b}'")),
+            },
+            Err(_) if optional => {}
+            Err(e) => return Err(format!("Invalid bind address '{b}': {e}")),
+        }
+    }
+    Ok(out)
+}
+
+/// Start the server and block until it shuts down. Returns the exit code.
+pub fn run(config: Config) -> i32 {
+    install_signal_handlers();
+    let cpus_allowed = allowed_cpus();
+    let threads = if config.threads == 0 {
+        cpus_allowed.len().max(1)
+    } else {
+        config.threads
+    };
+    let io_memory = match size_io_memory(threads) {
+        Ok(io) => io,
+        Err(e) => {
+            log::warn!("{e}");
+            eprintln!("{e}");
+            return 1;
+        }
+    };
+    let addrs = match bind_addrs(&config) {
+        Ok(a) => a,
+        Err(e) => {
+            log::warn!("{e}");
+            return 1;
+        }
+    };
+    let cpus: Vec<usize> = (0..threads)
+        .map(|i| {
+            cpus_allowed
+                .get(i % cpus_allowed.len())
+                .copied()
+                .unwrap_or(i)
+        })
+        .collect();
+    if !config.pidfile.is_empty() {
+        if let Err(e) = std::fs::write(&config.pidfile, format!("{}\n", std::process::id())) {
+            log::warn!("Failed to write PID file {}: {e}", config.pidfile);
+        }
+    }
+    for (name, value) in config.stored_only_overrides() {
+        log::warn!(
+            "Directive '{name} {value}' is accepted but not implemented yet: it has no effect"
+        );
+    }
+    let port = config.port;
+    let config = Arc::new(config);
+    let shared = Arc::new(Shared {
+        run_id: random_run_id(),
+        start_ms: crate::clock::now_ms(),
+        started: Instant::now(),
+        shards: threads,
+        config: RwLock::new(config.clone()),
+        clients: AtomicUsize::new(0),
+        next_client_id: AtomicU64::new(1),
+        executable: std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        shutdown: AtomicBool::new(false),
+        cpus: cpus.clone(),
+        port,
+    });
+    log::info!(
+        "Shoal {SHOAL_VERSION} (Redis {REDIS_VERSION} compatible) starting: port={port}, threads={threads}, cpus={cpus:?}, pid={}",
+        std::process::id()
+    );
+
+    let mesh_builder = (threads > 1).then(|| MeshBuilder::<Msg, _>::full(threads, 1024));
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<usize, String>>();
+    let mut handles = Vec::new();
+    for (id, cpu) in cpus.iter().copied().enumerate() {
+        let shared = shared.clone();
+        let mesh = mesh_builder.clone();
+        let ready = ready_tx.clone();
+        let addrs = addrs.clone();
+        let builder = LocalExecutorBuilder::new(Placement::Fixed(cpu))
+            .name(&format!("shoal-shard-{id}"))
+            .io_memory(io_memory)
+            .preempt_timer(Duration::from_millis(10));
+        match builder.spawn(move || shard_main(id, shared, mesh, addrs, ready)) {
+            Ok(h) => handles.push(h),
+            Err(e) => {
+                log::warn!("Could not start executor {id} on CPU {cpu}: {e}");
+                return 1;
+            }
+        }
+    }
+    drop(ready_tx);
+    for _ in 0..threads {
+        match ready_rx.recv() {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                log::warn!("{e}");
+                eprintln!("{e}");
+                return 1;
+            }
+            Err(_) => {
+                log::warn!("An executor exited during start-up");
+                return 1;
+            }
+        }
+    }
+    log::info!("Ready to accept connections tcp");
+
+    loop {
+        std::thread::sleep(Duration::from_millis(50));
+        if SIGNALLED.load(Ordering::SeqCst) {
+            let sig = match i32::try_from(SIGNAL_NAME.load(Ordering::SeqCst)).unwrap_or(0) {
+                libc::SIGINT => "SIGINT",
+                _ => "SIGTERM",
+            };
+            log::warn!("Received {sig} scheduling shutdown...");
+            break;
+        }
+        if shared.shutdown.load(Ordering::SeqCst) {
+            break;
+        }
+    }
+    log::warn!("User requested shutdown...");
+    if !config.pidfile.is_empty() {
+        let _ = std::fs::remove_file(&config.pidfile);
+    }
+    log::warn!("Shoal is now ready to exit, bye bye...");
+    log::logger().flush();
+    0
+}
+
+async fn shard_main(
+    id: usize,
+    shared: Arc<Shared>,
+    mesh: Option<MeshBuilder<Msg, glommio::channels::channel_mesh::Full>>,
+    addrs: Vec<(SocketAddr, bool)>,
+    ready: std::sync::mpsc::Sender<Result<usize, String>>,
+) {
+    let (senders, receivers) = match mesh {
+        Some(m) => match m.join().await {
+            Ok((s, r)) => (Some(s), Some(r)),
+            Err(_) => {
+                let _ = ready.send(Err(format!("shard {id}: could not join the channel mesh")));
+                return;
+            }
+        },
+        None => (None, None),
+    };
+    let config = shared.config();
+    let seed = crate::clock::now_us() as u64 ^ ((id as u64 + 1) << 48);
+    let shard = Rc::new(Shard {
+        id,
+        count: shared.shards,
+        state: RefCell::new(ShardState::new(config, seed)),
+        shared: shared.clone(),
+        mesh: Mesh::new(senders),
+    });
+    if let Some(r) = receivers {
+        mesh::serve(shard.clone(), r);
+    }
+    let mut listeners = Vec::new();
+    for (addr, optional) in &addrs {
+        match TcpListener::bind(*addr) {
+            Ok(l) => listeners.push(l),
+            Err(e) if *optional => log::info!("Skipping optional bind address {addr}: {e}"),
+            Err(e) => {
+                let _ = ready.send(Err(format!(
+                    "Warning: Could not create server TCP listening socket {addr}: bind: {e}"
+                )));
+                return;
+            }
+        }
+    }
+    let _ = ready.send(Ok(id));
+    background::start(shard.clone());
+    let mut accepts = Vec::new();
+    for l in listeners {
+        let shard = shard.clone();
+        accepts.push(glommio::spawn_local(async move {
+            loop {
+                match l.accept().await {
+                    Ok(stream) => {
+                        glommio::spawn_local(conn::serve(shard.clone(), stream)).detach();
+                    }
+                    Err(e) => {
+                        log::debug!("Accepting client connection: {e}");
+                        glommio::timer::sleep(Duration::from_millis(10)).await;
+                    }
+                }
+            }
+        }));
+    }
+    for a in accepts {
+        a.await;
+    }
+}
+
+/// Where the server writes files (`dir`), as an absolute path.
+pub fn working_dir() -> PathBuf {
+    std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
+}

@@ -1,0 +1,173 @@
+//! Running single-shard jobs on their shard.
+//!
+//! A connection groups the pipelined commands bound for one shard into one
+//! batch: one message there, one message back with all the replies. Each
+//! job is a closure made by a command handler on the connection's shard; it
+//! runs here against [`Exec`], the owning shard's data plus a reply writer.
+//!
+//! Jobs run synchronously in arrival order. If the lock table says a job's
+//! keys are held by an in-flight multi-shard transaction, the rest of the
+//! batch continues in a task that waits for the grant, keeping the order.
+
+use super::locks::{LockSet, Mode};
+use super::{Shard, ShardState};
+use crate::command::spec::CmdId;
+use crate::keyspace::Db;
+use bytes::Bytes;
+use futures_channel::oneshot;
+use resp::{Proto, ReplyWriter};
+use smallvec::SmallVec;
+use std::rc::Rc;
+use std::time::Instant;
+
+/// What a job sees on the owning shard.
+pub struct Exec<'a> {
+    /// The shard's data.
+    pub st: &'a mut ShardState,
+    /// The client's database.
+    pub db: usize,
+    /// Unix ms at execution start (one clock read per job).
+    pub now: i64,
+    /// Where the reply goes.
+    pub w: ReplyWriter<'a>,
+}
+
+impl<'a> Exec<'a> {
+    /// The client's database.
+    #[inline]
+    pub fn db(&mut self) -> &mut Db {
+        self.st.db(self.db)
+    }
+
+    /// The database and the reply writer at once (disjoint borrows).
+    #[inline]
+    pub fn split(&mut self) -> (&mut Db, &mut ReplyWriter<'a>) {
+        let db = self.db;
+        (self.st.db(db), &mut self.w)
+    }
+}
+
+/// The work of one command on its shard.
+pub type JobFn = Box<dyn FnOnce(&mut Exec<'_>) + Send>;
+
+/// One command bound for a shard.
+pub struct Job {
+    /// For statistics.
+    pub cmd: CmdId,
+    /// SELECTed database.
+    pub db: usize,
+    /// Reply encoding.
+    pub proto: Proto,
+    /// Keys, to check against intent locks.
+    pub keys: SmallVec<[Bytes; 2]>,
+    /// Exclusive (write) or shared access.
+    pub mode: Mode,
+    /// The work.
+    pub f: JobFn,
+}
+
+/// Replies of a batch, concatenated, with the end offset of each.
+#[derive(Default, Debug)]
+pub struct BatchOut {
+    /// All reply bytes.
+    pub buf: Vec<u8>,
+    /// `ends[i]` is where reply `i` ends in `buf`.
+    pub ends: Vec<u32>,
+}
+
+impl BatchOut {
+    /// Reply `i`.
+    pub fn reply(&self, i: usize) -> &[u8] {
+        let start = if i == 0 {
+            0
+        } else {
+            self.ends.get(i - 1).copied().unwrap_or(0) as usize
+        };
+        let end = self.ends.get(i).copied().unwrap_or(0) as usize;
+        self.buf.get(start..end).unwrap_or(&[])
+    }
+}
+
+impl Job {
+    fn lock_set(&self) -> LockSet {
+        LockSet::of_keys(self.db, self.keys.iter().map(|k| &k[..]), self.mode)
+    }
+}
+
+/// Run one job against `st`, appending its reply to `out` and counting it.
+pub fn exec_job(st: &mut ShardState, job: Job, out: &mut Vec<u8>) {
+    let start = out.len();
+    let t0 = Instant::now();
+    let now = crate::clock::now_ms();
+    let Job {
+        cmd, db, proto, f, ..
+    } = job;
+    f(&mut Exec {
+        st: &mut *st,
+        db,
+        now,
+        w: ReplyWriter::new(out, proto),
+    });
+    let reply = out.get(start..).unwrap_or(&[]);
+    st.stats.record(cmd, t0.elapsed(), reply);
+}
+
+/// True when a job touching `keys` must wait for intent locks.
+pub fn must_wait(st: &ShardState, db: usize, keys: &[Bytes], mode: Mode) -> bool {
+    if st.locks.is_idle() {
+        return false;
+    }
+    let set = LockSet::of_keys(db, keys.iter().map(|k| &k[..]), mode);
+    st.locks.must_wait(&set)
+}
+
+/// Run `jobs` on `shard` in order and send the replies to `reply`.
+pub fn run(shard: &Rc<Shard>, jobs: Vec<Job>, reply: oneshot::Sender<BatchOut>) {
+    let mut out = BatchOut {
+        buf: Vec::with_capacity(jobs.len() * 16),
+        ends: Vec::with_capacity(jobs.len()),
+    };
+    let mut iter = jobs.into_iter();
+    while let Some(job) = iter.next() {
+        let blocked = {
+            let st = shard.state.borrow();
+            must_wait(&st, job.db, &job.keys, job.mode)
+        };
+        if blocked {
+            let rest: Vec<Job> = iter.collect();
+            let shard = shard.clone();
+            glommio::spawn_local(async move {
+                run_waiting(&shard, job, rest, &mut out).await;
+                let _ = reply.send(out);
+            })
+            .detach();
+            return;
+        }
+        exec_job(&mut shard.state.borrow_mut(), job, &mut out.buf);
+        out.ends.push(out.buf.len() as u32);
+    }
+    let _ = reply.send(out);
+}
+
+/// Slow path: wait for each job's locks when needed, run it, release.
+async fn run_waiting(shard: &Rc<Shard>, first: Job, rest: Vec<Job>, out: &mut BatchOut) {
+    for job in std::iter::once(first).chain(rest) {
+        let set = job.lock_set();
+        let granted = {
+            let mut st = shard.state.borrow_mut();
+            if st.locks.try_acquire(&set) {
+                None
+            } else {
+                Some(st.locks.enqueue(set.clone()))
+            }
+        };
+        if let Some(g) = granted {
+            g.await;
+        }
+        let mut st = shard.state.borrow_mut();
+        exec_job(&mut st, job, &mut out.buf);
+        st.locks.release(&set);
+        drop(st);
+        out.ends.push(out.buf.len() as u32);
+    }
+}

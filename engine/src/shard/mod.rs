@@ -1,0 +1,140 @@
+//! A shard: one executor's slice of the keyspace and everything it owns.
+//!
+//! | module | owns |
+//! |---|---|
+//! | this file | [`Shard`] (the per-executor handle) and [`ShardState`] (its data), key → shard routing |
+//! | [`mesh`] | typed messages between shards (glommio channel mesh), `call`/`call_async` |
+//! | [`locks`] | intent locks that make multi-shard commands atomic and isolated |
+//! | [`tx`] | the transaction coordinator: ordered locking, then per-shard parts |
+//! | [`batch`] | running a batch of pipelined single-shard jobs on their shard |
+//! | [`stats`] | per-shard counters and latency histograms |
+//! | [`clients`] | the connections living on this shard |
+//!
+//! Shared-nothing: a `Shard` lives in an `Rc` on its executor thread and is
+//! never touched by another thread; other shards reach it only by message.
+//! `ShardState` sits in a `RefCell` that is borrowed for the duration of one
+//! synchronous operation — never across an `.await`.
+
+pub mod batch;
+pub mod clients;
+pub mod locks;
+pub mod mesh;
+pub mod stats;
+pub mod tx;
+
+use crate::config::Config;
+use crate::keyspace::{key_slot, Db};
+use crate::server::Shared;
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// Index of a shard (0..threads).
+pub type ShardId = usize;
+
+/// Data owned by one shard.
+pub struct ShardState {
+    /// The logical databases (SELECT 0..databases).
+    pub dbs: Vec<Db>,
+    /// Counters.
+    pub stats: stats::ShardStats,
+    /// Intent locks of in-flight multi-shard commands.
+    pub locks: locks::LockTable,
+    /// Connections accepted by this shard.
+    pub clients: clients::ClientRegistry,
+    /// This shard's copy of the configuration.
+    pub config: Arc<Config>,
+    /// CLIENT PAUSE in force, if any.
+    pub pause: Option<crate::command::client::Pause>,
+    rng: u64,
+}
+
+impl ShardState {
+    /// Fresh state with `config.databases` empty databases.
+    pub fn new(config: Arc<Config>, seed: u64) -> Self {
+        let dbs = (0..config.databases).map(|_| Db::default()).collect();
+        let stats = stats::ShardStats {
+            latency_tracking: config.latency_tracking,
+            ..Default::default()
+        };
+        ShardState {
+            dbs,
+            stats,
+            locks: locks::LockTable::default(),
+            clients: clients::ClientRegistry::default(),
+            config,
+            pause: None,
+            rng: seed | 1,
+        }
+    }
+
+    /// Database `i`. Indexes are validated by SELECT against `databases`,
+    /// which cannot change at run time.
+    #[inline]
+    pub fn db(&mut self, i: usize) -> &mut Db {
+        let n = self.dbs.len();
+        match self.dbs.get_mut(i) {
+            Some(db) => db,
+            None => panic!("db index {i} out of range (databases = {n})"),
+        }
+    }
+
+    /// A pseudo-random number (xorshift64*), for RANDOMKEY and sampling.
+    pub fn rand(&mut self) -> u64 {
+        let mut x = self.rng;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Install a new configuration (CONFIG SET).
+    pub fn set_config(&mut self, config: Arc<Config>) {
+        if config.generation < self.config.generation {
+            return;
+        }
+        self.stats.latency_tracking = config.latency_tracking;
+        self.config = config;
+    }
+
+    /// Expired/hit/miss counters of all databases.
+    pub fn keyspace_counters(&self) -> (u64, u64, u64) {
+        self.dbs.iter().fold((0, 0, 0), |(e, h, m), db| {
+            (e + db.stats.expired, h + db.stats.hits, m + db.stats.misses)
+        })
+    }
+}
+
+/// The per-executor handle: identity, state, links to the other shards.
+pub struct Shard {
+    /// This shard's index.
+    pub id: ShardId,
+    /// Number of shards.
+    pub count: usize,
+    /// The data.
+    pub state: RefCell<ShardState>,
+    /// Process-wide, read-mostly facts.
+    pub shared: Arc<Shared>,
+    pub(crate) mesh: mesh::Mesh,
+}
+
+impl Shard {
+    /// The shard owning `key`: Redis Cluster's slot, then slot mod shards.
+    #[inline]
+    pub fn owner(&self, key: &[u8]) -> ShardId {
+        owner_of(key, self.count)
+    }
+}
+
+/// The shard owning `key` among `count` shards.
+#[inline]
+pub fn owner_of(key: &[u8], count: usize) -> ShardId {
+    if count <= 1 {
+        return 0;
+    }
+    usize::from(key_slot(key)) % count
+}
+
+/// The shared handle type passed around on an executor.
+pub type ShardRef = Rc<Shard>;
