@@ -130,6 +130,15 @@ pub fn strtod_exact(b: &[u8]) -> Option<f64> {
     Some(v)
 }
 
+/// C's `atof`: the longest numeric prefix, 0 when there is none.
+pub fn atof(b: &[u8]) -> f64 {
+    let mut buf = Vec::with_capacity(b.len() + 1);
+    buf.extend(b.iter().take_while(|&&c| c != 0));
+    buf.push(0);
+    // SAFETY: `buf` is NUL-terminated and lives across the call.
+    unsafe { libc::atof(buf.as_ptr().cast::<c_char>()) }
+}
+
 extern "C" {
     fn shoal_ld_add(
         cur: *const c_char,

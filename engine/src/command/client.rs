@@ -381,42 +381,43 @@ fn no_touch(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 }
 
 fn help(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {
-    let lines: &[&str] = &[
-        "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "GETNAME",
-        "    Return the name of the current connection.",
-        "ID",
-        "    Return the ID of the current connection.",
-        "INFO",
-        "    Return information about the current client connection.",
-        "KILL <ip:port>",
-        "    Kill connection made from <ip:port>.",
-        "KILL <option> <value> [<option> <value> [...]]",
-        "    Kill connections. Options are: ID, TYPE, USER, ADDR, LADDR, SKIPME, MAXAGE.",
-        "LIST [options ...]",
-        "    Return information about client connections. Options: TYPE, ID.",
-        "UNPAUSE",
-        "    Stop the current client pause, resuming traffic.",
-        "PAUSE <timeout> [WRITE|ALL]",
-        "    Suspend all, or just write, clients for <timeout> milliseconds.",
-        "REPLY (ON|OFF|SKIP)",
-        "    Control the replies sent to the current connection.",
-        "SETNAME <name>",
-        "    Assign the name <name> to the current connection.",
-        "SETINFO <LIB-NAME|LIB-VER> <value>",
-        "    Set client meta attr.",
-        "NO-EVICT (ON|OFF)",
-        "    Protect the current client connection from eviction.",
-        "NO-TOUCH (ON|OFF)",
-        "    Will not touch LRU/LFU stats when this mode is on.",
-        "HELP",
-        "    Print this help.",
-    ];
-    let mut w = ctx.w();
-    w.array(lines.len());
-    for l in lines {
-        w.simple(l.as_bytes());
-    }
+    super::help_reply(
+        ctx,
+        "CLIENT",
+        &[
+            ("ID", "this connection's id"),
+            ("INFO", "one CLIENT LIST line about this connection"),
+            (
+                "LIST [TYPE <type>] [ID <id> ...]",
+                "every connection, one line each",
+            ),
+            (
+                "KILL <addr:port> | KILL <filter> <value> ...",
+                "close connections (filters: ID TYPE USER ADDR LADDR SKIPME MAXAGE)",
+            ),
+            (
+                "GETNAME | SETNAME <name>",
+                "read or set this connection's name",
+            ),
+            (
+                "SETINFO <LIB-NAME|LIB-VER> <value>",
+                "record the client library's name or version",
+            ),
+            (
+                "REPLY <ON|OFF|SKIP>",
+                "turn replies to this connection on or off",
+            ),
+            (
+                "PAUSE <ms> [WRITE|ALL] | UNPAUSE",
+                "hold (writing) clients back for a while, or release them",
+            ),
+            (
+                "NO-EVICT <ON|OFF> | NO-TOUCH <ON|OFF>",
+                "exempt this connection from eviction / from updating access times",
+            ),
+            ("HELP", "this list"),
+        ],
+    );
     Ok(())
 }
 
@@ -498,7 +499,6 @@ const SUBS: &[CommandSpec] = &[
     CommandSpec::new("setname", 3, setname)
         .flags(NOSCRIPT | LOADING | STALE)
         .acl(C)
-        .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"])
         .doc("connection", "2.6.9", "Sets the connection name."),
     CommandSpec::new("unpause", 2, unpause)
         .flags(ADMIN_FLAGS)

@@ -53,8 +53,8 @@ fn get(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 }
 
 fn set(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
-    if req.len() < 4 || !req.len().is_multiple_of(2) {
-        return Err(errors::wrong_arity("config|set"));
+    if !req.len().is_multiple_of(2) {
+        return Err(errors::SYNTAX);
     }
     let pairs: Vec<(String, String)> = (2..req.len())
         .step_by(2)
@@ -150,24 +150,26 @@ fn rewrite(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {
 }
 
 fn help(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {
-    let lines: &[&str] = &[
-        "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "GET <pattern>",
-        "    Return parameters matching the glob-like <pattern> and their values.",
-        "SET <directive> <value>",
-        "    Set the configuration <directive> to <value>.",
-        "RESETSTAT",
-        "    Reset statistics reported by the INFO command.",
-        "REWRITE",
-        "    Rewrite the configuration file.",
-        "HELP",
-        "    Print this help.",
-    ];
-    let mut w = ctx.w();
-    w.array(lines.len());
-    for l in lines {
-        w.simple(l.as_bytes());
-    }
+    super::help_reply(
+        ctx,
+        "CONFIG",
+        &[
+            (
+                "GET <pattern> [<pattern> ...]",
+                "directives matching the glob patterns, with their values",
+            ),
+            (
+                "SET <directive> <value> [<directive> <value> ...]",
+                "change directives at run time, all or none",
+            ),
+            ("RESETSTAT", "zero the statistics INFO reports"),
+            (
+                "REWRITE",
+                "write the effective configuration back to the config file",
+            ),
+            ("HELP", "this list"),
+        ],
+    );
     Ok(())
 }
 
@@ -184,11 +186,9 @@ const SUBS: &[CommandSpec] = &[
         .doc("server", "5.0.0", "Lists the CONFIG subcommands."),
     CommandSpec::new("resetstat", 2, resetstat)
         .flags(ADMIN | NOSCRIPT | LOADING | STALE)
-        .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"])
         .doc("server", "2.0.0", "Resets the server's statistics."),
     CommandSpec::new("rewrite", 2, rewrite)
         .flags(ADMIN | NOSCRIPT | LOADING | STALE)
-        .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"])
         .doc(
             "server",
             "2.8.0",

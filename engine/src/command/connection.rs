@@ -117,7 +117,7 @@ fn hello(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     }
     if !ctx.conn.authenticated {
         return Err(CmdError::fixed(
-            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
         ));
     }
     if let Some(name) = h.setname {
@@ -209,11 +209,10 @@ pub const COMMANDS: &[CommandSpec] = &[
             "1.0.0",
             "Checks that the server is alive; returns PONG or the given message.",
         ),
-    CommandSpec::new("echo", 2, echo).flags(FAST).acl(CONN).doc(
-        "connection",
-        "1.0.0",
-        "Returns its argument.",
-    ),
+    CommandSpec::new("echo", 2, echo)
+        .flags(LOADING | STALE | FAST)
+        .acl(CONN)
+        .doc("connection", "1.0.0", "Returns its argument."),
     CommandSpec::new("hello", -1, hello)
         .flags(NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | SENTINEL | ALLOW_BUSY)
         .acl(CONN)

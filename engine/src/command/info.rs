@@ -471,19 +471,17 @@ fn latency_histogram(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 }
 
 fn latency_help(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {
-    let lines: &[&str] = &[
-        "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "HISTOGRAM [COMMAND ...]",
-        "    Return a cumulative distribution of latencies in the format of a histogram for the specified command names.",
-        "    If no commands are specified then all histograms are replied.",
-        "HELP",
-        "    Prints this help.",
-    ];
-    let mut w = ctx.w();
-    w.array(lines.len());
-    for l in lines {
-        w.simple(l.as_bytes());
-    }
+    super::help_reply(
+        ctx,
+        "LATENCY",
+        &[
+            (
+                "HISTOGRAM [<command> ...]",
+                "cumulative latency distribution per command, in power-of-two microsecond buckets",
+            ),
+            ("HELP", "this list"),
+        ],
+    );
     Ok(())
 }
 

@@ -11,12 +11,22 @@ use super::spec::{acl, flags, BeginSearch, CmdId, CommandSpec, FindKeys};
 use super::table::{table, TableEntry};
 use resp::{ReplyWriter, Request};
 
+/// Key-spec flags: the access kind in capitals (`RO`, `RW`, `OW`, `RM`),
+/// the others in lower case, as Redis prints them.
+fn write_key_flag(w: &mut ReplyWriter<'_>, f: &str) {
+    if matches!(f, "RO" | "RW" | "OW" | "RM") {
+        w.simple(f.as_bytes());
+    } else {
+        w.simple(f.to_ascii_lowercase().as_bytes());
+    }
+}
+
 fn write_key_spec(w: &mut ReplyWriter<'_>, k: &super::spec::KeySpecDef) {
     w.map(3);
     w.bulk(b"flags");
     w.set(k.flags.len());
     for f in k.flags {
-        w.simple(f.as_bytes());
+        write_key_flag(w, f);
     }
     w.bulk(b"begin_search");
     w.map(2);
@@ -99,12 +109,17 @@ fn write_info(w: &mut ReplyWriter<'_>, id: CmdId, e: &TableEntry) {
     for t in s.tips {
         w.bulk(t.as_bytes());
     }
-    w.array(s.key_specs.len());
+    w.set(s.key_specs.len());
     for k in s.key_specs {
         write_key_spec(w, k);
     }
     let subs: Vec<(CmdId, &TableEntry)> = table().subcommands(id).collect();
-    w.array(subs.len());
+    // Redis: an empty set without subcommands, an array with them.
+    if subs.is_empty() {
+        w.set(0);
+    } else {
+        w.array(subs.len());
+    }
     for (sid, se) in subs {
         write_info(w, sid, se);
     }
@@ -147,7 +162,7 @@ fn info(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     for name in req.iter().skip(2) {
         match resolve(name) {
             Some(id) => write_info(&mut w, id, table().get(id)),
-            None => w.null_array(),
+            None => w.null(),
         }
     }
     Ok(())
@@ -292,6 +307,18 @@ fn getkeys(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     Ok(())
 }
 
+/// Key flags of commands whose flags depend on their arguments.
+fn variable_flags(name: &str, argv: &[&[u8]]) -> &'static [&'static str] {
+    match name {
+        // SET ... GET reads the old value; a plain SET only overwrites.
+        "set" if argv.iter().skip(3).any(|a| super::args::is(a, "GET")) => {
+            &["RW", "ACCESS", "UPDATE"]
+        }
+        "set" => &["OW", "UPDATE"],
+        _ => &[],
+    }
+}
+
 fn getkeysandflags(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     let argv: Vec<&[u8]> = req.iter().skip(2).collect();
     let id = resolve_argv(&argv)?;
@@ -305,45 +332,48 @@ fn getkeysandflags(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
             .get(n.min(spec.key_specs.len().saturating_sub(1)))
             .map(|k| k.flags)
             .unwrap_or(&[]);
+        let flags = if flags.contains(&"VARIABLE_FLAGS") {
+            variable_flags(spec.name, &argv)
+        } else {
+            flags
+        };
         w.array(2);
         w.bulk(argv.get(*p).copied().unwrap_or(&[]));
         w.set(flags.len());
         for f in flags {
-            w.simple(f.as_bytes());
+            write_key_flag(&mut w, f);
         }
     }
     Ok(())
 }
 
 fn help(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {
-    let lines: &[&str] = &[
-        "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "(no subcommand)",
-        "    Return details about all commands.",
-        "COUNT",
-        "    Return the total number of commands in this server.",
-        "LIST",
-        "    Return a list of all commands in this server.",
-        "INFO [<command-name> ...]",
-        "    Return details about multiple commands.",
-        "    If no command names are given, documentation details for all",
-        "    commands are returned.",
-        "DOCS [<command-name> ...]",
-        "    Return documentation details about multiple commands.",
-        "    If no command names are given, documentation details for all",
-        "    commands are returned.",
-        "GETKEYS <full-command>",
-        "    Return the keys from a full command.",
-        "GETKEYSANDFLAGS <full-command>",
-        "    Return the keys and the access flags from a full command.",
-        "HELP",
-        "    Print this help.",
-    ];
-    let mut w = ctx.w();
-    w.array(lines.len());
-    for l in lines {
-        w.simple(l.as_bytes());
-    }
+    super::help_reply(
+        ctx,
+        "COMMAND",
+        &[
+            ("(no subcommand)", "details of every command"),
+            ("COUNT", "how many commands there are"),
+            (
+                "LIST [FILTERBY MODULE <m>|ACLCAT <cat>|PATTERN <glob>]",
+                "command names",
+            ),
+            (
+                "INFO [<command> ...]",
+                "details of the given commands (all when none given)",
+            ),
+            (
+                "DOCS [<command> ...]",
+                "documentation of the given commands (all when none given)",
+            ),
+            ("GETKEYS <command line>", "the keys a command line touches"),
+            (
+                "GETKEYSANDFLAGS <command line>",
+                "the keys a command line touches, with their access flags",
+            ),
+            ("HELP", "this list"),
+        ],
+    );
     Ok(())
 }
 
@@ -359,7 +389,7 @@ const SUBS: &[CommandSpec] = &[
         .acl(acl::CONNECTION)
         .tips(&["nondeterministic_output_order"])
         .doc("server", "7.0.0", "Returns documentation about commands."),
-    CommandSpec::new("getkeys", -3, getkeys)
+    CommandSpec::new("getkeys", -4, getkeys)
         .flags(LOADING | STALE)
         .acl(acl::CONNECTION)
         .doc(
@@ -367,7 +397,7 @@ const SUBS: &[CommandSpec] = &[
             "2.8.13",
             "Extracts the key names from a command line.",
         ),
-    CommandSpec::new("getkeysandflags", -3, getkeysandflags)
+    CommandSpec::new("getkeysandflags", -4, getkeysandflags)
         .flags(LOADING | STALE)
         .acl(acl::CONNECTION)
         .doc(

@@ -654,28 +654,26 @@ fn object_freq(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 }
 
 fn object_help(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {
-    let lines: &[&str] = &[
-        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "ENCODING <key>",
-        "    Return the kind of internal representation used in order to store the value",
-        "    associated with a <key>.",
-        "FREQ <key>",
-        "    Return the access frequency index of the <key>. The returned integer is",
-        "    proportional to the logarithm of the recent access frequency of the key.",
-        "IDLETIME <key>",
-        "    Return the idle time of the <key>, that is the approximated number of",
-        "    seconds elapsed since the last access to the key.",
-        "REFCOUNT <key>",
-        "    Return the number of references of the value associated with the specified",
-        "    <key>.",
-        "HELP",
-        "    Print this help.",
-    ];
-    let mut w = ctx.w();
-    w.array(lines.len());
-    for l in lines {
-        w.simple(l.as_bytes());
-    }
+    super::help_reply(
+        ctx,
+        "OBJECT",
+        &[
+            (
+                "ENCODING <key>",
+                "the internal representation of the value (int, embstr, raw, ...)",
+            ),
+            (
+                "FREQ <key>",
+                "the logarithmic access-frequency counter (LFU policies only)",
+            ),
+            (
+                "IDLETIME <key>",
+                "seconds since the key was last read or written",
+            ),
+            ("REFCOUNT <key>", "how many references the value has"),
+            ("HELP", "this list"),
+        ],
+    );
     Ok(())
 }
 
@@ -841,11 +839,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("scan", -2, scan)
         .flags(READONLY)
         .acl(KS)
-        .tips(&[
-            "nondeterministic_output",
-            "request_policy:special",
-            "response_policy:special",
-        ])
+        .tips(&["nondeterministic_output", "request_policy:special"])
         .doc(
             "generic",
             "2.8.0",
@@ -854,11 +848,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("randomkey", 1, randomkey)
         .flags(READONLY)
         .acl(KS)
-        .tips(&[
-            "request_policy:all_shards",
-            "response_policy:special",
-            "nondeterministic_output",
-        ])
+        .tips(&["request_policy:all_shards", "nondeterministic_output"])
         .doc(
             "generic",
             "1.0.0",
@@ -903,7 +893,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .flags(WRITE | FAST)
         .acl(KS)
         .keys(1, 1, 1)
-        .key_specs(RW_UPDATE)
+        .key_specs(&[KeySpecDef::range(&["RW", "ACCESS", "UPDATE"], 1, 0, 1, 0)])
         .doc("generic", "1.0.0", "Moves a key to another database."),
     CommandSpec::container("object", -2, OBJECT_SUBS).doc(
         "generic",

@@ -68,6 +68,17 @@ fn reject(shard: &Rc<Shard>, conn: &Conn, batch: &mut Batch, id: Option<CmdId>, 
     batch.finish_immediate(start, suppressed);
 }
 
+/// A HELP reply: a title, then `usage - what it does` per subcommand, as
+/// status strings (the shape Redis uses; the words are ours).
+pub fn help_reply(ctx: &mut Ctx<'_>, command: &str, entries: &[(&str, &str)]) {
+    let mut w = ctx.w();
+    w.array(entries.len() + 1);
+    w.simple(format!("{command} <subcommand> [<arg> ...]; subcommands:").as_bytes());
+    for (usage, what) in entries {
+        w.simple(format!("{usage} - {what}").as_bytes());
+    }
+}
+
 /// The CLIENT PAUSE that holds `req` back right now, if any: the end time.
 pub fn paused_until(shard: &Shard, req: &Request) -> Option<i64> {
     let pause = shard.state.borrow().pause?;

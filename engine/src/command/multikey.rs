@@ -296,10 +296,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .flags(WRITE | DENYOOM)
         .acl(acl::STRING)
         .keys(1, -1, 2)
-        .tips(&[
-            "request_policy:multi_shard",
-            "response_policy:all_succeeded",
-        ])
+        .tips(&["request_policy:multi_shard", "response_policy:agg_min"])
         .key_specs(&[KeySpecDef::range(&["OW", "INSERT"], 1, -1, 2, 0)])
         .doc(
             "string",

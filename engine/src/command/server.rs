@@ -4,7 +4,7 @@
 //! exclusive lock on every shard, in order, so they are atomic with respect
 //! to multi-shard transactions; DBSIZE sums the shards' counts.
 
-use super::args::{is, parse_f64, parse_i64, parse_i64_or};
+use super::args::{is, parse_i64, parse_i64_or};
 use super::ctx::{encode, Ctx};
 use super::errors::{self, CmdError, CmdResult};
 use super::spec::{acl, flags::*, CommandSpec};
@@ -213,35 +213,33 @@ fn debug(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     }
     let sub = req.arg(1);
     if is(sub, "SLEEP") && req.len() == 3 {
-        let secs = parse_f64(req.arg(2))?;
+        // Redis reads the duration with atof: junk means 0.
+        let secs = super::args::atof(req.arg(2));
         debug_sleep(ctx, secs);
     } else if is(sub, "POPULATE") && (3..=5).contains(&req.len()) {
         debug_populate(ctx, req)?;
     } else if is(sub, "OBJECT") && req.len() == 3 {
         debug_object(ctx, req)?;
     } else if is(sub, "HELP") {
-        let lines: &[&str] = &[
-            "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-            "OBJECT <key>",
-            "    Show low level info about the key and associated value.",
-            "POPULATE <count> [<prefix>] [<size>]",
-            "    Create <count> string keys named key:<num>. If <prefix> is specified then",
-            "    it is used instead of the 'key' prefix. These are not propagated to",
-            "    replicas. Cluster slots are not respected so keys not belonging to the",
-            "    current node can be created in cluster mode.",
-            "SLEEP <seconds>",
-            "    Stop the server for <seconds>. Decimals allowed.",
-            "HELP",
-            "    Print this help.",
-        ];
-        let mut w = ctx.w();
-        w.array(lines.len());
-        for l in lines {
-            w.simple(l.as_bytes());
-        }
+        super::help_reply(
+            ctx,
+            "DEBUG",
+            &[
+                (
+                    "SLEEP <seconds>",
+                    "freeze every shard for that long (decimals allowed)",
+                ),
+                (
+                    "POPULATE <count> [<prefix>] [<size>]",
+                    "create string keys <prefix>:0.. with values value:0.. (padded to <size>)",
+                ),
+                ("OBJECT <key>", "low-level facts about a key's value"),
+                ("HELP", "this list"),
+            ],
+        );
     } else {
         return Err(CmdError::owned(format!(
-            "ERR unknown subcommand '{}'. Try DEBUG HELP.",
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
             String::from_utf8_lossy(sub)
         )));
     }

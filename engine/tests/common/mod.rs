@@ -1,0 +1,152 @@
+//! Shared helpers for the engine's black-box tests: a shoal-server (2
+//! shards) and a redis-server started side by side, and a differential
+//! runner that sends the same commands to both and compares the replies.
+#![allow(dead_code)]
+
+use resp::client::Client;
+use resp::Frame;
+use testkit::{Server, ServerBuilder};
+
+/// shoal-server under test, built by cargo for this test run.
+pub fn shoal() -> ServerBuilder {
+    ServerBuilder::shoal().bin(env!("CARGO_BIN_EXE_shoal-server"))
+}
+
+/// Both servers with DEBUG enabled, persistence off.
+pub struct Pair {
+    pub shoal: Server,
+    pub redis: Server,
+}
+
+impl Pair {
+    pub fn start() -> Pair {
+        Pair::start_with(&[])
+    }
+
+    /// Start both with extra `--name value` directives.
+    pub fn start_with(directives: &[(&str, &str)]) -> Pair {
+        let mut s = shoal().directive("enable-debug-command", "yes");
+        let mut r = ServerBuilder::redis().directive("enable-debug-command", "yes");
+        for (k, v) in directives {
+            s = s.directive(k, v);
+            r = r.directive(k, v);
+        }
+        Pair {
+            shoal: s.start(),
+            redis: r.start(),
+        }
+    }
+
+    pub fn diff(&self) -> Diff {
+        Diff {
+            shoal: self.shoal.client(),
+            redis: self.redis.client(),
+        }
+    }
+}
+
+/// Two connections, one per server.
+pub struct Diff {
+    pub shoal: Client,
+    pub redis: Client,
+}
+
+/// Split a command line like redis-cli does (quotes, escapes).
+pub fn words(line: &str) -> Vec<Vec<u8>> {
+    resp::request::split_args(line.as_bytes()).unwrap_or_else(|| panic!("bad test line: {line}"))
+}
+
+/// Sort the elements of array replies, recursively one level (unordered replies).
+pub fn sorted(f: Frame) -> Frame {
+    match f {
+        Frame::Array(mut v) => {
+            v.sort_by_key(|x| format!("{x:?}"));
+            Frame::Array(v)
+        }
+        Frame::Set(mut v) => {
+            v.sort_by_key(|x| format!("{x:?}"));
+            Frame::Set(v)
+        }
+        Frame::Map(mut v) => {
+            v.sort_by_key(|(k, _)| format!("{k:?}"));
+            Frame::Map(v)
+        }
+        other => other,
+    }
+}
+
+impl Diff {
+    /// Send one command line to both, return (shoal, redis).
+    pub fn both(&mut self, line: &str) -> (Frame, Frame) {
+        let w = words(line);
+        let a = self
+            .shoal
+            .call(&w)
+            .unwrap_or_else(|e| panic!("shoal: {line}: {e}"));
+        let b = self
+            .redis
+            .call(&w)
+            .unwrap_or_else(|e| panic!("redis: {line}: {e}"));
+        (a, b)
+    }
+
+    /// The replies must be identical.
+    pub fn same(&mut self, line: &str) -> Frame {
+        let (a, b) = self.both(line);
+        assert_eq!(a, b, "\ncommand: {line}\n  shoal: {a}\n  redis: {b}");
+        a
+    }
+
+    /// The replies must be identical up to element order.
+    pub fn same_unordered(&mut self, line: &str) -> Frame {
+        let (a, b) = self.both(line);
+        let (a, b) = (sorted(a), sorted(b));
+        assert_eq!(a, b, "\ncommand: {line}\n  shoal: {a}\n  redis: {b}");
+        a
+    }
+
+    /// Both replies must be errors with the same text.
+    pub fn same_error(&mut self, line: &str) {
+        let r = self.same(line);
+        assert!(r.is_error(), "{line}: expected an error, got {r}");
+    }
+
+    /// Run every non-empty, non-comment line of `script` through [`Diff::same`].
+    pub fn script(&mut self, script: &str) {
+        for line in script
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
+            self.same(line);
+        }
+    }
+
+    /// Switch both connections to RESP3.
+    pub fn resp3(&mut self) {
+        let (a, b) = self.both("HELLO 3");
+        assert!(matches!(a, Frame::Map(_)), "shoal HELLO 3: {a}");
+        assert!(matches!(b, Frame::Map(_)), "redis HELLO 3: {b}");
+    }
+}
+
+/// Raw-bytes helpers on a server.
+pub trait ServerExt {
+    /// Send `bytes` on a new connection; return everything received until
+    /// the server is quiet for 300 ms or closes the connection.
+    fn raw(&self, bytes: &[u8]) -> Vec<u8>;
+    /// Like [`ServerExt::raw`], also telling whether the server closed the connection.
+    fn raw_closed(&self, bytes: &[u8]) -> (Vec<u8>, bool);
+}
+
+impl ServerExt for Server {
+    fn raw(&self, bytes: &[u8]) -> Vec<u8> {
+        self.raw_closed(bytes).0
+    }
+
+    fn raw_closed(&self, bytes: &[u8]) -> (Vec<u8>, bool) {
+        let mut c = self.client();
+        c.send_raw(bytes).unwrap();
+        c.read_raw(std::time::Duration::from_millis(300)).unwrap()
+    }
+}
