@@ -1,6 +1,8 @@
 //! Differential tests of the generic key commands (expiry, rename, copy,
 //! move, scan, keys, dump/restore, object) against redis-server.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{words, Pair};

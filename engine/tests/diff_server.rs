@@ -1,6 +1,8 @@
 //! Differential tests of connection, client, server, config and COMMAND
 //! introspection against redis-server; error wording included.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{Pair, ServerExt};

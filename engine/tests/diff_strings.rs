@@ -2,6 +2,8 @@
 //! shoal-server (2 shards) and redis-server, and the replies must match,
 //! errors included, in RESP2 and RESP3.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::Pair;

@@ -1,7 +1,7 @@
 //! Shared helpers for the engine's black-box tests: a shoal-server (2
 //! shards) and a redis-server started side by side, and a differential
 //! runner that sends the same commands to both and compares the replies.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use resp::client::Client;
 use resp::Frame;
