@@ -189,12 +189,13 @@ pub fn run(
         for (into, from) in out.per_op.iter_mut().zip(&w.per_op) {
             hist::merge(into, from)?;
         }
-        for (i, h) in w.intervals.iter().enumerate() {
+        for (i, packed) in w.intervals.iter().enumerate() {
+            let h = hist::unpack(packed)?;
             if out.intervals.len() <= i {
                 out.intervals.push(hist::new());
             }
             if let Some(into) = out.intervals.get_mut(i) {
-                hist::merge(into, h)?;
+                hist::merge(into, &h)?;
             }
         }
         out.errors += w.errors;
@@ -218,7 +219,8 @@ pub fn run(
 struct WorkerOut {
     hist: Hist,
     per_op: Vec<Hist>,
-    intervals: Vec<Hist>,
+    /// Interval histograms, packed (V2 encoding): a long run keeps kilobytes, not megabytes.
+    intervals: Vec<Vec<u8>>,
     errors: u64,
     error_samples: Vec<String>,
     elapsed: Duration,
@@ -272,7 +274,7 @@ struct Worker<'p> {
     hist: Hist,
     per_op: Vec<Hist>,
     interval_hist: Hist,
-    intervals: Vec<Hist>,
+    intervals: Vec<Vec<u8>>,
     errors: u64,
     error_samples: Vec<String>,
     redirects: u64,
@@ -457,7 +459,7 @@ impl<'p> Worker<'p> {
             }
             let now = Instant::now();
             while now >= next_interval {
-                self.intervals.push(self.interval_hist.clone());
+                self.intervals.push(hist::pack(&self.interval_hist)?);
                 self.interval_hist.reset();
                 next_interval += self.plan.interval;
             }
@@ -476,7 +478,7 @@ impl<'p> Worker<'p> {
             }
         }
         if !self.interval_hist.is_empty() || self.intervals.is_empty() {
-            self.intervals.push(self.interval_hist.clone());
+            self.intervals.push(hist::pack(&self.interval_hist)?);
         }
         Ok(WorkerOut {
             hist: std::mem::replace(&mut self.hist, hist::new()),

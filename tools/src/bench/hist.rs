@@ -8,7 +8,7 @@
 //! HdrHistogram interval log line), so report.json keeps every histogram whole.
 
 use base64::Engine;
-use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer, V2Serializer};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
@@ -100,6 +100,25 @@ pub fn encode(h: &Hist) -> Result<String, String> {
     Ok(base64::engine::general_purpose::STANDARD.encode(buf))
 }
 
+/// Compact bytes (V2 encoding, runs of zeros folded) for keeping many histograms.
+pub fn pack(h: &Hist) -> Result<Vec<u8>, String> {
+    let mut buf = Vec::new();
+    V2Serializer::new()
+        .serialize(h, &mut buf)
+        .map_err(|e| format!("histogram serialization failed: {e:?}"))?;
+    Ok(buf)
+}
+
+/// Inverse of [`pack`].
+pub fn unpack(bytes: &[u8]) -> Result<Hist, String> {
+    let mut h: Hist = Deserializer::new()
+        .deserialize(&mut &bytes[..])
+        .map_err(|e| format!("bad packed histogram: {e:?}"))?;
+    // Deserialized histograms keep the encoded bounds; make sure merging works.
+    h.auto(true);
+    Ok(h)
+}
+
 /// Inverse of [`encode`].
 pub fn decode(s: &str) -> Result<Hist, String> {
     let bytes = base64::engine::general_purpose::STANDARD
@@ -182,6 +201,21 @@ mod tests {
         assert_eq!(back.max(), h.max());
         assert_eq!(buckets(&back), buckets(&h));
         assert!(decode("not base64!").is_err());
+    }
+
+    #[test]
+    fn pack_is_small_and_round_trips() {
+        let mut h = new();
+        for v in [10u64, 20, 20, 30_000, 1_000_000] {
+            h.record(v).unwrap();
+        }
+        let packed = pack(&h).unwrap();
+        assert!(packed.len() < 1024, "{} bytes", packed.len());
+        let back = unpack(&packed).unwrap();
+        assert_eq!(buckets(&back), buckets(&h));
+        let mut m = new();
+        merge(&mut m, &back).unwrap();
+        assert_eq!(m.len(), 5);
     }
 
     #[test]
