@@ -110,7 +110,7 @@ ROWS = [
           (f'max by (master_name) (redis_sentinel_master_ok_sentinels{{{SEL}}})', "ok sentinels {{master_name}}"),
           (f'max by (master_name) (redis_sentinel_master_sentinels{{{SEL}}})', "sentinels {{master_name}}")], {}),
         ("stat", "Failovers (config epoch changes, 1h)", "none", 8, 4,
-         [(f'sum by (master_name) (changes(redis_sentinel_master_config_epoch{{{SEL}}}[1h]))', "{{master_name}}")], {}),
+         [(f'changes((max by (master_name) (redis_sentinel_master_config_epoch{{{SEL}}}))[1h:])', "{{master_name}}")], {}),
         ("stat", "Quorum reachable", "none", 8, 4,
          [(f'min by (master_name) (redis_sentinel_master_ckquorum_status{{{SEL}}})', "{{master_name}}")], {}),
         ("stat", "Sentinels in TILT", "none", 8, 4,

@@ -6,8 +6,8 @@
 //! `redis_sentinel_master_status{master_name,master_address,master_status}`,
 //! `_master_slaves`, `_master_sentinels`; from `SENTINEL MASTERS` and friends
 //! `_master_ckquorum_status{master_name,message}`, `_master_setting_*`,
-//! `_master_config_epoch` (it grows by one per failover: `changes()` over it
-//! counts failovers), `_master_last_ok_ping_reply_seconds`, `_master_ok_slaves`,
+//! `_master_config_epoch` (it grows by one per failover: `changes()` over its
+//! per-master max counts failovers; the series itself moves with `master_address`), `_master_last_ok_ping_reply_seconds`, `_master_ok_slaves`,
 //! `_master_ok_sentinels`. Added here: `redis_sentinel_master_failover_in_progress`
 //! (1 while the master's flags contain `failover_in_progress`).
 
