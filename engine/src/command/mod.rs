@@ -93,10 +93,8 @@ pub fn paused_until(shard: &Shard, req: &Request) -> Option<i64> {
         Some(sid) if !entry.spec.subcommands.is_empty() => t.get(sid).spec,
         _ => entry.spec,
     };
-    // The pause commands themselves, and anything not writing under WRITE mode, pass.
-    if std::ptr::eq(entry.spec, &client::COMMANDS[0]) {
-        return None;
-    }
+    // Like Redis: under ALL every command waits (even CLIENT UNPAUSE);
+    // under WRITE only commands that write or may replicate.
     let blocked = pause.all || spec.has(flags::WRITE) || spec.has(flags::MAY_REPLICATE);
     blocked.then_some(pause.until)
 }
