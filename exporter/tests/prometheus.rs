@@ -342,18 +342,8 @@ fn start_stack(flavor: Flavor) -> Stack {
         Flavor::Shoal => ServerBuilder::shoal().directive("appendonly", "yes"),
     };
     let primary = base.clone().directive("maxmemory", "256mb").start();
-    let replica = base
-        .arg("--replicaof")
-        .arg("127.0.0.1")
-        .arg(primary.port().to_string())
-        .start();
-    let sentinel = ServerBuilder::redis()
-        .config(&format!(
-            "sentinel monitor m1 127.0.0.1 {} 1\nsentinel down-after-milliseconds m1 1000\nsentinel failover-timeout m1 2000\n",
-            primary.port()
-        ))
-        .arg("--sentinel")
-        .start();
+    let replica = common::replica_of(base, &primary);
+    let sentinel = common::sentinel_for(&primary, "m1", 2000);
     let exporter = Exporter::start(&["--redis.addr", "", "--connection-timeout", "800ms"]);
     let targets = format!(
         "- targets: [\"redis://{}\"]\n  labels: {{role: primary}}\n- targets: [\"redis://{}\"]\n  labels: {{role: replica}}\n\
@@ -522,17 +512,8 @@ fn redis_stack_dashboard_rules_quantiles_and_every_alert_fires() {
 
     // Memory near maxmemory, then evictions.
     let t = Instant::now();
-    let used: u64 = c
-        .call(["INFO", "memory"])
-        .expect("info")
-        .as_text()
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix("used_memory:")
-                .and_then(|v| v.parse().ok())
-        })
+    let used: u64 = common::info_field(&st.primary, "memory", "used_memory")
+        .and_then(|v| v.parse().ok())
         .expect("used_memory");
     cmd(
         &mut c,
@@ -562,17 +543,8 @@ fn redis_stack_dashboard_rules_quantiles_and_every_alert_fires() {
 
     // Rejected connections: maxclients at the current count, then more clients.
     let t = Instant::now();
-    let clients: u64 = c
-        .call(["INFO", "clients"])
-        .expect("info")
-        .as_text()
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix("connected_clients:")
-                .and_then(|v| v.parse().ok())
-        })
+    let clients: u64 = common::info_field(&st.primary, "clients", "connected_clients")
+        .and_then(|v| v.parse().ok())
         .expect("connected_clients");
     cmd(
         &mut c,

@@ -11,18 +11,8 @@ use testkit::ServerBuilder;
 #[test]
 fn sentinel_state_and_a_failover() {
     let mut primary = ServerBuilder::redis().start();
-    let replica = ServerBuilder::redis()
-        .arg("--replicaof")
-        .arg("127.0.0.1")
-        .arg(primary.port().to_string())
-        .start();
-    let sentinel = ServerBuilder::redis()
-        .config(&format!(
-            "sentinel monitor m1 127.0.0.1 {} 1\nsentinel down-after-milliseconds m1 1000\nsentinel failover-timeout m1 10000\n",
-            primary.port()
-        ))
-        .arg("--sentinel")
-        .start();
+    let replica = common::replica_of(ServerBuilder::redis(), &primary);
+    let sentinel = common::sentinel_for(&primary, "m1", 10000);
     let ex = Exporter::start(&[
         "--redis.addr",
         &sentinel.addr(),

@@ -57,6 +57,47 @@ pub fn encode(set: &crate::model::MetricSet, format: Format) -> String {
     }
 }
 
+/// The metric set both encoders' tests encode: one family of each kind,
+/// label values that need escaping, a counter without `_total`.
+#[cfg(test)]
+pub(crate) fn sample_set() -> crate::model::MetricSet {
+    use crate::model::{labels, Kind, MetricSet, Value};
+    let mut m = MetricSet::new("redis");
+    m.gauge(
+        "instance_info",
+        "Info",
+        labels(&[("os", "Linux \"x\"\\\n")]),
+        1.0,
+    );
+    m.counter("commands_total", "Calls", labels(&[("cmd", "get")]), 5.0);
+    m.counter("total_error_replies", "Errors", vec![], 2.0);
+    let summary = Value::Summary {
+        quantiles: vec![("50".into(), 0.5), ("99.9".into(), 2.0)],
+        sum: 7.0,
+        count: 3,
+    };
+    m.push(
+        "latency_percentiles_usec",
+        "Latency",
+        Kind::Summary,
+        labels(&[("cmd", "get")]),
+        summary,
+    );
+    let hist = Value::Histogram {
+        buckets: vec![(1.0, 2), (2.0, 3)],
+        sum: 4.0,
+        count: 4,
+    };
+    m.push(
+        "commands_latencies_usec",
+        "Hist",
+        Kind::Histogram,
+        labels(&[("cmd", "get")]),
+        hist,
+    );
+    m
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

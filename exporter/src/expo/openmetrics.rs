@@ -18,6 +18,23 @@ use std::fmt::Error;
 
 type LabelVec = Vec<(String, String)>;
 
+/// prometheus-client 0.24 writes label values as given: escape `\`, `"` and
+/// newlines here (OpenMetrics ABNF), or a value such as an error message
+/// could break the exposition.
+fn escaped(labels: &[(String, String)]) -> LabelVec {
+    labels
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.replace('\\', "\\\\")
+                    .replace('"', "\\\"")
+                    .replace('\n', "\\n"),
+            )
+        })
+        .collect()
+}
+
 #[derive(Debug)]
 struct SetCollector(Vec<Family>);
 
@@ -77,7 +94,7 @@ fn encode_family(enc: &mut DescriptorEncoder<'_>, f: &Family) -> Result<(), Erro
                 .samples
                 .iter()
                 .filter_map(|s| match s.value {
-                    Value::Single(v) => Some((s.labels.clone(), v)),
+                    Value::Single(v) => Some((escaped(&s.labels), v)),
                     _ => None,
                 })
                 .collect();
@@ -98,12 +115,12 @@ fn encode_family(enc: &mut DescriptorEncoder<'_>, f: &Family) -> Result<(), Erro
                 } = &s.value
                 {
                     for (ql, v) in quantiles {
-                        let mut l = s.labels.clone();
+                        let mut l = escaped(&s.labels);
                         l.push(("quantile".into(), ql.clone()));
                         q.push((l, *v));
                     }
-                    sums.push((s.labels.clone(), *sum));
-                    counts.push((s.labels.clone(), *count as f64));
+                    sums.push((escaped(&s.labels), *sum));
+                    counts.push((escaped(&s.labels), *count as f64));
                 }
             }
             encode_singles(enc, &f.name, &f.help, MetricType::Unknown, &q)?;
@@ -142,7 +159,8 @@ fn encode_family(enc: &mut DescriptorEncoder<'_>, f: &Family) -> Result<(), Erro
                         })
                         .collect();
                     per.push((f64::MAX, count.saturating_sub(prev)));
-                    let mut m = fam.encode_family(&s.labels)?;
+                    let labels = escaped(&s.labels);
+                    let mut m = fam.encode_family(&labels)?;
                     m.encode_histogram(
                         *sum,
                         *count,
@@ -181,46 +199,19 @@ pub fn encode(set: &MetricSet) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::labels;
 
     #[test]
     fn sample_names_match_the_text_format() {
-        let mut m = MetricSet::new("redis");
-        m.counter("commands_total", "Calls", labels(&[("cmd", "get")]), 5.0);
-        m.counter("total_error_replies", "Errors", vec![], 2.0);
-        m.gauge("up", "Up", vec![], 1.0);
-        m.push(
-            "latency_percentiles_usec",
-            "Latency",
-            Kind::Summary,
-            labels(&[("cmd", "get")]),
-            Value::Summary {
-                quantiles: vec![("99".into(), 1.5)],
-                sum: 7.0,
-                count: 3,
-            },
-        );
-        m.push(
-            "commands_latencies_usec",
-            "Hist",
-            Kind::Histogram,
-            labels(&[("cmd", "get")]),
-            Value::Histogram {
-                buckets: vec![(1.0, 2), (2.0, 3)],
-                sum: 4.0,
-                count: 4,
-            },
-        );
-        let t = encode(&m);
+        let t = encode(&crate::expo::sample_set());
         for line in [
             "# TYPE redis_commands counter",
             "redis_commands_total{cmd=\"get\"} 5.0",
             "# TYPE redis_total_error_replies unknown",
             "redis_total_error_replies 2.0",
-            "redis_up 1.0",
-            "redis_latency_percentiles_usec{cmd=\"get\",quantile=\"99\"} 1.5",
+            "redis_latency_percentiles_usec{cmd=\"get\",quantile=\"99.9\"} 2.0",
             "redis_latency_percentiles_usec_sum{cmd=\"get\"} 7.0",
             "redis_latency_percentiles_usec_count{cmd=\"get\"} 3.0",
+            "redis_instance_info{os=\"Linux \\\"x\\\"\\\\\\n\"} 1.0",
             "redis_commands_latencies_usec_bucket{le=\"1.0\",cmd=\"get\"} 2",
             "redis_commands_latencies_usec_bucket{le=\"2.0\",cmd=\"get\"} 3",
             "redis_commands_latencies_usec_bucket{le=\"+Inf\",cmd=\"get\"} 4",

@@ -141,42 +141,14 @@ pub fn encode(set: &MetricSet) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::labels;
 
     #[test]
     fn families_summaries_histograms_and_escapes() {
-        let mut m = MetricSet::new("redis");
-        m.gauge(
-            "instance_info",
-            "Info",
-            labels(&[("os", "Linux \"x\"\\\n")]),
-            1.0,
-        );
-        m.push(
-            "latency_percentiles_usec",
-            "Latency",
-            Kind::Summary,
-            labels(&[("cmd", "get")]),
-            Value::Summary {
-                quantiles: vec![("50".into(), 0.5), ("99.9".into(), 2.0)],
-                sum: 7.0,
-                count: 3,
-            },
-        );
-        m.push(
-            "commands_latencies_usec",
-            "Hist",
-            Kind::Histogram,
-            labels(&[("cmd", "get")]),
-            Value::Histogram {
-                buckets: vec![(1.0, 2), (2.0, 3)],
-                sum: 4.0,
-                count: 3,
-            },
-        );
-        let t = encode(&m);
+        let t = encode(&crate::expo::sample_set());
         let want = "# HELP redis_instance_info Info\n# TYPE redis_instance_info gauge\n\
 redis_instance_info{os=\"Linux \\\"x\\\"\\\\\\n\"} 1\n\
+# HELP redis_commands_total Calls\n# TYPE redis_commands_total counter\nredis_commands_total{cmd=\"get\"} 5\n\
+# HELP redis_total_error_replies Errors\n# TYPE redis_total_error_replies counter\nredis_total_error_replies 2\n\
 # HELP redis_latency_percentiles_usec Latency\n# TYPE redis_latency_percentiles_usec summary\n\
 redis_latency_percentiles_usec{cmd=\"get\",quantile=\"50\"} 0.5\n\
 redis_latency_percentiles_usec{cmd=\"get\",quantile=\"99.9\"} 2\n\
@@ -184,8 +156,8 @@ redis_latency_percentiles_usec_sum{cmd=\"get\"} 7\nredis_latency_percentiles_use
 # HELP redis_commands_latencies_usec Hist\n# TYPE redis_commands_latencies_usec histogram\n\
 redis_commands_latencies_usec_bucket{cmd=\"get\",le=\"1\"} 2\n\
 redis_commands_latencies_usec_bucket{cmd=\"get\",le=\"2\"} 3\n\
-redis_commands_latencies_usec_bucket{cmd=\"get\",le=\"+Inf\"} 3\n\
-redis_commands_latencies_usec_sum{cmd=\"get\"} 4\nredis_commands_latencies_usec_count{cmd=\"get\"} 3\n";
+redis_commands_latencies_usec_bucket{cmd=\"get\",le=\"+Inf\"} 4\n\
+redis_commands_latencies_usec_sum{cmd=\"get\"} 4\nredis_commands_latencies_usec_count{cmd=\"get\"} 4\n";
         assert_eq!(t, want);
     }
 

@@ -262,3 +262,38 @@ pub fn require(program: &str) {
         "{program} not found: run scripts/setup.sh (scripts/setup.d/exporter.sh installs it)"
     );
 }
+
+/// A replica of `primary` built from `base`.
+pub fn replica_of(base: testkit::ServerBuilder, primary: &testkit::Server) -> testkit::Server {
+    base.arg("--replicaof")
+        .arg("127.0.0.1")
+        .arg(primary.port().to_string())
+        .start()
+}
+
+/// A redis-sentinel (redis-server --sentinel) monitoring `primary` as `name`
+/// with quorum 1 and a 1 s down-after.
+pub fn sentinel_for(
+    primary: &testkit::Server,
+    name: &str,
+    failover_timeout_ms: u32,
+) -> testkit::Server {
+    testkit::ServerBuilder::redis()
+        .config(&format!(
+            "sentinel monitor {name} 127.0.0.1 {} 1\nsentinel down-after-milliseconds {name} 1000\n\
+             sentinel failover-timeout {name} {failover_timeout_ms}\n",
+            primary.port()
+        ))
+        .arg("--sentinel")
+        .start()
+}
+
+/// One field of an INFO section, from a new connection.
+pub fn info_field(server: &testkit::Server, section: &str, field: &str) -> Option<String> {
+    let text = server.client().call(["INFO", section]).ok()?.as_text()?;
+    text.lines().find_map(|l| {
+        l.trim()
+            .strip_prefix(&format!("{field}:"))
+            .map(str::to_string)
+    })
+}
