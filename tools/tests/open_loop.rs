@@ -18,17 +18,35 @@ use testkit::{Server, ServerBuilder};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
-fn freeze_after(server: &Server, after: Duration) -> std::thread::JoinHandle<()> {
+/// Run `-t get` for 2 s with `pacing` flags while the server freezes for 200 ms
+/// 0.8 s into the run; returns the run from report.json.
+fn run_through_a_freeze(server: &Server, pacing: &[&str]) -> serde_json::Value {
+    let port = server.port().to_string();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_str().unwrap();
     let mut c = server.client();
-    std::thread::spawn(move || {
-        std::thread::sleep(after);
+    let freeze = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(800));
         let reply = c.call(["DEBUG", "SLEEP", "0.2"]).unwrap();
         assert!(!reply.is_error(), "{reply}");
-    })
-}
-
-fn latency(dir: &std::path::Path) -> serde_json::Value {
-    let r = report(dir);
+    });
+    let mut args = vec![
+        "-p",
+        &port,
+        "-c",
+        "10",
+        "-t",
+        "get",
+        "--duration",
+        "2",
+        "-q",
+        "--report",
+        dir,
+    ];
+    args.extend_from_slice(pacing);
+    ok(&args, LIMIT);
+    freeze.join().unwrap();
+    let r = report(tmp.path());
     assert_eq!(r["runs"].as_array().unwrap().len(), 1);
     r["runs"][0].clone()
 }
@@ -38,53 +56,8 @@ fn open_loop_reports_the_stall_that_closed_loop_hides() {
     let server = ServerBuilder::redis()
         .directive("enable-debug-command", "yes")
         .start();
-    let port = server.port().to_string();
-    let tmp = tempfile::tempdir().unwrap();
-
-    let open_dir = tmp.path().join("open");
-    let freeze = freeze_after(&server, Duration::from_millis(800));
-    ok(
-        &[
-            "-p",
-            &port,
-            "-c",
-            "10",
-            "-t",
-            "get",
-            "--rate",
-            "2000",
-            "--duration",
-            "2",
-            "-q",
-            "--report",
-            open_dir.to_str().unwrap(),
-        ],
-        LIMIT,
-    );
-    freeze.join().unwrap();
-
-    let closed_dir = tmp.path().join("closed");
-    let freeze = freeze_after(&server, Duration::from_millis(800));
-    ok(
-        &[
-            "-p",
-            &port,
-            "-c",
-            "10",
-            "-t",
-            "get",
-            "--duration",
-            "2",
-            "-q",
-            "--report",
-            closed_dir.to_str().unwrap(),
-        ],
-        LIMIT,
-    );
-    freeze.join().unwrap();
-
-    let open = latency(&open_dir);
-    let closed = latency(&closed_dir);
+    let open = run_through_a_freeze(&server, &["--rate", "2000"]);
+    let closed = run_through_a_freeze(&server, &[]);
     let ms = |run: &serde_json::Value, k: &str| run["latency"][k].as_f64().unwrap();
     // Both runs lived through the stall: their max shows it.
     assert!(ms(&open, "max_ms") >= 150.0, "open {}", open["latency"]);
