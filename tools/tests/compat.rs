@@ -377,3 +377,35 @@ fn progress_bar_only_on_a_terminal() {
         "progress bar without a terminal:\n{err}"
     );
 }
+
+#[test]
+fn loop_mode_repeats_the_tests_until_stopped() {
+    let server = Server::redis();
+    let mut child = std::process::Command::new(common::BIN)
+        .args([
+            "-p",
+            &server.port().to_string(),
+            "-l",
+            "-q",
+            "-n",
+            "200",
+            "-c",
+            "2",
+            "-t",
+            "ping_mbulk",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(child.try_wait().unwrap().is_none(), "-l must keep running");
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rounds = text
+        .lines()
+        .filter(|l| l.starts_with("PING_MBULK: "))
+        .count();
+    assert!(rounds >= 3, "{rounds} rounds in 1.5 s:\n{text}");
+}
