@@ -411,8 +411,17 @@ async fn shard_main(
             Ok(l) => listeners.push(l),
             Err(e) if *optional => log::info!("Skipping optional bind address {addr}: {e}"),
             Err(e) => {
+                let why = match e {
+                    glommio::GlommioError::IoError(io) => io.to_string(),
+                    other => other.to_string(),
+                };
+                let why = why
+                    .split(" (os error")
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
                 let _ = ready.send(Err(format!(
-                    "Warning: Could not create server TCP listening socket {addr}: bind: {e}"
+                    "Warning: Could not create server TCP listening socket {addr}: bind: {why}"
                 )));
                 return;
             }
