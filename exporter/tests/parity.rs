@@ -263,7 +263,7 @@ fn same_names_types_and_labels_as_redis_exporter() {
 }
 
 #[test]
-#[ignore = "needs shoal-server (issue 2)"]
+#[ignore = "needs shoal-server (issue 2) with replication: the replica is started with --replicaof"]
 fn same_names_types_and_labels_as_redis_exporter_on_shoal_server() {
     parity(ServerBuilder::shoal, false);
 }

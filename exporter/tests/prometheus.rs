@@ -634,7 +634,7 @@ fn redis_stack_dashboard_rules_quantiles_and_every_alert_fires() {
 }
 
 #[test]
-#[ignore = "needs shoal-server (issue 2)"]
+#[ignore = "needs shoal-server (issue 2) with replication: the replica is started with --replicaof"]
 fn shoal_stack_dashboard_with_shard_panels_rules_and_quantiles() {
     let st = start_stack(Flavor::Shoal);
     dashboard_rules_and_quantiles(&st, Flavor::Shoal);
