@@ -287,6 +287,8 @@ fn the_server_going_away_mid_run_is_reported() {
                 &port,
                 "-c",
                 "4",
+                "--threads",
+                "2",
                 "--duration",
                 "30",
                 "-t",
@@ -306,6 +308,10 @@ fn the_server_going_away_mid_run_is_reported() {
         "{err}"
     );
     assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        !err.contains("stopped because"),
+        "the cause is reported: {err}"
+    );
 }
 
 #[test]

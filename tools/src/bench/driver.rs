@@ -118,6 +118,8 @@ pub struct Outcome {
 pub const BIN: Duration = Duration::from_millis(100);
 
 const TIMER: Token = Token(usize::MAX);
+/// What a worker says when another one failed first: never the error reported.
+const STOPPED: &str = "stopped because another worker failed";
 const NO_CONN: usize = usize::MAX;
 const MAX_HOPS: u8 = 5;
 const ERROR_SAMPLES: usize = 5;
@@ -183,6 +185,10 @@ pub fn run(
         redirects: 0,
         bins: Vec::new(),
     };
+    // Report the worker error that caused the stop, not the others' "stopped".
+    if let Some(Err(e)) = results.iter().find(|r| matches!(r, Err(e) if e != STOPPED)) {
+        return Err(e.clone());
+    }
     for r in results {
         let w = r?;
         hist::merge(&mut out.hist, &w.hist)?;
@@ -415,7 +421,7 @@ impl<'p> Worker<'p> {
         }
         loop {
             if self.progress.abort.load(Ordering::Relaxed) {
-                return Err("stopped".into());
+                return Err(STOPPED.into());
             }
             let now = Instant::now();
             if let Mode::Open { .. } = self.plan.mode {
