@@ -1,9 +1,9 @@
-//! shoal-exporter against a live shoal-server (2 shards, as testkit starts it).
-//! Ignored until the engine (issue 2) serves INFO with its `# Shards` section
-//! and LATENCY HISTOGRAM; enable by removing the `#[ignore]`s once
-//! `target/<profile>/shoal-server` is built (or `SHOAL_SERVER_BIN` is set).
-//! The other shoal-server tests are `parity::…_on_shoal_server` and
-//! `prometheus::shoal_stack_…`.
+//! shoal-exporter against a live shoal-server (2 shards, as testkit starts it):
+//! Redis-named series, the `# Shards` per-shard series and LATENCY HISTOGRAM.
+//! Needs `target/<profile>/shoal-server` built (scripts/test.sh builds the
+//! workspace first) or `SHOAL_SERVER_BIN`. The other shoal-server tests,
+//! `parity::…_on_shoal_server` and `prometheus::shoal_stack_…`, stay ignored
+//! until the engine supports replication (they start a replica).
 
 mod common;
 
@@ -15,7 +15,6 @@ fn sum(s: &[Sample], name: &str) -> f64 {
 }
 
 #[test]
-#[ignore = "needs shoal-server (issue 2)"]
 fn shoal_server_redis_names_shard_series_and_histograms() {
     let srv = ServerBuilder::shoal().start();
     let mut c = srv.client();

@@ -405,16 +405,18 @@ async fn shard_main(
     if let Some(r) = receivers {
         mesh::serve(shard.clone(), r);
     }
+    let backlog = shared
+        .config()
+        .get("tcp-backlog")
+        .and_then(|v| v.parse::<i32>().ok())
+        .unwrap_or(511);
     let mut listeners = Vec::new();
     for (addr, optional) in &addrs {
-        match TcpListener::bind(*addr) {
+        match listen(*addr, backlog) {
             Ok(l) => listeners.push(l),
             Err(e) if *optional => log::info!("Skipping optional bind address {addr}: {e}"),
             Err(e) => {
-                let why = match e {
-                    glommio::GlommioError::IoError(io) => io.to_string(),
-                    other => other.to_string(),
-                };
+                let why = e.to_string();
                 let why = why
                     .split(" (os error")
                     .next()
@@ -449,6 +451,32 @@ async fn shard_main(
     for a in accepts {
         a.await;
     }
+}
+
+/// A listening socket on `addr` shared by every executor: SO_REUSEPORT so
+/// the kernel spreads connections over them, SO_REUSEADDR so a restart is
+/// not refused because of connections left in TIME_WAIT (as Redis does),
+/// IPV6_V6ONLY on IPv6 so `0.0.0.0` and `::` can both be bound.
+fn listen(addr: SocketAddr, backlog: i32) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    use std::os::fd::{FromRawFd, IntoRawFd};
+    let domain = if addr.is_ipv6() {
+        Domain::IPV6
+    } else {
+        Domain::IPV4
+    };
+    let s = Socket::new(domain, Type::STREAM, Some(Protocol::TCP))?;
+    s.set_reuse_address(true)?;
+    s.set_reuse_port(true)?;
+    if addr.is_ipv6() {
+        s.set_only_v6(true)?;
+    }
+    s.bind(&addr.into())?;
+    s.listen(backlog.max(1))?;
+    let fd = s.into_raw_fd();
+    // SAFETY: `fd` is a bound, listening TCP socket we own; ownership moves
+    // into the glommio listener, which closes it on drop.
+    Ok(unsafe { TcpListener::from_raw_fd(fd) })
 }
 
 /// Where the server writes files (`dir`), as an absolute path.
