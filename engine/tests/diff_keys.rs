@@ -131,7 +131,7 @@ RESTORE r7 0 "\x00\x05hello\x0a\x00cr\xdfve4\x20\x0a" IDLETIME -1
 RESTORE r7 0 "\x00\x05hello\x0a\x00cr\xdfve4\x20\x0a" FREQ 300
 RESTORE r7 0 "\x00\x05hello\x0a\x00cr\xdfve4\x20\x0a" IDLETIME 10 FREQ 5
 RESTORE r7 1000000 "\x00\x05hello\x0a\x00cr\xdfve4\x20\x0a"
-PTTL r7
+TTL r7
 RESTORE r8 1 "\x00\x05hello\x0a\x00cr\xdfve4\x20\x0a" ABSTTL
 EXISTS r8
 RESTORE r9 0 "\x00\x05hello\x0a\x00cr\xdfve4\x20\x0a" IDLETIME 1000

@@ -56,6 +56,9 @@ pub struct Conn {
     pub close_after_reply: bool,
     /// The peer is on a loopback address.
     pub is_local: bool,
+    /// Unix ms when the current pipeline was read; commands of one batch
+    /// share it (Redis likewise caches the time per command call).
+    pub now_ms: i64,
 }
 
 /// How the current command produced (or will produce) its reply.
@@ -242,6 +245,8 @@ pub struct Ctx<'a> {
     pub(crate) outcome: Outcome,
     /// The current command's own reply is suppressed (CLIENT REPLY OFF/SKIP).
     pub(crate) suppress_self: Option<bool>,
+    /// When dispatch started this command (its execution time is measured from here).
+    pub(crate) t0: Instant,
 }
 
 impl<'a> Ctx<'a> {
@@ -252,6 +257,7 @@ impl<'a> Ctx<'a> {
         batch: &'a mut Batch,
         cmd: CmdId,
         spec: &'static CommandSpec,
+        t0: Instant,
     ) -> Self {
         Ctx {
             shard,
@@ -261,6 +267,7 @@ impl<'a> Ctx<'a> {
             spec,
             outcome: Outcome::Immediate,
             suppress_self: None,
+            t0,
         }
     }
 
@@ -278,6 +285,11 @@ impl<'a> Ctx<'a> {
     /// The SELECTed database.
     pub fn db(&self) -> usize {
         self.conn.db
+    }
+
+    /// Unix ms when this pipeline was read (one clock read per batch).
+    pub fn now_ms(&self) -> i64 {
+        self.conn.now_ms
     }
 
     /// The shard owning `key`.
@@ -305,57 +317,72 @@ impl<'a> Ctx<'a> {
     where
         F: FnOnce(&mut Exec<'_>) + Send + 'static,
     {
-        let mode = self.mode();
-        let (db, proto, cmd) = (self.conn.db, self.conn.proto, self.cmd);
-        let home = self.shard.id;
-        if shard == home && self.batch.jobs.get(home).is_some_and(Vec::is_empty) {
-            let mut st = self.shard.state.borrow_mut();
-            if !batch::must_wait(&st, db, keys, mode) {
-                let target = self.batch.target();
-                let start = target.len();
-                let t0 = Instant::now();
-                let now = crate::clock::now_ms();
-                f(&mut Exec {
-                    st: &mut st,
-                    db,
-                    now,
-                    w: ReplyWriter::new(target, proto),
-                });
-                let reply = target.get(start..).unwrap_or(&[]);
-                st.stats.record(cmd, t0.elapsed(), reply);
-                self.outcome = Outcome::Executed;
-                return;
+        let mut f = Some(f);
+        let ran = self.try_inline(shard, keys, |x| {
+            if let Some(f) = f.take() {
+                f(x)
+            }
+        });
+        if !ran {
+            if let Some(f) = f {
+                self.queue(shard, keys.iter().cloned().collect(), Box::new(f));
             }
         }
-        let job = Job {
-            cmd,
-            db,
-            proto,
-            keys: keys.iter().cloned().collect(),
-            mode,
-            f: Box::new(f),
-        };
+    }
+
+    /// Run `f` on the shard owning `key`, handing it the key.
+    pub fn run_key<F>(&mut self, key: Bytes, f: F)
+    where
+        F: FnOnce(&mut Exec<'_>, &[u8]) + Send + 'static,
+    {
+        let shard = self.owner(&key);
+        let mut f = Some(f);
+        if self.try_inline(shard, std::slice::from_ref(&key), |x| {
+            if let Some(f) = f.take() {
+                f(x, &key)
+            }
+        }) {
+            return;
+        }
+        if let Some(f) = f {
+            let k = key.clone();
+            self.queue(shard, smallvec::smallvec![key], Box::new(move |x| f(x, &k)));
+        }
+    }
+
+    /// Execute on this shard right now if `shard` is this one, nothing of
+    /// this pipeline is queued for it, and no intent lock is in the way.
+    /// True when it ran.
+    fn try_inline(&mut self, shard: ShardId, keys: &[Bytes], f: impl FnOnce(&mut Exec<'_>)) -> bool {
+        let home = self.shard.id;
+        if shard != home || !self.batch.jobs.get(home).is_some_and(Vec::is_empty) {
+            return false;
+        }
+        let mode = self.mode();
+        let (db, proto, cmd, now) = (self.conn.db, self.conn.proto, self.cmd, self.conn.now_ms);
+        let mut st = self.shard.state.borrow_mut();
+        if batch::must_wait(&st, db, keys, mode) {
+            return false;
+        }
+        let target = self.batch.target();
+        let start = target.len();
+        f(&mut Exec { st: &mut st, db, now, w: ReplyWriter::new(target, proto) });
+        let reply = target.get(start..).unwrap_or(&[]);
+        st.stats.record(cmd, self.t0.elapsed(), reply);
+        self.outcome = Outcome::Executed;
+        true
+    }
+
+    fn queue(&mut self, shard: ShardId, keys: smallvec::SmallVec<[Bytes; 2]>, f: batch::JobFn) {
+        let job = Job { cmd: self.cmd, db: self.conn.db, proto: self.conn.proto, keys, mode: self.mode(), f };
         let Some(list) = self.batch.jobs.get_mut(shard) else {
             return;
         };
         let idx = list.len();
         list.push(job);
         self.batch.deferred = true;
-        self.batch.slots.push(Slot::Job {
-            shard,
-            idx,
-            suppressed: false,
-        });
+        self.batch.slots.push(Slot::Job { shard, idx, suppressed: false });
         self.outcome = Outcome::Queued;
-    }
-
-    /// Run `f` on the shard owning `key`.
-    pub fn run_key<F>(&mut self, key: &Bytes, f: F)
-    where
-        F: FnOnce(&mut Exec<'_>) + Send + 'static,
-    {
-        let shard = self.owner(key);
-        self.run(shard, std::slice::from_ref(key), f);
     }
 
     /// Finish this command with a future producing its encoded reply. The

@@ -51,8 +51,7 @@ fn parse_restore_opts(req: &Request) -> CmdResult<RestoreOpts> {
 }
 
 fn dump(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
-    let key = req.arg_bytes(1);
-    ctx.run_key(&key.clone(), move |x| {
+    ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         let compress = x.st.config.get("rdbcompression") != Some("no");
         let (db, w) = x.split();
@@ -80,8 +79,7 @@ fn restore(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
             rdb::load_payload_body(body, max).map_err(|_| CmdError::fixed("ERR Bad data format"))
         }
     };
-    let key = req.arg_bytes(1);
-    ctx.run_key(&key.clone(), move |x| {
+    ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         let (db, w) = x.split();
         if !opts.replace && db.contains(&key, now) {

@@ -96,12 +96,11 @@ fn expire_generic(
             .checked_mul(1000)
             .ok_or_else(|| errors::invalid_expire(name))?;
     }
-    let base = if absolute { 0 } else { crate::clock::now_ms() };
+    let base = if absolute { 0 } else { ctx.now_ms() };
     let when = when
         .checked_add(base)
         .ok_or_else(|| errors::invalid_expire(name))?;
-    let key = req.arg_bytes(1);
-    ctx.run_key(&key.clone(), move |x| {
+    ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         let r = op_expire(x.db(), &key, when, cond, now);
         x.w.int(r);
@@ -135,8 +134,7 @@ enum TtlKind {
 }
 
 fn ttl_generic(ctx: &mut Ctx<'_>, req: &Request, kind: TtlKind) -> CmdResult {
-    let key = req.arg_bytes(1);
-    ctx.run_key(&key.clone(), move |x| {
+    ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         let (db, w) = x.split();
         let Some(e) = db.read(&key, now, false) else {
@@ -175,8 +173,7 @@ fn pexpiretime(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 }
 
 fn persist(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
-    let key = req.arg_bytes(1);
-    ctx.run_key(&key.clone(), move |x| {
+    ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         let db = x.db();
         let had = db.write(&key, now).is_some_and(|e| e.expire_at().is_some());
@@ -189,8 +186,7 @@ fn persist(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 }
 
 fn type_cmd(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
-    let key = req.arg_bytes(1);
-    ctx.run_key(&key.clone(), move |x| {
+    ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         let (db, w) = x.split();
         match db.read(&key, now, false) {
@@ -575,8 +571,7 @@ fn move_cmd(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     if target == src_db {
         return Err(errors::SAME_OBJECT);
     }
-    let key = req.arg_bytes(1);
-    ctx.run_key(&key.clone(), move |x| {
+    ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         if !x.st.db(src_db).contains(&key, now) || x.st.db(target).contains(&key, now) {
             x.w.int(0);
@@ -599,8 +594,7 @@ fn object_generic(
     req: &Request,
     what: fn(&Entry, &mut resp::ReplyWriter<'_>, i64, bool),
 ) -> CmdResult {
-    let key = req.arg_bytes(2);
-    ctx.run_key(&key.clone(), move |x| {
+    ctx.run_key(req.arg_bytes(2), move |x, key| {
         let now = x.now;
         let lfu =
             x.st.config

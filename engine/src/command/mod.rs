@@ -170,7 +170,7 @@ pub fn dispatch(shard: &Rc<Shard>, conn: &mut Conn, batch: &mut Batch, req: &Req
     let skip_consumed = conn.reply_mode == ReplyMode::SkipNext;
     let start = batch.target().len();
     let t0 = Instant::now();
-    let mut ctx = Ctx::new(shard, conn, batch, id, spec);
+    let mut ctx = Ctx::new(shard, conn, batch, id, spec, t0);
     let res = handler(&mut ctx, req);
     let outcome = ctx.outcome;
     let suppress_self = ctx.suppress_self;

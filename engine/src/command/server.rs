@@ -178,8 +178,7 @@ fn debug_populate(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 }
 
 fn debug_object(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
-    let key = req.arg_bytes(2);
-    ctx.run_key(&key.clone(), move |x| {
+    ctx.run_key(req.arg_bytes(2), move |x, key| {
         let now = x.now;
         let (db, w) = x.split();
         match db.get(&key, now) {

@@ -324,8 +324,7 @@ pub fn range_of(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
 // ---- handlers ----
 
 fn get(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
-    let key = req.arg_bytes(1);
-    ctx.run_key(&key.clone(), move |x| {
+    ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         let (db, w) = x.split();
         match op_get(db, &key, now) {
@@ -338,7 +337,7 @@ fn get(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 }
 
 fn set_generic(ctx: &mut Ctx<'_>, key: Bytes, value: Bytes, opts: SetOpts, reply_int: bool) {
-    ctx.run_key(&key.clone(), move |x| {
+    ctx.run_key(key, move |x, key| {
         let now = x.now;
         let (db, w) = x.split();
         match op_set(db, &key, RStr::from_bytes(&value), &opts, now) {
@@ -367,7 +366,7 @@ fn set_generic(ctx: &mut Ctx<'_>, key: Bytes, value: Bytes, opts: SetOpts, reply
 
 fn set(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     let mut a = Args::new(req, 3);
-    let opts = parse_ext(&mut a, true, crate::clock::now_ms(), "set")?;
+    let opts = parse_ext(&mut a, true, ctx.now_ms(), "set")?;
     set_generic(ctx, req.arg_bytes(1), req.arg_bytes(2), opts, false);
     Ok(())
 }
@@ -383,7 +382,7 @@ fn setnx(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 }
 
 fn setex_generic(ctx: &mut Ctx<'_>, req: &Request, unit: Unit, name: &str) -> CmdResult {
-    let at = expire_at(req.arg(2), unit, false, crate::clock::now_ms(), name)?;
+    let at = expire_at(req.arg(2), unit, false, ctx.now_ms(), name)?;
     let opts = SetOpts {
         cond: SetCondition::Always,
         get: false,
@@ -412,8 +411,7 @@ fn getset(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 }
 
 fn getdel(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
-    let key = req.arg_bytes(1);
-    ctx.run_key(&key.clone(), move |x| {
+    ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         let (db, w) = x.split();
         match op_get(db, &key, now) {
@@ -430,9 +428,8 @@ fn getdel(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 
 fn getex(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     let mut a = Args::new(req, 2);
-    let opts = parse_ext(&mut a, false, crate::clock::now_ms(), "getex")?;
-    let key = req.arg_bytes(1);
-    ctx.run_key(&key.clone(), move |x| {
+    let opts = parse_ext(&mut a, false, ctx.now_ms(), "getex")?;
+    ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         let (db, w) = x.split();
         match op_get(db, &key, now) {
@@ -459,9 +456,8 @@ fn getex(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 }
 
 fn append(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
-    let key = req.arg_bytes(1);
     let data = req.arg_bytes(2);
-    ctx.run_key(&key.clone(), move |x| {
+    ctx.run_key(req.arg_bytes(1), move |x, key| {
         let (now, max) = (x.now, x.st.config.proto_max_bulk_len);
         let (db, w) = x.split();
         match op_append(db, &key, &data, now, max) {
@@ -473,8 +469,7 @@ fn append(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 }
 
 fn strlen(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
-    let key = req.arg_bytes(1);
-    ctx.run_key(&key.clone(), move |x| {
+    ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         let (db, w) = x.split();
         match op_get(db, &key, now) {
@@ -489,8 +484,7 @@ fn strlen(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 fn getrange(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     let start = parse_i64(req.arg(2))?;
     let end = parse_i64(req.arg(3))?;
-    let key = req.arg_bytes(1);
-    ctx.run_key(&key.clone(), move |x| {
+    ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         let (db, w) = x.split();
         match op_get(db, &key, now) {
@@ -511,9 +505,8 @@ fn getrange(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 fn setrange(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     let offset = parse_i64(req.arg(2))?;
     let offset = usize::try_from(offset).map_err(|_| errors::OFFSET_OUT_OF_RANGE)?;
-    let key = req.arg_bytes(1);
     let data = req.arg_bytes(3);
-    ctx.run_key(&key.clone(), move |x| {
+    ctx.run_key(req.arg_bytes(1), move |x, key| {
         let (now, max) = (x.now, x.st.config.proto_max_bulk_len);
         let (db, w) = x.split();
         match op_setrange(db, &key, offset, &data, now, max) {
@@ -525,7 +518,7 @@ fn setrange(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 }
 
 fn incr_generic(ctx: &mut Ctx<'_>, key: Bytes, by: i64) {
-    ctx.run_key(&key.clone(), move |x| {
+    ctx.run_key(key, move |x, key| {
         let now = x.now;
         let (db, w) = x.split();
         match op_incr(db, &key, by, now) {
@@ -561,9 +554,8 @@ fn decrby(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 }
 
 fn incrbyfloat(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
-    let key = req.arg_bytes(1);
     let by = req.arg_bytes(2);
-    ctx.run_key(&key.clone(), move |x| {
+    ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         let (db, w) = x.split();
         match op_incrbyfloat(db, &key, &by, now) {

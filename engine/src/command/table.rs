@@ -3,7 +3,7 @@
 //! truth that dispatch, COMMAND and INFO commandstats read.
 
 use super::spec::{CmdId, CommandSpec};
-use std::collections::HashMap;
+use ahash::AHashMap as HashMap;
 use std::sync::LazyLock;
 
 /// One command or subcommand in the table.
@@ -41,7 +41,7 @@ fn families() -> Vec<&'static [CommandSpec]> {
 
 static TABLE: LazyLock<Table> = LazyLock::new(|| {
     let mut entries: Vec<TableEntry> = Vec::new();
-    let mut by_name = HashMap::new();
+    let mut by_name = HashMap::default();
     for family in families() {
         for spec in family {
             let id = entries.len() as CmdId;
@@ -50,7 +50,7 @@ static TABLE: LazyLock<Table> = LazyLock::new(|| {
                 spec,
                 parent: None,
                 fullname: spec.name.to_string(),
-                subs: HashMap::new(),
+                subs: HashMap::default(),
             });
             for sub in spec.subcommands {
                 let sid = entries.len() as CmdId;
@@ -58,7 +58,7 @@ static TABLE: LazyLock<Table> = LazyLock::new(|| {
                     spec: sub,
                     parent: Some(id),
                     fullname: format!("{}|{}", spec.name, sub.name),
-                    subs: HashMap::new(),
+                    subs: HashMap::default(),
                 });
                 if let Some(parent) = entries.get_mut(usize::from(id)) {
                     parent.subs.insert(sub.name.as_bytes(), sid);

@@ -129,6 +129,7 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream) {
         reply_mode: ReplyMode::On,
         close_after_reply: false,
         is_local,
+        now_ms: now,
     };
     drop(config);
 
@@ -157,7 +158,8 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream) {
             )
         };
         info.tot_net_in.set(info.tot_net_in.get() + n as u64);
-        info.last_ms.set(crate::clock::now_ms());
+        conn.now_ms = crate::clock::now_ms();
+        info.last_ms.set(conn.now_ms);
         if rbuf.len() > limit {
             log::warn!(
                 "Closing client that reached max query buffer length: id={} addr={} (qbuf={})",

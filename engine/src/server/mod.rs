@@ -326,8 +326,7 @@ pub fn run(config: Config) -> i32 {
         let addrs = addrs.clone();
         let builder = LocalExecutorBuilder::new(Placement::Fixed(cpu))
             .name(&format!("shoal-shard-{id}"))
-            .io_memory(io_memory)
-            .preempt_timer(Duration::from_millis(10));
+            .io_memory(io_memory);
         match builder.spawn(move || shard_main(id, shared, mesh, addrs, ready)) {
             Ok(h) => handles.push(h),
             Err(e) => {

@@ -94,11 +94,11 @@ impl Job {
     }
 }
 
-/// Run one job against `st`, appending its reply to `out` and counting it.
-pub fn exec_job(st: &mut ShardState, job: Job, out: &mut Vec<u8>) {
+/// Run one job against `st` at Unix ms `now`, appending its reply to `out`
+/// and counting it.
+pub fn exec_job(st: &mut ShardState, job: Job, out: &mut Vec<u8>, now: i64) {
     let start = out.len();
     let t0 = Instant::now();
-    let now = crate::clock::now_ms();
     let Job {
         cmd, db, proto, f, ..
     } = job;
@@ -127,6 +127,7 @@ pub fn run(shard: &Rc<Shard>, jobs: Vec<Job>, reply: oneshot::Sender<BatchOut>) 
         buf: Vec::with_capacity(jobs.len() * 16),
         ends: Vec::with_capacity(jobs.len()),
     };
+    let now = crate::clock::now_ms();
     let mut iter = jobs.into_iter();
     while let Some(job) = iter.next() {
         let blocked = {
@@ -143,7 +144,7 @@ pub fn run(shard: &Rc<Shard>, jobs: Vec<Job>, reply: oneshot::Sender<BatchOut>) 
             .detach();
             return;
         }
-        exec_job(&mut shard.state.borrow_mut(), job, &mut out.buf);
+        exec_job(&mut shard.state.borrow_mut(), job, &mut out.buf, now);
         out.ends.push(out.buf.len() as u32);
     }
     let _ = reply.send(out);
@@ -165,7 +166,7 @@ async fn run_waiting(shard: &Rc<Shard>, first: Job, rest: Vec<Job>, out: &mut Ba
             g.await;
         }
         let mut st = shard.state.borrow_mut();
-        exec_job(&mut st, job, &mut out.buf);
+        exec_job(&mut st, job, &mut out.buf, crate::clock::now_ms());
         st.locks.release(&set);
         drop(st);
         out.ends.push(out.buf.len() as u32);
