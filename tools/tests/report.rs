@@ -325,6 +325,14 @@ fn session_preset_writes_hashes_with_ttl_and_reads_them() {
     let writes = run["per_op"][1]["latency"]["count"].as_u64().unwrap();
     assert_eq!(reads + writes, 2000);
     assert!((800..=1200).contains(&reads), "about half reads: {reads}");
+    for file in ["report.md", "report.html"] {
+        let text = std::fs::read_to_string(tmp.path().join(file)).unwrap();
+        assert!(text.contains(&format!(" read: {reads} requests")), "{file}");
+        assert!(
+            text.contains(&format!(" write: {writes} requests")),
+            "{file}"
+        );
+    }
     let mut c = server.client();
     let keys = c.call(["KEYS", "session:*"]).unwrap();
     let keys = keys.as_array().unwrap();

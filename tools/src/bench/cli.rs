@@ -393,6 +393,9 @@ impl Args {
         }
         let tests = match (self.preset, self.command.is_empty()) {
             (Some(_), false) => return Err("use either --preset or a command, not both".into()),
+            (Some(_), true) if !self.tests.is_empty() => {
+                return Err("use either --preset or -t, not both".into())
+            }
             (Some(Preset::Session), true) => TestChoice::Session,
             (Some(Preset::Ratelimit), true) => TestChoice::RateLimit(match self.ratelimit_mode {
                 RateLimitArg::Incr => RateLimitMode::IncrExpire,
@@ -554,6 +557,7 @@ mod tests {
 
     #[test]
     fn bad_input_is_a_sentence() {
+        assert!(parse("--preset session -t set").is_err());
         for bad in [
             "-c 0",
             "-P 0",

@@ -236,7 +236,27 @@ pub fn render(report: &Report) -> String {
                 r.errors
             );
         }
-        o.push_str("</table><div class=\"charts\">");
+        o.push_str("</table>");
+        let mixed: Vec<&&RunRecord> = runs.iter().filter(|r| r.per_op.len() > 1).collect();
+        if !mixed.is_empty() {
+            o.push_str("<ul class=\"note\">");
+            for r in mixed {
+                for op in &r.per_op {
+                    let _ = write!(
+                        o,
+                        "<li>{} {}: {} requests, p50 {} ms, p99 {} ms, p99.9 {} ms</li>",
+                        esc(&run_label(r, false)),
+                        esc(&op.label),
+                        op.latency.count,
+                        fmt_ms(op.latency.p50_ms),
+                        fmt_ms(op.latency.p99_ms),
+                        fmt_ms(op.latency.p99_9_ms)
+                    );
+                }
+            }
+            o.push_str("</ul>");
+        }
+        o.push_str("<div class=\"charts\">");
         for c in charts_for(report, &test, &runs) {
             o.push_str(&c);
         }

@@ -161,14 +161,15 @@ pub fn render(report: &Report) -> String {
                 r.errors
             );
         }
-        for r in runs
-            .iter()
-            .filter(|r| !r.per_op.is_empty() && r.per_op.len() > 1)
-        {
+        let mixed: Vec<&&RunRecord> = runs.iter().filter(|r| r.per_op.len() > 1).collect();
+        if !mixed.is_empty() {
+            o.push('\n');
+        }
+        for r in mixed {
             for op in &r.per_op {
                 let _ = writeln!(
                     o,
-                    "\n- {} {}: {} requests, p50 {} ms, p99 {} ms, p99.9 {} ms",
+                    "- {} {}: {} requests, p50 {} ms, p99 {} ms, p99.9 {} ms",
                     md_cell(&r.target),
                     op.label,
                     op.latency.count,

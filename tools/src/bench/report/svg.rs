@@ -220,7 +220,8 @@ pub fn render(chart: &Chart) -> String {
             x0 = x0.floor();
             x1 = x1.ceil();
         }
-        Scale::Linear => {}
+        // Time and load axes start at zero.
+        Scale::Linear => x0 = x0.min(0.0),
     }
     match chart.y_scale {
         Scale::Linear => {
