@@ -79,6 +79,13 @@ fn open_loop_reports_the_stall_that_closed_loop_hides() {
         closed["requests"]
     );
     assert!(ms(&closed, "p99_ms") < 50.0, "closed {}", closed["latency"]);
+    // Open-loop runs say how far sends lagged behind schedule; closed-loop runs have none.
+    assert!(
+        open["send_lag"]["count"].as_u64().unwrap() == 4000,
+        "{}",
+        open["send_lag"]
+    );
+    assert!(closed["send_lag"].is_null());
     assert_eq!(open["errors"], 0);
     assert_eq!(closed["errors"], 0);
 }

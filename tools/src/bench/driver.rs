@@ -112,6 +112,9 @@ pub struct Outcome {
     pub redirects: u64,
     /// Completions per [`BIN`] since the start (throughput over time).
     pub bins: Vec<u64>,
+    /// Open loop: how late requests were written after their due time (µs).
+    /// Large values mean the generator (CPU, or the in-flight cap) fell behind.
+    pub send_lag: Hist,
 }
 
 /// Width of the throughput bins.
@@ -184,6 +187,7 @@ pub fn run(
         elapsed: Duration::ZERO,
         redirects: 0,
         bins: Vec::new(),
+        send_lag: hist::new(),
     };
     // Report the worker error that caused the stop, not the others' "stopped".
     if let Some(Err(e)) = results.iter().find(|r| matches!(r, Err(e) if e != STOPPED)) {
@@ -218,6 +222,7 @@ pub fn run(
         for (into, from) in out.bins.iter_mut().zip(&w.bins) {
             *into += from;
         }
+        hist::merge(&mut out.send_lag, &w.send_lag)?;
     }
     Ok(out)
 }
@@ -232,6 +237,7 @@ struct WorkerOut {
     elapsed: Duration,
     redirects: u64,
     bins: Vec<u64>,
+    send_lag: Hist,
 }
 
 /// An operation written and not fully answered.
@@ -285,6 +291,7 @@ struct Worker<'p> {
     error_samples: Vec<String>,
     redirects: u64,
     bins: Vec<u64>,
+    send_lag: Hist,
     done: u64,
     reported: u64,
     scratch: Vec<u8>,
@@ -399,6 +406,7 @@ impl<'p> Worker<'p> {
             error_samples: Vec::new(),
             redirects: 0,
             bins: Vec::new(),
+            send_lag: hist::new(),
             done: 0,
             reported: 0,
             scratch: Vec::new(),
@@ -497,6 +505,7 @@ impl<'p> Worker<'p> {
                 .map_or(Duration::ZERO, |l| l.saturating_duration_since(self.t0)),
             redirects: self.redirects,
             bins: std::mem::take(&mut self.bins),
+            send_lag: std::mem::replace(&mut self.send_lag, hist::new()),
         })
     }
 
@@ -597,6 +606,9 @@ impl<'p> Worker<'p> {
                 if due > now || client.outstanding >= max_inflight {
                     break;
                 }
+                let lag = now.saturating_duration_since(due).as_micros();
+                self.send_lag
+                    .saturating_record(u64::try_from(lag).unwrap_or(u64::MAX));
                 self.send_op(ci, due, 0)?;
                 if let Some(client) = self.clients.get_mut(ci) {
                     client.next_op = schedule.next(k);

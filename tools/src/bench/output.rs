@@ -148,6 +148,13 @@ pub fn block(
             "  open loop: {rate:.0} requests per second offered, latency from the intended send time{}",
             if r.saturated { " (SATURATED: the server did not keep up)" } else { "" }
         );
+        if let Some(lag) = &r.send_lag {
+            let _ = writeln!(
+                o,
+                "  send lag behind schedule: p99 {:.p$} ms, max {:.p$} ms",
+                lag.p99_ms, lag.max_ms
+            );
+        }
     }
     if r.errors > 0 {
         let _ = writeln!(o, "  errors: {} ({})", r.errors, r.error_samples.join("; "));

@@ -251,6 +251,9 @@ pub fn run(cfg: &Config, argv: &[String]) -> Result<(), String> {
                             record.error_samples.first().map_or("?", String::as_str)
                         );
                     }
+                    if let Some(w) = report::lag_warning(&record).filter(|_| !cfg.csv) {
+                        eprintln!("WARNING: {w}");
+                    }
                     let _ = stdout.flush();
                     let tag = format!(
                         "{}/{}{}",
@@ -371,6 +374,7 @@ fn run_one(
         intervals: Vec::new(),
         throughput: Throughput::default(),
         redirects: 0,
+        send_lag: None,
         saturated: false,
         round,
     };
@@ -440,6 +444,7 @@ fn run_one(
         counts: outcome.bins,
     };
     title_record_stub.redirects = outcome.redirects;
+    title_record_stub.send_lag = rate.map(|_| Summary::of(&outcome.send_lag));
     title_record_stub.saturated = rate.is_some_and(|r| rps < SATURATION * r);
     Ok((title_record_stub, h, outcome.intervals))
 }

@@ -256,6 +256,9 @@ pub fn render(report: &Report) -> String {
             }
             o.push_str("</ul>");
         }
+        for w in runs.iter().filter_map(|r| super::lag_warning(r)) {
+            let _ = write!(o, "<p class=\"sat\">Warning: {}</p>", esc(&w));
+        }
         o.push_str("<div class=\"charts\">");
         for c in charts_for(report, &test, &runs) {
             o.push_str(&c);

@@ -224,6 +224,10 @@ pub struct RunRecord {
     pub throughput: Throughput,
     /// Cluster redirects followed.
     pub redirects: u64,
+    /// Open loop: how late requests left after their due time. A large p99
+    /// means the generator fell behind (CPU starved, or the in-flight cap),
+    /// and the latencies include that delay.
+    pub send_lag: Option<Summary>,
     /// Open loop: the server could not keep up with the offered rate.
     pub saturated: bool,
     /// -l round (0 without -l).
@@ -243,6 +247,22 @@ pub fn write_all(dir: &Path, report: &Report) -> Result<(), String> {
     write("report.md", &markdown::render(report))?;
     write("report.html", &html::render(report))?;
     Ok(())
+}
+
+/// Send lag p99 above which a run is flagged: the generator, not the server,
+/// may be what the latencies show.
+pub const LAG_WARN_MS: f64 = 1.0;
+
+/// The warning for a run whose requests left late, if any.
+pub fn lag_warning(r: &RunRecord) -> Option<String> {
+    let lag = r.send_lag.as_ref().filter(|l| l.p99_ms > LAG_WARN_MS)?;
+    Some(format!(
+        "{} on {}: requests left up to {} ms after their due time (p99 {} ms): the generator fell behind (CPU, or --max-inflight), and the latencies include that delay",
+        r.test,
+        r.target,
+        fmt_ms(lag.max_ms),
+        fmt_ms(lag.p99_ms)
+    ))
 }
 
 /// Format milliseconds for tables: 3 decimals below 10 ms, fewer above.
@@ -270,6 +290,24 @@ mod tests {
         let p = t.points(0.26);
         assert_eq!(p.len(), 3);
         assert!((p[2].1 - 1.0 / 0.06).abs() < 1e-6);
+    }
+
+    #[test]
+    fn late_sends_are_flagged() {
+        let mut r = sample::run("GET", "redis", "open", Some(1000.0), 1);
+        assert_eq!(lag_warning(&r), None);
+        r.send_lag = Some(Summary {
+            p99_ms: 12.0,
+            max_ms: 40.0,
+            ..Summary::default()
+        });
+        let w = lag_warning(&r).unwrap();
+        assert!(
+            w.contains("GET on redis") && w.contains("40.0 ms") && w.contains("p99 12.0 ms"),
+            "{w}"
+        );
+        let closed = sample::run("GET", "redis", "closed", None, 1);
+        assert_eq!(closed.send_lag, None);
     }
 
     #[test]
@@ -334,6 +372,7 @@ pub(crate) mod sample {
                 counts: vec![190, 200, 210, 200, 200, 200, 200, 200, 200, 200],
             },
             redirects: 0,
+            send_lag: rate.map(|_| Summary::default()),
             saturated: false,
             round: 0,
         }
