@@ -20,7 +20,6 @@ use crate::shard::clients::ClientInfo;
 use crate::shard::locks::Mode;
 use crate::shard::{Shard, ShardId};
 use bytes::Bytes;
-use futures_channel::oneshot;
 use resp::{Proto, ReplyWriter};
 use std::future::Future;
 use std::pin::Pin;
@@ -166,7 +165,7 @@ impl Batch {
     /// Execute everything queued, then the barrier, appending replies to `out` in order.
     pub async fn flush(&mut self, shard: &Rc<Shard>) {
         if self.deferred {
-            let mut pending: Vec<(ShardId, oneshot::Receiver<BatchOut>)> = Vec::new();
+            let mut pending = Vec::new();
             for sid in 0..self.jobs.len() {
                 let Some(jobs) = self.jobs.get_mut(sid) else {
                     continue;
@@ -175,21 +174,16 @@ impl Batch {
                     continue;
                 }
                 let jobs = std::mem::take(jobs);
-                let (tx, rx) = oneshot::channel();
-                if sid == shard.id {
-                    batch::run(shard, jobs, tx);
-                } else if shard
-                    .post(sid, Box::new(move |s| batch::run(s, jobs, tx)))
+                if let Ok(answer) = shard
+                    .request_start::<BatchOut, _>(sid, move |s, r| batch::run(s, jobs, r))
                     .await
-                    .is_err()
                 {
-                    continue;
+                    pending.push((sid, answer));
                 }
-                pending.push((sid, rx));
             }
             let mut outs: Vec<Option<BatchOut>> = (0..self.jobs.len()).map(|_| None).collect();
-            for (sid, rx) in pending {
-                if let (Ok(o), Some(slot)) = (rx.await, outs.get_mut(sid)) {
+            for (sid, answer) in pending {
+                if let (Ok(o), Some(slot)) = (answer.await, outs.get_mut(sid)) {
                     *slot = Some(o);
                 }
             }
@@ -353,7 +347,12 @@ impl<'a> Ctx<'a> {
     /// Execute on this shard right now if `shard` is this one, nothing of
     /// this pipeline is queued for it, and no intent lock is in the way.
     /// True when it ran.
-    fn try_inline(&mut self, shard: ShardId, keys: &[Bytes], f: impl FnOnce(&mut Exec<'_>)) -> bool {
+    fn try_inline(
+        &mut self,
+        shard: ShardId,
+        keys: &[Bytes],
+        f: impl FnOnce(&mut Exec<'_>),
+    ) -> bool {
         let home = self.shard.id;
         if shard != home || !self.batch.jobs.get(home).is_some_and(Vec::is_empty) {
             return false;
@@ -366,7 +365,12 @@ impl<'a> Ctx<'a> {
         }
         let target = self.batch.target();
         let start = target.len();
-        f(&mut Exec { st: &mut st, db, now, w: ReplyWriter::new(target, proto) });
+        f(&mut Exec {
+            st: &mut st,
+            db,
+            now,
+            w: ReplyWriter::new(target, proto),
+        });
         let reply = target.get(start..).unwrap_or(&[]);
         st.stats.record(cmd, self.t0.elapsed(), reply);
         self.outcome = Outcome::Executed;
@@ -374,14 +378,25 @@ impl<'a> Ctx<'a> {
     }
 
     fn queue(&mut self, shard: ShardId, keys: smallvec::SmallVec<[Bytes; 2]>, f: batch::JobFn) {
-        let job = Job { cmd: self.cmd, db: self.conn.db, proto: self.conn.proto, keys, mode: self.mode(), f };
+        let job = Job {
+            cmd: self.cmd,
+            db: self.conn.db,
+            proto: self.conn.proto,
+            keys,
+            mode: self.mode(),
+            f,
+        };
         let Some(list) = self.batch.jobs.get_mut(shard) else {
             return;
         };
         let idx = list.len();
         list.push(job);
         self.batch.deferred = true;
-        self.batch.slots.push(Slot::Job { shard, idx, suppressed: false });
+        self.batch.slots.push(Slot::Job {
+            shard,
+            idx,
+            suppressed: false,
+        });
         self.outcome = Outcome::Queued;
     }
 

@@ -400,6 +400,7 @@ async fn shard_main(
         state: RefCell::new(ShardState::new(config, seed)),
         shared: shared.clone(),
         mesh: Mesh::new(senders),
+        replies: Default::default(),
     });
     if let Some(r) = receivers {
         mesh::serve(shard.clone(), r);

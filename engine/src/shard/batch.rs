@@ -10,11 +10,11 @@
 //! batch continues in a task that waits for the grant, keeping the order.
 
 use super::locks::{LockSet, Mode};
+use super::mesh::ReplyTo;
 use super::{Shard, ShardState};
 use crate::command::spec::CmdId;
 use crate::keyspace::Db;
 use bytes::Bytes;
-use futures_channel::oneshot;
 use resp::{Proto, ReplyWriter};
 use smallvec::SmallVec;
 use std::rc::Rc;
@@ -122,7 +122,7 @@ pub fn must_wait(st: &ShardState, db: usize, keys: &[Bytes], mode: Mode) -> bool
 }
 
 /// Run `jobs` on `shard` in order and send the replies to `reply`.
-pub fn run(shard: &Rc<Shard>, jobs: Vec<Job>, reply: oneshot::Sender<BatchOut>) {
+pub fn run(shard: &Rc<Shard>, jobs: Vec<Job>, reply: ReplyTo) {
     let mut out = BatchOut {
         buf: Vec::with_capacity(jobs.len() * 16),
         ends: Vec::with_capacity(jobs.len()),
@@ -139,7 +139,7 @@ pub fn run(shard: &Rc<Shard>, jobs: Vec<Job>, reply: oneshot::Sender<BatchOut>) 
             let shard = shard.clone();
             glommio::spawn_local(async move {
                 run_waiting(&shard, job, rest, &mut out).await;
-                let _ = reply.send(out);
+                reply.send(&shard, out);
             })
             .detach();
             return;
@@ -147,7 +147,7 @@ pub fn run(shard: &Rc<Shard>, jobs: Vec<Job>, reply: oneshot::Sender<BatchOut>) 
         exec_job(&mut shard.state.borrow_mut(), job, &mut out.buf, now);
         out.ends.push(out.buf.len() as u32);
     }
-    let _ = reply.send(out);
+    reply.send(shard, out);
 }
 
 /// Slow path: wait for each job's locks when needed, run it, release.

@@ -117,6 +117,8 @@ pub struct Shard {
     /// Process-wide, read-mostly facts.
     pub shared: Arc<Shared>,
     pub(crate) mesh: mesh::Mesh,
+    /// Answers this shard awaits from others.
+    pub(crate) replies: mesh::Replies,
 }
 
 impl Shard {

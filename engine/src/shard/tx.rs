@@ -16,7 +16,6 @@
 use super::locks::LockSet;
 use super::mesh::ShardGone;
 use super::{Shard, ShardId, ShardState};
-use futures_channel::oneshot;
 use std::rc::Rc;
 
 /// The work of one shard in a transaction.
@@ -104,19 +103,17 @@ pub async fn run<R: Send + 'static>(
                 *slot = Some(r);
             }
         } else {
-            let (tx, rx) = oneshot::channel();
-            home.post(
-                shard,
-                Box::new(move |s| {
-                    let _ = tx.send(run_part(s, &locks, op));
-                }),
-            )
-            .await?;
-            waiting.push((i, rx));
+            let answer = home
+                .request_start::<R, _>(shard, move |s, reply| {
+                    let r = run_part(s, &locks, op);
+                    reply.send(s, r);
+                })
+                .await?;
+            waiting.push((i, answer));
         }
     }
-    for (i, rx) in waiting {
-        let r = rx.await.map_err(|_| ShardGone)?;
+    for (i, answer) in waiting {
+        let r = answer.await?;
         if let Some(slot) = results.get_mut(i) {
             *slot = Some(r);
         }
@@ -170,27 +167,19 @@ impl Session {
     pub async fn release(self) {
         let mut waiting = Vec::new();
         for (shard, set) in self.held {
-            if shard == self.home.id {
-                self.home.state.borrow_mut().locks.release(&set);
-            } else {
-                let (tx, rx) = oneshot::channel::<()>();
-                let sent = self
-                    .home
-                    .post(
-                        shard,
-                        Box::new(move |s| {
-                            s.state.borrow_mut().locks.release(&set);
-                            let _ = tx.send(());
-                        }),
-                    )
-                    .await;
-                if sent.is_ok() {
-                    waiting.push(rx);
-                }
+            let answer = self
+                .home
+                .request_start::<(), _>(shard, move |s, reply| {
+                    s.state.borrow_mut().locks.release(&set);
+                    reply.send(s, ());
+                })
+                .await;
+            if let Ok(a) = answer {
+                waiting.push(a);
             }
         }
-        for rx in waiting {
-            let _ = rx.await;
+        for a in waiting {
+            let _ = a.await;
         }
     }
 }
