@@ -55,7 +55,7 @@ fn dump(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         let now = x.now;
         let compress = x.st.config.get("rdbcompression") != Some("no");
         let (db, w) = x.split();
-        match db.read(&key, now, true) {
+        match db.read(key, now, true) {
             None => w.null(),
             Some(e) => w.bulk(&rdb::dump_payload(e.value(), compress)),
         }
@@ -82,7 +82,7 @@ fn restore(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         let (db, w) = x.split();
-        if !opts.replace && db.contains(&key, now) {
+        if !opts.replace && db.contains(key, now) {
             w.error(errors::BUSYKEY.text().as_bytes());
             return;
         }
@@ -94,7 +94,7 @@ fn restore(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
             (Ok(t), Ok(v)) => (t, v),
         };
         if opts.replace {
-            db.remove(&key);
+            db.remove(key);
         }
         let expire_at = match ttl {
             0 => 0,
@@ -107,7 +107,7 @@ fn restore(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         }
         let access_secs = now / 1000 - opts.idle.unwrap_or(0);
         db.insert_entry(Entry {
-            key: CompactBytes::new(&key),
+            key: CompactBytes::new(key),
             value,
             expire_at,
             access: u32::try_from(access_secs.max(0)).unwrap_or(0),

@@ -102,7 +102,7 @@ fn expire_generic(
         .ok_or_else(|| errors::invalid_expire(name))?;
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
-        let r = op_expire(x.db(), &key, when, cond, now);
+        let r = op_expire(x.db(), key, when, cond, now);
         x.w.int(r);
     });
     Ok(())
@@ -137,7 +137,7 @@ fn ttl_generic(ctx: &mut Ctx<'_>, req: &Request, kind: TtlKind) -> CmdResult {
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         let (db, w) = x.split();
-        let Some(e) = db.read(&key, now, false) else {
+        let Some(e) = db.read(key, now, false) else {
             w.int(-2);
             return;
         };
@@ -176,9 +176,9 @@ fn persist(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         let db = x.db();
-        let had = db.write(&key, now).is_some_and(|e| e.expire_at().is_some());
+        let had = db.write(key, now).is_some_and(|e| e.expire_at().is_some());
         if had {
-            db.set_expire(&key, None);
+            db.set_expire(key, None);
         }
         x.w.int(i64::from(had));
     });
@@ -189,7 +189,7 @@ fn type_cmd(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         let (db, w) = x.split();
-        match db.read(&key, now, false) {
+        match db.read(key, now, false) {
             Some(e) => w.simple(e.value().type_name().as_bytes()),
             None => w.simple(b"none"),
         }
@@ -573,15 +573,15 @@ fn move_cmd(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     }
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
-        if !x.st.db(src_db).contains(&key, now) || x.st.db(target).contains(&key, now) {
+        if !x.st.db(src_db).contains(key, now) || x.st.db(target).contains(key, now) {
             x.w.int(0);
             return;
         }
-        let Some(moved) = take_entry(x.st.db(src_db), &key, now) else {
+        let Some(moved) = take_entry(x.st.db(src_db), key, now) else {
             x.w.int(0);
             return;
         };
-        put_entry(x.st.db(target), &key, moved, now);
+        put_entry(x.st.db(target), key, moved, now);
         x.w.int(1);
     });
     Ok(())
@@ -601,7 +601,7 @@ fn object_generic(
                 .get("maxmemory-policy")
                 .is_some_and(|p| p.contains("lfu"));
         let (db, w) = x.split();
-        match db.get(&key, now) {
+        match db.get(key, now) {
             None => w.null(),
             Some(e) => what(e, w, now, lfu),
         }

@@ -181,7 +181,7 @@ fn debug_object(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     ctx.run_key(req.arg_bytes(2), move |x, key| {
         let now = x.now;
         let (db, w) = x.split();
-        match db.get(&key, now) {
+        match db.get(key, now) {
             None => w.error(b"ERR no such key"),
             Some(e) => {
                 let v = e.value();

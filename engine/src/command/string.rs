@@ -327,7 +327,7 @@ fn get(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         let (db, w) = x.split();
-        match op_get(db, &key, now) {
+        match op_get(db, key, now) {
             Ok(Some(s)) => reply_str(w, s),
             Ok(None) => w.null(),
             Err(e) => w.error(e.text().as_bytes()),
@@ -340,7 +340,7 @@ fn set_generic(ctx: &mut Ctx<'_>, key: Bytes, value: Bytes, opts: SetOpts, reply
     ctx.run_key(key, move |x, key| {
         let now = x.now;
         let (db, w) = x.split();
-        match op_set(db, &key, RStr::from_bytes(&value), &opts, now) {
+        match op_set(db, key, RStr::from_bytes(&value), &opts, now) {
             Err(e) => w.error(e.text().as_bytes()),
             Ok(out) => {
                 let (stored, old) = match out {
@@ -414,12 +414,12 @@ fn getdel(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         let (db, w) = x.split();
-        match op_get(db, &key, now) {
+        match op_get(db, key, now) {
             Err(e) => w.error(e.text().as_bytes()),
             Ok(None) => w.null(),
             Ok(Some(s)) => {
                 reply_str(w, s);
-                db.remove(&key);
+                db.remove(key);
             }
         }
     });
@@ -432,20 +432,20 @@ fn getex(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         let (db, w) = x.split();
-        match op_get(db, &key, now) {
+        match op_get(db, key, now) {
             Err(e) => w.error(e.text().as_bytes()),
             Ok(None) => w.null(),
             Ok(Some(s)) => {
                 reply_str(w, s);
                 match opts.expiry {
                     Expiry::At(t) if t <= now => {
-                        db.remove(&key);
+                        db.remove(key);
                     }
                     Expiry::At(t) => {
-                        db.set_expire(&key, Some(t));
+                        db.set_expire(key, Some(t));
                     }
                     Expiry::Persist => {
-                        db.set_expire(&key, None);
+                        db.set_expire(key, None);
                     }
                     Expiry::None | Expiry::Keep => {}
                 }
@@ -460,7 +460,7 @@ fn append(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let (now, max) = (x.now, x.st.config.proto_max_bulk_len);
         let (db, w) = x.split();
-        match op_append(db, &key, &data, now, max) {
+        match op_append(db, key, &data, now, max) {
             Ok(n) => w.int(i64::try_from(n).unwrap_or(i64::MAX)),
             Err(e) => w.error(e.text().as_bytes()),
         }
@@ -472,7 +472,7 @@ fn strlen(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         let (db, w) = x.split();
-        match op_get(db, &key, now) {
+        match op_get(db, key, now) {
             Ok(Some(s)) => w.int(i64::try_from(s.len()).unwrap_or(i64::MAX)),
             Ok(None) => w.int(0),
             Err(e) => w.error(e.text().as_bytes()),
@@ -487,7 +487,7 @@ fn getrange(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         let (db, w) = x.split();
-        match op_get(db, &key, now) {
+        match op_get(db, key, now) {
             Ok(None) => w.bulk(b""),
             Ok(Some(s)) => {
                 let bytes = s.as_bytes();
@@ -509,7 +509,7 @@ fn setrange(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let (now, max) = (x.now, x.st.config.proto_max_bulk_len);
         let (db, w) = x.split();
-        match op_setrange(db, &key, offset, &data, now, max) {
+        match op_setrange(db, key, offset, &data, now, max) {
             Ok(n) => w.int(i64::try_from(n).unwrap_or(i64::MAX)),
             Err(e) => w.error(e.text().as_bytes()),
         }
@@ -521,7 +521,7 @@ fn incr_generic(ctx: &mut Ctx<'_>, key: Bytes, by: i64) {
     ctx.run_key(key, move |x, key| {
         let now = x.now;
         let (db, w) = x.split();
-        match op_incr(db, &key, by, now) {
+        match op_incr(db, key, by, now) {
             Ok(v) => w.int(v),
             Err(e) => w.error(e.text().as_bytes()),
         }
@@ -558,7 +558,7 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         let (db, w) = x.split();
-        match op_incrbyfloat(db, &key, &by, now) {
+        match op_incrbyfloat(db, key, &by, now) {
             Ok(v) => w.bulk(&v),
             Err(e) => w.error(e.text().as_bytes()),
         }
