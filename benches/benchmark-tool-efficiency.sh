@@ -8,7 +8,8 @@
 #   ROUNDS rounds, the order of the two tools alternating every round; the
 #   tables show the median round, and every round is listed below them.
 #
-# Environment: N (requests per test, default 300000), ROUNDS (default 5),
+# Environment: N (requests per test at -P 1, default 300000), N16 (at -P 16, default
+# 4 × N, so both last about as long), ROUNDS (default 5),
 # PORT (default 26991), OUT (default docs/benchmarks/shoal-benchmark.md),
 # CARGO_TARGET_DIR (where the release binary is built).
 # Needs: redis-server, redis-benchmark, taskset, python3, cargo; 2+ CPUs.
@@ -16,6 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 N=${N:-300000}
+N16=${N16:-$((4 * N))}
 ROUNDS=${ROUNDS:-5}
 PORT=${PORT:-26991}
 OUT=${OUT:-docs/benchmarks/shoal-benchmark.md}
@@ -53,15 +55,37 @@ for _ in $(seq 100); do
 done
 redis-cli -p "$PORT" ping >/dev/null
 
+# server_mark start | FILE: remember the server's CPU ticks and the time; then write
+# "ticks seconds" spent since the start mark into FILE.
+server_mark() {
+  local ticks now
+  ticks=$(awk '{print $14 + $15}' "/proc/$SERVER_PID/stat")
+  now=$(date +%s.%N)
+  if [ "$1" = start ]; then
+    MARK_TICKS=$ticks MARK_TIME=$now
+  else
+    echo "$((ticks - MARK_TICKS)) $(awk -v a="$now" -v b="$MARK_TIME" 'BEGIN { print a - b }')" > "$1"
+  fi
+}
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 STARTED=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
-COMMON="-p $PORT -c 50 -n $N -r 100000 -t set,get"
+COMMON="-p $PORT -c 50 -r 100000 -t set,get"
 TIMEFORMAT='%3U %3S'
 for round in $(seq "$ROUNDS"); do
   for P in 1 16; do
-    # bash's `time` reports the generator's own CPU seconds (user, system).
-    rb() { { time taskset -c 1 redis-benchmark $COMMON -P "$P" > "$WORK/rb-P$P-r$round.txt" 2>/dev/null; } 2> "$WORK/rb-P$P-r$round.cpu"; }
-    sb() { { time taskset -c 1 "$SB" $COMMON -P "$P" --csv > "$WORK/sb-P$P-r$round.csv"; } 2> "$WORK/sb-P$P-r$round.cpu"; }
+    if [ "$P" = 1 ]; then n=$N; else n=$N16; fi
+    # bash's `time` reports the generator's own CPU seconds (user, system);
+    # the server's CPU ticks over the run's wall time say whether it was the bottleneck.
+    rb() {
+      server_mark start
+      { time taskset -c 1 redis-benchmark $COMMON -n "$n" -P "$P" > "$WORK/rb-P$P-r$round.txt" 2>/dev/null; } 2> "$WORK/rb-P$P-r$round.cpu"
+      server_mark "$WORK/rb-P$P-r$round.server"
+    }
+    sb() {
+      server_mark start
+      { time taskset -c 1 "$SB" $COMMON -n "$n" -P "$P" --csv > "$WORK/sb-P$P-r$round.csv"; } 2> "$WORK/sb-P$P-r$round.cpu"
+      server_mark "$WORK/sb-P$P-r$round.server"
+    }
     redis-cli -p "$PORT" flushall >/dev/null
     if [ $((round % 2)) = 1 ]; then rb; sb; else sb; rb; fi
     echo "round $round -P $P done, load $(cut -d' ' -f1 /proc/loadavg)" >&2
@@ -70,9 +94,9 @@ for round in $(seq "$ROUNDS"); do
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
-export WORK ROUNDS N PORT OUT STARTED LOAD_BEFORE LOAD_AFTER COMMON
+export WORK ROUNDS N N16 PORT OUT STARTED LOAD_BEFORE LOAD_AFTER COMMON
 export CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
-export CORES=$(nproc) KERNEL=$(uname -r)
+export CORES=$(nproc) KERNEL=$(uname -r) CLK_TCK=$(getconf CLK_TCK)
 export REDIS_VERSION=$(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')
 export SB_VERSION=$("$SB" --version)
 export COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -139,16 +163,23 @@ def cpu(tool, P, r):
     u, s = open(f"{work}/{tool}-P{P}-r{r}.cpu").read().split()[-2:]
     return float(u) + float(s)
 
-n_total = 2 * int(os.environ["N"])
+def server_busy(tool, P, r):
+    """Fraction of the run's wall time the server spent on CPU."""
+    ticks, secs = open(f"{work}/{tool}-P{P}-r{r}.server").read().split()
+    return int(ticks) / int(os.environ["CLK_TCK"]) / float(secs)
+
+n_total = {1: 2 * int(os.environ["N"]), 16: 2 * int(os.environ["N16"])}
 cpu_rows = []
 for P in (1, 16):
-    rb_us = statistics.median(cpu("rb", P, r) for r in range(1, rounds + 1)) / n_total * 1e6
-    sb_us = statistics.median(cpu("sb", P, r) for r in range(1, rounds + 1)) / n_total * 1e6
-    cpu_rows.append((P, rb_us, sb_us))
+    rb_us = statistics.median(cpu("rb", P, r) for r in range(1, rounds + 1)) / n_total[P] * 1e6
+    sb_us = statistics.median(cpu("sb", P, r) for r in range(1, rounds + 1)) / n_total[P] * 1e6
+    rb_busy = statistics.median(server_busy("rb", P, r) for r in range(1, rounds + 1))
+    sb_busy = statistics.median(server_busy("sb", P, r) for r in range(1, rounds + 1))
+    cpu_rows.append((P, rb_us, sb_us, rb_busy, sb_busy))
 
 e = os.environ
-cmd_rb = f"taskset -c 1 redis-benchmark {e['COMMON']} -P <1|16>"
-cmd_sb = f"taskset -c 1 shoal-benchmark {e['COMMON']} -P <1|16> --csv"
+cmd_rb = f"taskset -c 1 redis-benchmark {e['COMMON']} -n {e['N']} -P 1 (and -n {e['N16']} -P 16)"
+cmd_sb = f"taskset -c 1 shoal-benchmark {e['COMMON']} -n {e['N']} -P 1 (and -n {e['N16']} -P 16) --csv"
 with open(e["OUT"], "w") as f:
     f.write(f"""# shoal-benchmark efficiency: does the generator keep up?
 
@@ -178,8 +209,13 @@ Both are closed-loop here; latency runs from a batch's write to each reply.
     f.write("\nGenerator CPU time per request (user + system, median round, SET and GET together;\n"
             "lower means more headroom before the generator becomes the bottleneck):\n\n"
             "| -P | redis-benchmark µs/request | shoal-benchmark µs/request | ratio |\n|---:|---:|---:|---:|\n")
-    for P, rb_us, sb_us in cpu_rows:
+    for P, rb_us, sb_us, _, _ in cpu_rows:
         f.write(f"| {P} | {rb_us:.2f} | {sb_us:.2f} | {sb_us / rb_us:.2f} |\n")
+    f.write("\nServer CPU busy during the runs (its CPU time over the run's wall time, median round):\n"
+            "near 100 % the server, not the generator, sets the throughput.\n\n"
+            "| -P | with redis-benchmark | with shoal-benchmark |\n|---:|---:|---:|\n")
+    for P, _, _, rb_busy, sb_busy in cpu_rows:
+        f.write(f"| {P} | {rb_busy:.0%} | {sb_busy:.0%} |\n")
     f.write("\nEvery round (rps; 1-minute load average after the round):\n\n| test | -P | round | redis-benchmark | shoal-benchmark | ratio | load |\n|---|---:|---:|---:|---:|---:|---:|\n")
     for t, P, r, rbr, sbr, ratio, l in detail:
         f.write(f"| {t} | {P} | {r} | {rbr:,.0f} | {sbr:,.0f} | {ratio:.2f} | {l} |\n")

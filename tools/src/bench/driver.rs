@@ -143,6 +143,7 @@ pub fn run(
             // Clients w, w+threads, ... keep the open-loop schedule spread evenly.
             let ids: Vec<usize> = (w..plan.clients).step_by(threads).collect();
             let (barrier, t0_cell) = (&barrier, &t0_cell);
+            let main = std::thread::current();
             handles.push(s.spawn(move || {
                 let worker = Worker::connect(plan, progress, &ids);
                 barrier.wait();
@@ -152,11 +153,12 @@ pub fn run(
                     .ok()
                     .and_then(|g| *g)
                     .unwrap_or_else(Instant::now);
-                let mut worker = worker?;
-                let r = worker.run(t0);
+                let r = worker.and_then(|mut w| w.run(t0));
                 if r.is_err() {
                     progress.abort.store(true, Ordering::Relaxed);
                 }
+                // Wake the main thread now rather than at its next progress tick.
+                main.unpark();
                 r
             }));
         }
@@ -167,7 +169,7 @@ pub fn run(
         }
         barrier.wait();
         while !handles.iter().all(|h| h.is_finished()) {
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::park_timeout(Duration::from_millis(100));
             tick(t0.elapsed());
         }
         handles
