@@ -4,6 +4,8 @@
 //! `{hash tag}`, modulo 16384). [`SlotMap`] is read from `CLUSTER SLOTS` once
 //! per target and then kept up to date by the driver as `MOVED` replies arrive
 //! (`ASK` is one-shot and never changes the map). Only masters are routed to.
+//! [`split_commands`] cuts an operation back into commands, to put `ASKING`
+//! before each when an `ASK` redirect is followed.
 
 use resp::Frame;
 
@@ -107,6 +109,40 @@ impl SlotMap {
     }
 }
 
+/// Split an operation's bytes into its `n` multibulk commands.
+pub fn split_commands(bytes: &[u8], n: u32) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut rest = bytes;
+    for _ in 0..n {
+        match command_len(rest) {
+            Some(len) => {
+                let (cmd, tail) = rest.split_at(len.min(rest.len()));
+                out.push(cmd);
+                rest = tail;
+            }
+            None => break,
+        }
+    }
+    if !rest.is_empty() {
+        out.push(rest);
+    }
+    out
+}
+
+/// Length of the multibulk command at the front of `b` (commands we encoded ourselves).
+fn command_len(b: &[u8]) -> Option<usize> {
+    let line_end = |from: usize| memchr::memmem::find(b.get(from..)?, b"\r\n").map(|i| from + i);
+    let e = line_end(0)?;
+    let n: usize = std::str::from_utf8(b.get(1..e)?).ok()?.parse().ok()?;
+    let mut pos = e + 2;
+    for _ in 0..n {
+        let e = line_end(pos)?;
+        let len: usize = std::str::from_utf8(b.get(pos + 1..e)?).ok()?.parse().ok()?;
+        pos = e + 2 + len + 2;
+    }
+    Some(pos)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,5 +199,14 @@ mod tests {
         assert_eq!(map.unowned(), 0);
         assert!(SlotMap::from_cluster_slots(&Frame::Array(vec![]), "h").is_err());
         assert!(SlotMap::from_cluster_slots(&Frame::simple("OK"), "h").is_err());
+    }
+
+    #[test]
+    fn splits_an_operation_into_commands() {
+        let a = resp::Frame::command(["INCR", "k"]);
+        let b = resp::Frame::command(["PEXPIRE", "k", "100", "NX"]);
+        let both = [a.clone(), b.clone()].concat();
+        assert_eq!(split_commands(&both, 2), vec![a.as_slice(), b.as_slice()]);
+        assert_eq!(split_commands(&a, 1), vec![a.as_slice()]);
     }
 }

@@ -941,7 +941,7 @@ impl<'p> Worker<'p> {
         let mut replies = commands;
         if r.ask {
             // ASKING covers only the command after it: put one before each command.
-            for cmd in split_commands(&bytes, commands) {
+            for cmd in cluster::split_commands(&bytes, commands) {
                 conn.out.extend_from_slice(b"*1\r\n$6\r\nASKING\r\n");
                 conn.out.extend_from_slice(cmd);
             }
@@ -959,53 +959,5 @@ impl<'p> Worker<'p> {
             bytes: Some(bytes),
         });
         self.flush(idx)
-    }
-}
-
-/// Split an operation's bytes into its `n` multibulk commands.
-fn split_commands(bytes: &[u8], n: u32) -> Vec<&[u8]> {
-    let mut out = Vec::new();
-    let mut rest = bytes;
-    for _ in 0..n {
-        match command_len(rest) {
-            Some(len) => {
-                let (cmd, tail) = rest.split_at(len.min(rest.len()));
-                out.push(cmd);
-                rest = tail;
-            }
-            None => break,
-        }
-    }
-    if !rest.is_empty() {
-        out.push(rest);
-    }
-    out
-}
-
-/// Length of the multibulk command at the front of `b` (commands we encoded ourselves).
-fn command_len(b: &[u8]) -> Option<usize> {
-    let line_end = |from: usize| memchr::memmem::find(b.get(from..)?, b"\r\n").map(|i| from + i);
-    let e = line_end(0)?;
-    let n: usize = std::str::from_utf8(b.get(1..e)?).ok()?.parse().ok()?;
-    let mut pos = e + 2;
-    for _ in 0..n {
-        let e = line_end(pos)?;
-        let len: usize = std::str::from_utf8(b.get(pos + 1..e)?).ok()?.parse().ok()?;
-        pos = e + 2 + len + 2;
-    }
-    Some(pos)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn splits_an_operation_into_commands() {
-        let a = resp::Frame::command(["INCR", "k"]);
-        let b = resp::Frame::command(["PEXPIRE", "k", "100", "NX"]);
-        let both = [a.clone(), b.clone()].concat();
-        assert_eq!(split_commands(&both, 2), vec![a.as_slice(), b.as_slice()]);
-        assert_eq!(split_commands(&a, 1), vec![a.as_slice()]);
     }
 }
