@@ -111,7 +111,7 @@ fn sweep_runs_each_rate_and_reports_latency_against_load() {
             "--sweep",
             "2000,500",
             "--duration",
-            "0.5",
+            "1",
             "--csv",
             "--report",
             tmp.path().to_str().unwrap(),
@@ -124,13 +124,13 @@ fn sweep_runs_each_rate_and_reports_latency_against_load() {
     let r = report(tmp.path());
     let runs = r["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 2);
-    assert_eq!(runs[0]["requests"], 250);
-    assert_eq!(runs[1]["requests"], 1000);
+    assert_eq!(runs[0]["requests"], 500);
+    assert_eq!(runs[1]["requests"], 2000);
     for run in runs {
         let offered = run["offered_rps"].as_f64().unwrap();
         let rps = run["rps"].as_f64().unwrap();
         assert!(
-            rps > offered * 0.85 && rps < offered * 1.1,
+            rps > offered * 0.8 && rps < offered * 1.1,
             "{offered} offered, {rps} achieved"
         );
         assert_eq!(run["mode"], "open");
@@ -158,7 +158,7 @@ fn a_rate_beyond_the_server_is_marked_saturated_and_the_sweep_stops() {
             "--sweep",
             "50,1000,2000",
             "--duration",
-            "0.5",
+            "1",
             "--max-inflight",
             "20",
             "-q",
