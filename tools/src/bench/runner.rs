@@ -350,7 +350,7 @@ fn run_one(
         stall_timeout: cfg.stall_timeout,
     };
     let progress = Progress::default();
-    let mut title_record_stub = RunRecord {
+    let mut record = RunRecord {
         test: w.title.clone(),
         test_id: w.id.clone(),
         target: p.name.clone(),
@@ -378,7 +378,7 @@ fn run_one(
         saturated: false,
         round,
     };
-    let title = output::label(style, &title_record_stub);
+    let title = output::label(style, &record);
     let outcome = driver::run(&plan, &progress, |elapsed| {
         let done = progress.done.load(Ordering::Relaxed);
         let fraction = match (cfg.duration, rate) {
@@ -418,13 +418,13 @@ fn run_one(
             }
         })
         .collect();
-    title_record_stub.requests = h.len();
-    title_record_stub.errors = outcome.errors;
-    title_record_stub.error_samples = outcome.error_samples;
-    title_record_stub.duration_s = secs;
-    title_record_stub.rps = rps;
-    title_record_stub.latency = Summary::of(&h);
-    title_record_stub.per_op = w
+    record.requests = h.len();
+    record.errors = outcome.errors;
+    record.error_samples = outcome.error_samples;
+    record.duration_s = secs;
+    record.rps = rps;
+    record.latency = Summary::of(&h);
+    record.per_op = w
         .ops
         .iter()
         .zip(&outcome.per_op)
@@ -433,20 +433,20 @@ fn run_one(
             latency: Summary::of(oh),
         })
         .collect();
-    title_record_stub.spectrum = hist::spectrum(&h)
+    record.spectrum = hist::spectrum(&h)
         .into_iter()
         .map(|(p, v)| [p, v])
         .collect();
-    title_record_stub.histogram = HistRecord::of(&h)?;
-    title_record_stub.intervals = intervals;
-    title_record_stub.throughput = Throughput {
+    record.histogram = HistRecord::of(&h)?;
+    record.intervals = intervals;
+    record.throughput = Throughput {
         bin_ms: u64::try_from(driver::BIN.as_millis()).unwrap_or(100),
         counts: outcome.bins,
     };
-    title_record_stub.redirects = outcome.redirects;
-    title_record_stub.send_lag = rate.map(|_| Summary::of(&outcome.send_lag));
-    title_record_stub.saturated = rate.is_some_and(|r| rps < SATURATION * r);
-    Ok((title_record_stub, h, outcome.intervals))
+    record.redirects = outcome.redirects;
+    record.send_lag = rate.map(|_| Summary::of(&outcome.send_lag));
+    record.saturated = rate.is_some_and(|r| rps < SATURATION * r);
+    Ok((record, h, outcome.intervals))
 }
 
 fn write_interval_log(
