@@ -17,6 +17,13 @@ else
   cargo test --workspace --no-fail-fast
 fi
 
+echo "== engine tests again on the fallback network backend (glommio sockets)"
+if cargo nextest --version >/dev/null 2>&1; then
+  SHOAL_NETWORK_BACKEND=glommio cargo nextest run -p shoal-engine --no-fail-fast
+else
+  SHOAL_NETWORK_BACKEND=glommio cargo test -p shoal-engine --no-fail-fast
+fi
+
 echo "== python client tests"
 .venv/bin/python -m pytest -q tests/python
 

@@ -132,6 +132,15 @@ pub fn sample_peak() {
     let _ = used_memory();
 }
 
+/// Return this thread's freed memory to the OS where mimalloc can (it
+/// otherwise purges only while the thread keeps allocating, so an idle
+/// shard would keep the peak of a burst resident).
+pub fn collect() {
+    // SAFETY: mi_collect has no preconditions; it works on the calling
+    // thread's heap.
+    unsafe { libmimalloc_sys::mi_collect(false) };
+}
+
 /// Resident set size of the process, from /proc/self/statm.
 pub fn rss_bytes() -> u64 {
     let Ok(s) = std::fs::read_to_string("/proc/self/statm") else {

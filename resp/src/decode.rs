@@ -24,8 +24,15 @@ impl std::fmt::Display for DecodeError {
 impl std::error::Error for DecodeError {}
 
 /// Decode one frame from the front of `buf`.
+///
+/// An incomplete frame costs a scan of its headers only (no copies), so a
+/// reader that retries after every chunk of a large reply stays linear.
 pub fn decode(buf: &[u8]) -> Result<Option<(Frame, usize)>, DecodeError> {
     let mut pos = 0;
+    if !skip(buf, &mut pos, 0)? {
+        return Ok(None);
+    }
+    pos = 0;
     match frame(buf, &mut pos, 0)? {
         Some(f) => Ok(Some((f, pos))),
         None => Ok(None),
@@ -91,6 +98,46 @@ fn pairs(
         out.push((k, v));
     }
     Ok(Some(out))
+}
+
+/// Move `pos` past one complete frame; false when `buf` ends first.
+fn skip(buf: &[u8], pos: &mut usize, depth: usize) -> Result<bool, DecodeError> {
+    if depth > MAX_DEPTH {
+        return Err(DecodeError("nesting too deep".into()));
+    }
+    let Some(&kind) = buf.get(*pos) else {
+        return Ok(false);
+    };
+    *pos += 1;
+    let Some(body) = line(buf, pos) else {
+        return Ok(false);
+    };
+    let children = match kind {
+        b'+' | b'-' | b':' | b'_' | b'#' | b',' | b'(' => return Ok(true),
+        b'$' | b'!' | b'=' => {
+            let Ok(n) = usize::try_from(int(body)?) else {
+                return Ok(true);
+            };
+            *pos = pos.saturating_add(n).saturating_add(2);
+            return Ok(*pos <= buf.len());
+        }
+        b'*' | b'~' | b'>' => int(body)?,
+        b'%' => int(body)?.saturating_mul(2),
+        // Attributes, then the value they annotate.
+        b'|' => int(body)?.saturating_mul(2).saturating_add(1),
+        other => {
+            return Err(DecodeError(format!(
+                "unknown type byte {:?}",
+                char::from(other)
+            )));
+        }
+    };
+    for _ in 0..children.max(0) {
+        if !skip(buf, pos, depth + 1)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 fn frame(buf: &[u8], pos: &mut usize, depth: usize) -> Result<Option<Frame>, DecodeError> {
@@ -197,6 +244,10 @@ mod tests {
             Frame::Boolean(true),
             Frame::Verbatim(Bytes::from_static(b"txt"), Bytes::from_static(b"hello")),
             Frame::Push(vec![Frame::bulk("message")]),
+            Frame::Attribute(
+                vec![(Frame::simple("ttl"), Frame::Integer(3))],
+                Box::new(Frame::Array(vec![Frame::bulk("v"), Frame::Null])),
+            ),
         ];
         for f in frames {
             let mut v = Vec::new();

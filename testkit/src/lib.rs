@@ -90,14 +90,20 @@ pub struct ServerBuilder {
 
 impl ServerBuilder {
     /// shoal-server with 2 shards (tests must exercise cross-shard paths).
+    /// `SHOAL_NETWORK_BACKEND` in the environment picks its socket backend
+    /// (the test script runs the engine suite once per backend).
     pub fn shoal() -> Self {
         let bin = std::env::var_os("SHOAL_SERVER_BIN")
             .map(PathBuf::from)
             .unwrap_or_else(|| workspace_bin("shoal-server"));
+        let mut args = vec!["--threads".to_string(), "2".to_string()];
+        if let Ok(b) = std::env::var("SHOAL_NETWORK_BACKEND") {
+            args.extend(["--network-backend".to_string(), b]);
+        }
         ServerBuilder {
             kind: Kind::Shoal,
             bin,
-            args: vec!["--threads".into(), "2".into()],
+            args,
             port: None,
             config: None,
             wait: true,

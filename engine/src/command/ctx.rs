@@ -121,6 +121,12 @@ impl Batch {
         }
     }
 
+    /// Bytes of replies held (ready or waiting for earlier ones) and the
+    /// number of commands whose replies are still out.
+    pub fn held(&self) -> (usize, usize) {
+        (self.out.len() + self.local.len(), self.slots.len())
+    }
+
     /// True when a barrier is waiting to be flushed.
     pub fn has_barrier(&self) -> bool {
         self.barrier.is_some()

@@ -43,6 +43,9 @@ pub struct Directive {
     pub support: Support,
 }
 
+/// `network-backend` values (see `server::net`).
+pub const NET_BACKENDS: &[&str] = &["auto", "uring", "glommio"];
+
 const fn d(name: &'static str, kind: Kind, default: &'static str, mutable: bool) -> Directive {
     Directive {
         name,
@@ -113,6 +116,7 @@ pub const DIRECTIVES: &[Directive] = &[
     // Process.
     d("databases", Kind::Int(1, I32), "16", false),
     d("threads", Kind::Int(0, 1024), "0", false),
+    d("network-backend", Kind::Enum(NET_BACKENDS), "auto", false),
     d("loglevel", Kind::Enum(LOGLEVELS), "notice", true),
     d("logfile", Kind::Str, "", false),
     d("dir", Kind::Str, "", true),

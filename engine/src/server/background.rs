@@ -8,6 +8,10 @@
 //! a slice finds fewer than 10% of its volatile keys expired (Redis's
 //! "acceptable stale" idea), once its sweep wrapped around, or when the
 //! tick's budget (25% of the period) is spent.
+//!
+//! Idle clients: about once a second, close the shard's connections idle
+//! for more than `timeout` seconds (as Redis's clientsCron does), and let
+//! the allocator return freed memory to the OS.
 
 use crate::shard::Shard;
 use glommio::{Latency, Shares};
@@ -26,12 +30,18 @@ pub fn start(shard: Rc<Shard>) {
     );
     let id = shard.id;
     let task = async move {
+        let mut idle_check = Instant::now();
         loop {
             let hz = shard.state.borrow().config.hz.max(1);
             let period = Duration::from_millis(u64::from(1000 / hz));
             glommio::timer::sleep(period).await;
             shard.state.borrow_mut().stats.sample();
             active_expire_cycle(&shard, period / 4).await;
+            if idle_check.elapsed() >= Duration::from_secs(1) {
+                idle_check = Instant::now();
+                close_idle_clients(&shard);
+                crate::alloc::collect();
+            }
             if shard.id == 0 {
                 crate::alloc::sample_peak();
             }
@@ -71,6 +81,23 @@ async fn active_expire_cycle(shard: &Rc<Shard>, budget: Duration) {
                 futures_lite::future::yield_now().await;
                 slice = Instant::now();
             }
+        }
+    }
+}
+
+/// Close connections idle for longer than `timeout` (seconds; 0 = never).
+fn close_idle_clients(shard: &Shard) {
+    let st = shard.state.borrow();
+    let limit = st.config.timeout_secs;
+    if limit == 0 {
+        return;
+    }
+    let now = crate::clock::now_ms();
+    let limit_ms = i64::try_from(limit.saturating_mul(1000)).unwrap_or(i64::MAX);
+    for c in st.clients.iter() {
+        if !c.killed.get() && now - c.last_ms.get() > limit_ms {
+            log::debug!("Closing idle client: id={} addr={}", c.id, c.addr);
+            crate::server::conn::kill(c);
         }
     }
 }

@@ -7,15 +7,13 @@
 //! the requests before it, then the connection closes; the server never
 //! does anything else about bad input.
 
+use super::net::{self, Transport};
 use crate::command::ctx::{Batch, Conn, ReplyMode};
 use crate::command::{dispatch, errors};
 use crate::shard::clients::ClientInfo;
 use crate::shard::Shard;
 use bytes::BytesMut;
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
-use glommio::net::TcpStream;
 use resp::{Proto, RequestParser};
-use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -23,6 +21,11 @@ use std::time::Duration;
 const READ_CHUNK: usize = 16 * 1024;
 /// Requests parsed per round before replies are written (bounds reply memory).
 const MAX_BATCH: usize = 1024;
+/// Replies buffered before they are written mid-batch.
+const OUT_CHUNK: usize = 1 << 20;
+/// Commands of a pipeline sent to other shards before their replies are
+/// collected and written (bounds what one client's pipeline holds).
+const MAX_QUEUED: usize = 64;
 
 const DENIED: &str = "-DENIED Shoal is running in protected mode: protected mode is enabled and no password is set for the default user, so only loopback connections are accepted. To accept others, set a password (requirepass), or turn protected mode off with 'CONFIG SET protected-mode no' from a loopback connection, or start the server with '--protected-mode no'.\r\n";
 
@@ -78,33 +81,43 @@ pub fn kill(info: &ClientInfo) {
     }
 }
 
+/// How long a closing connection may take to hand its last replies over.
+const CLOSE_FLUSH: Duration = Duration::from_secs(5);
+
 /// Serve one accepted connection until it closes.
-pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream) {
+pub async fn serve<T: Transport>(shard: Rc<Shard>, mut stream: T) {
+    serve_inner(&shard, &mut stream).await;
+    // Hand the last replies (QUIT's +OK, a protocol error) to the kernel
+    // before the socket closes, unless the peer never reads them.
+    futures_lite::future::or(
+        async { stream.flush().await.map(|_| ()).unwrap_or(()) },
+        async {
+            glommio::timer::sleep(CLOSE_FLUSH).await;
+        },
+    )
+    .await;
+}
+
+async fn serve_inner<T: Transport>(shard: &Rc<Shard>, stream: &mut T) {
     let shared = shard.shared.clone();
     let config = shard.state.borrow().config.clone();
     let connected = shared.clients.fetch_add(1, Ordering::SeqCst) + 1;
     if connected > config.maxclients {
         shared.clients.fetch_sub(1, Ordering::SeqCst);
         shard.state.borrow_mut().stats.rejected_connections += 1;
-        let _ = stream
-            .write_all(format!("-{}\r\n", errors::MAX_CLIENTS).as_bytes())
-            .await;
+        let mut msg = format!("-{}\r\n", errors::MAX_CLIENTS).into_bytes();
+        let _ = stream.write_buf(&mut msg).await;
         return;
     }
-    let peer = stream.peer_addr().ok();
-    let local = stream.local_addr().ok();
+    let fd = stream.fd();
+    let (peer, local) = net::addrs(fd);
     let is_local = peer.is_some_and(|p| p.ip().is_loopback());
     if config.protected_mode && config.requirepass.is_none() && !is_local {
         shared.clients.fetch_sub(1, Ordering::SeqCst);
-        let _ = stream.write_all(DENIED.as_bytes()).await;
+        let _ = stream.write_buf(&mut DENIED.as_bytes().to_vec()).await;
         return;
     }
-    let _ = stream.set_nodelay(true);
-    let fd = stream.as_raw_fd();
     set_keepalive(fd, config.tcp_keepalive);
-    if config.timeout_secs > 0 {
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(config.timeout_secs)));
-    }
 
     let id = shared.next_client_id.fetch_add(1, Ordering::Relaxed);
     let now = crate::clock::now_ms();
@@ -134,7 +147,6 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream) {
     drop(config);
 
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
-    let mut scratch = vec![0u8; READ_CHUNK];
     let mut parser = RequestParser::new(shard.state.borrow().config.proto_max_bulk_len);
     let mut reqs = Vec::with_capacity(64);
     let mut batch = Batch::new(shard.count);
@@ -143,11 +155,10 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream) {
         if info.killed.get() {
             break;
         }
-        let n = match stream.read(&mut scratch).await {
+        let n = match stream.read_into(&mut rbuf).await {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        rbuf.extend_from_slice(scratch.get(..n).unwrap_or(&[]));
         let (limit, max_bulk) = {
             let mut st = shard.state.borrow_mut();
             st.stats.net_in += n as u64;
@@ -186,31 +197,34 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream) {
                 break;
             }
             for req in reqs.drain(..) {
-                while let Some(until) = crate::command::paused_until(&shard, &req) {
-                    batch.flush(&shard).await;
+                while let Some(until) = crate::command::paused_until(shard, &req) {
+                    batch.flush(shard).await;
                     let wait = (until - crate::clock::now_ms()).clamp(1, 100);
                     glommio::timer::sleep(Duration::from_millis(wait as u64)).await;
                 }
-                dispatch(&shard, &mut conn, &mut batch, &req);
+                dispatch(shard, &mut conn, &mut batch, &req);
                 if batch.has_barrier() {
-                    batch.flush(&shard).await;
+                    batch.flush(shard).await;
                 }
                 if conn.close_after_reply {
                     break;
+                }
+                // Replies leave in bounded rounds, so a long pipeline of
+                // large GETs holds a few of them, not all.
+                let (bytes, queued) = batch.held();
+                if bytes > OUT_CHUNK || queued >= MAX_QUEUED {
+                    batch.flush(shard).await;
+                    if !write_out(shard, &info, stream, &mut batch.out).await {
+                        break 'conn;
+                    }
                 }
             }
             reqs.clear();
             if conn.close_after_reply || protocol_error.is_some() {
                 break;
             }
-            if batch.out.len() > (1 << 20) {
-                batch.flush(&shard).await;
-                if !write_out(&shard, &info, &mut stream, &mut batch.out).await {
-                    break 'conn;
-                }
-            }
         }
-        batch.flush(&shard).await;
+        batch.flush(shard).await;
         if let Some(e) = protocol_error {
             batch.out.extend_from_slice(b"-ERR ");
             batch.out.extend_from_slice(e.message.as_bytes());
@@ -226,7 +240,7 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream) {
         }
         info.qbuf.set(rbuf.len());
         info.qbuf_free.set(rbuf.capacity() - rbuf.len());
-        if !write_out(&shard, &info, &mut stream, &mut batch.out).await {
+        if !write_out(shard, &info, stream, &mut batch.out).await {
             break;
         }
         if conn.close_after_reply {
@@ -242,17 +256,17 @@ pub async fn serve(shard: Rc<Shard>, mut stream: TcpStream) {
 }
 
 /// Write and clear `out`. False when the peer is gone.
-async fn write_out(
+async fn write_out<T: Transport>(
     shard: &Rc<Shard>,
     info: &ClientInfo,
-    stream: &mut TcpStream,
+    stream: &mut T,
     out: &mut Vec<u8>,
 ) -> bool {
     if out.is_empty() {
         return true;
     }
     let len = out.len() as u64;
-    let ok = stream.write_all(out).await.is_ok();
+    let ok = stream.write_buf(out).await.is_ok();
     {
         let mut st = shard.state.borrow_mut();
         st.stats.net_out += len;

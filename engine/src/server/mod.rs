@@ -12,6 +12,7 @@
 
 pub mod background;
 pub mod conn;
+pub mod net;
 
 use crate::config::Config;
 use crate::shard::mesh::{self, Mesh, Msg};
@@ -21,6 +22,7 @@ use glommio::net::TcpListener;
 use glommio::{LocalExecutorBuilder, Placement};
 use std::cell::RefCell;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::{FromRawFd, RawFd};
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -429,16 +431,60 @@ async fn shard_main(
             }
         }
     }
+    let backend = shared
+        .config()
+        .get("network-backend")
+        .unwrap_or("auto")
+        .to_string();
+    let ring = match backend.as_str() {
+        "glommio" => None,
+        _ => match net::uring::NetRing::new() {
+            Ok(r) => Some(r),
+            Err(e) if backend == "auto" => {
+                if id == 0 {
+                    log::info!(
+                        "io_uring network backend unavailable ({e}); using glommio's sockets"
+                    );
+                }
+                None
+            }
+            Err(e) => {
+                let _ = ready.send(Err(format!(
+                    "network-backend uring: cannot set up the network ring: {e}"
+                )));
+                return;
+            }
+        },
+    };
+    if id == 0 {
+        let name = if ring.is_some() {
+            "io_uring (own ring per shard)"
+        } else {
+            "glommio sockets"
+        };
+        log::info!("Network backend: {name}");
+    }
     let _ = ready.send(Ok(id));
     background::start(shard.clone());
+    if let Some(ring) = ring {
+        for fd in listeners {
+            ring.listen(fd);
+        }
+        ring.drive(shard).await;
+        return;
+    }
     let mut accepts = Vec::new();
-    for l in listeners {
+    for fd in listeners {
+        // SAFETY: `fd` is a bound, listening TCP socket we own; ownership
+        // moves into the glommio listener, which closes it on drop.
+        let l = unsafe { TcpListener::from_raw_fd(fd) };
         let shard = shard.clone();
         accepts.push(glommio::spawn_local(async move {
             loop {
                 match l.accept().await {
                     Ok(stream) => {
-                        glommio::spawn_local(conn::serve(shard.clone(), stream)).detach();
+                        let t = net::GlommioTransport::new(stream);
+                        glommio::spawn_local(conn::serve(shard.clone(), t)).detach();
                     }
                     Err(e) => {
                         log::debug!("Accepting client connection: {e}");
@@ -457,9 +503,9 @@ async fn shard_main(
 /// the kernel spreads connections over them, SO_REUSEADDR so a restart is
 /// not refused because of connections left in TIME_WAIT (as Redis does),
 /// IPV6_V6ONLY on IPv6 so `0.0.0.0` and `::` can both be bound.
-fn listen(addr: SocketAddr, backlog: i32) -> std::io::Result<TcpListener> {
+fn listen(addr: SocketAddr, backlog: i32) -> std::io::Result<RawFd> {
     use socket2::{Domain, Protocol, Socket, Type};
-    use std::os::fd::{FromRawFd, IntoRawFd};
+    use std::os::fd::IntoRawFd;
     let domain = if addr.is_ipv6() {
         Domain::IPV6
     } else {
@@ -473,10 +519,7 @@ fn listen(addr: SocketAddr, backlog: i32) -> std::io::Result<TcpListener> {
     }
     s.bind(&addr.into())?;
     s.listen(backlog.max(1))?;
-    let fd = s.into_raw_fd();
-    // SAFETY: `fd` is a bound, listening TCP socket we own; ownership moves
-    // into the glommio listener, which closes it on drop.
-    Ok(unsafe { TcpListener::from_raw_fd(fd) })
+    Ok(s.into_raw_fd())
 }
 
 /// Where the server writes files (`dir`), as an absolute path.
