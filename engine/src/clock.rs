@@ -1,7 +1,20 @@
 //! Time sources: wall-clock milliseconds (expiry, TIME, INFO) and a
 //! monotonic clock for durations.
+//!
+//! [`Instant`] times every command (commandstats, latency histograms): it
+//! reads the CPU's time-stamp counter (quanta), calibrated once, where
+//! `std::time::Instant` goes through the vDSO's clock_gettime, which cost
+//! 8% of a pipelined GET in a profile.
 
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A cheap monotonic instant for timing commands (`now()`, `elapsed()`).
+pub use quanta::Instant;
+
+/// Calibrate the command clock (once, at start-up, before shards run).
+pub fn calibrate() {
+    let _ = Instant::now();
+}
 
 /// Milliseconds since the Unix epoch.
 #[inline]

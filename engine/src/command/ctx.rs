@@ -15,6 +15,7 @@
 //! when the remote replies are back ([`Batch::flush`]).
 
 use super::spec::{flags, CmdId, CommandSpec};
+use crate::clock::Instant;
 use crate::shard::batch::{self, BatchOut, Exec, Job};
 use crate::shard::clients::ClientInfo;
 use crate::shard::locks::Mode;
@@ -24,7 +25,6 @@ use resp::{Proto, ReplyWriter};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::time::Instant;
 
 /// CLIENT REPLY state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

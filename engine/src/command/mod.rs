@@ -38,12 +38,12 @@ pub mod spec;
 pub mod string;
 pub mod table;
 
+use crate::clock::Instant;
 use ctx::{Batch, Conn, Ctx, Outcome, ReplyMode};
 use errors::CmdError;
 use resp::{ReplyWriter, Request};
 use spec::{flags, CmdId};
 use std::rc::Rc;
-use std::time::Instant;
 
 use crate::shard::Shard;
 

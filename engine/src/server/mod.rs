@@ -257,6 +257,7 @@ fn bind_addrs(config: &Config) -> Result<Vec<(SocketAddr, bool)>, String> {
 /// Start the server and block until it shuts down. Returns the exit code.
 pub fn run(config: Config) -> i32 {
     install_signal_handlers();
+    crate::clock::calibrate();
     let cpus_allowed = allowed_cpus();
     let threads = if config.threads == 0 {
         cpus_allowed.len().max(1)

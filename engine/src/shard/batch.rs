@@ -12,13 +12,13 @@
 use super::locks::{LockSet, Mode};
 use super::mesh::ReplyTo;
 use super::{Shard, ShardState};
+use crate::clock::Instant;
 use crate::command::spec::CmdId;
 use crate::keyspace::Db;
 use bytes::Bytes;
 use resp::{Proto, ReplyWriter};
 use smallvec::SmallVec;
 use std::rc::Rc;
-use std::time::Instant;
 
 /// What a job sees on the owning shard.
 pub struct Exec<'a> {
