@@ -11,6 +11,12 @@
 # Tests: ping, set, get, incr, mset at -P 1 and -P 16, -c 50, -r 100000.
 # Runs alternate between the servers test by test so background noise hits
 # both alike; each figure is the median of --reps runs (default 3).
+#
+# Then shoal-benchmark (tools/) runs the pinned scenario again with both
+# servers as targets of one run (tests interleaved): closed loop at -P 1 and
+# -P 16 with HDR tails (p99.9, p99.99), and an open-loop sweep (latency from
+# the scheduled send time at fixed offered rates). Its reports (md, json,
+# html) go to docs/reports/shoal-vs-redis/; the summary joins the page.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,7 +37,13 @@ WORK=$(mktemp -d /tmp/shoal-bench.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; redis-cli -p "$RPORT" shutdown nosave >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
 
 cargo build --release -q -p shoal-engine
+cargo build --release -q -p shoal-tools --bin shoal-benchmark
 SHOAL=target/release/shoal-server
+SB=target/release/shoal-benchmark
+REPORTS=docs/reports/shoal-vs-redis
+SB_N1=$((N1 * 2)); SB_N16=$((N16 * 3))
+SWEEP=50000,100000,200000,300000,400000; SWEEP_SECS=5
+[ "$REPS" = 1 ] && [ "$N1" = 50000 ] && SWEEP_SECS=2
 command -v redis-benchmark >/dev/null || { echo "redis-benchmark missing (apt-get install redis-tools)"; exit 1; }
 
 free_port() { # outside the ephemeral range, so client sockets cannot hold it
@@ -89,7 +101,22 @@ for scenario in pinned unpinned; do
   stop_servers
 done
 
-python3 - "$RESULTS" "$OUT" "$REPS" <<'PY'
+# shoal-benchmark: both servers as targets of one run, pinned.
+SBCSV="$WORK/sb.csv"
+start_servers pinned
+targets=(--target "shoal=127.0.0.1:$SPORT" --target "redis=127.0.0.1:$RPORT")
+for P in 1 16; do
+  n=$SB_N1; [ "$P" -gt 1 ] && n=$SB_N16
+  echo "shoal-benchmark closed loop P=$P" >&2
+  taskset -c 1 "$SB" "${targets[@]}" -t "$TESTS" -c 50 -n "$n" -P "$P" -r 100000 \
+    --csv --report "$REPORTS/closed-p$P" | sed "s/^/closed,$P,/" >> "$SBCSV"
+done
+echo "shoal-benchmark open-loop sweep $SWEEP" >&2
+taskset -c 1 "$SB" "${targets[@]}" -t get,set -c 50 -r 100000 --sweep "$SWEEP" --duration "$SWEEP_SECS" \
+  --csv --report "$REPORTS/sweep" | sed "s/^/open,1,/" >> "$SBCSV"
+stop_servers
+
+python3 - "$RESULTS" "$OUT" "$REPS" "$SBCSV" <<'PY'
 import csv, statistics, sys, platform, subprocess, datetime
 rows = list(csv.DictReader(open(sys.argv[1])))
 out, reps = sys.argv[2], sys.argv[3]
@@ -126,7 +153,35 @@ for scenario in ("pinned", "unpinned"):
                          f"{med(x['p50'] for x in r):.3f} / {med(x['p99'] for x in r):.3f} | "
                          f"{med(x['p50'] for x in s):.3f} / {med(x['p99'] for x in s):.3f} |")
     lines.append("")
-lines += ["Reproduce: `benches/compare.sh` (add `--reps 5` for tighter medians). Raw runs: rerun with the script; it prints every run to stderr.", ""]
+sb = [r for r in csv.reader(open(sys.argv[4])) if len(r) > 3 and r[2] != "test"]
+def row(mode, P, test, target):
+    for r in sb:
+        if r[0] == mode and r[1] == P and r[2] == test and r[13] == target:
+            yield r
+lines += ["## shoal-benchmark: both servers as targets of one run (pinned, tests interleaved)", "",
+          "Closed loop, `-c 50 -r 100000`; latencies in ms from shoal-benchmark's HDR histograms "
+          "(each reply timed at the read that completed it). Full reports, with charts: "
+          "[docs/reports/shoal-vs-redis/](../reports/shoal-vs-redis/).", "",
+          "| test | P | Redis rps | Shoal rps | Shoal/Redis | Redis p50 / p99 / p99.9 | Shoal p50 / p99 / p99.9 |",
+          "|---|---|---:|---:|---:|---|---|"]
+for P in ("1", "16"):
+    for t in ("PING_MBULK","PING_INLINE","SET","GET","INCR","MSET (10 keys)"):
+        r = next(row("closed", P, t, "redis"), None); s = next(row("closed", P, t, "shoal"), None)
+        if not r or not s: continue
+        ratio = float(s[3]) / float(r[3])
+        lines.append(f"| {t} | {P} | {float(r[3]):,.0f} | {float(s[3]):,.0f} | **{ratio:.2f}x** | "
+                     f"{r[6]} / {r[8]} / {r[10]} | {s[6]} / {s[8]} / {s[10]} |")
+lines += ["", "Open loop (`--sweep`, 50 connections): requests leave on schedule whatever the replies; latency "
+          "runs from the scheduled send time, so a stall counts for every request it delayed.", "",
+          "| test | offered rps | Redis rps | Shoal rps | Redis p50 / p99 / p99.9 | Shoal p50 / p99 / p99.9 |",
+          "|---|---:|---:|---:|---|---|"]
+for t in ("GET", "SET"):
+    for r in row("open", "1", t, "redis"):
+        s = next((x for x in row("open", "1", t, "shoal") if x[14] == r[14]), None)
+        if not s: continue
+        lines.append(f"| {t} | {int(r[14]):,} | {float(r[3]):,.0f} | {float(s[3]):,.0f} | "
+                     f"{r[6]} / {r[8]} / {r[10]} | {s[6]} / {s[8]} / {s[10]} |")
+lines += ["", "Reproduce: `benches/compare.sh` (add `--reps 5` for tighter medians). Raw runs: rerun with the script; it prints every run to stderr.", ""]
 open(out, "w").write("\n".join(lines))
 print("\n".join(lines))
 PY
