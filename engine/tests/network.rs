@@ -67,6 +67,24 @@ fn no_new_sockets(server: &Server, before: &[String]) -> bool {
     sockets(&open_fds(server)) <= sockets(before)
 }
 
+/// Only `c` is left connected and no socket beyond those in `fds` is open
+/// (waits for the server to notice the hang-ups).
+fn assert_cleaned_up(server: &Server, c: &mut Client, fds: &[String], backend: &str) {
+    assert!(
+        eventually(Duration::from_secs(20), || info_field(
+            c,
+            "clients",
+            "connected_clients"
+        ) == 1),
+        "{backend}: connections left behind"
+    );
+    assert!(
+        eventually(Duration::from_secs(5), || no_new_sockets(server, fds)),
+        "{backend}: sockets leaked: before {fds:?}, after {:?}",
+        open_fds(server)
+    );
+}
+
 /// Poll `f` until it holds or `limit` passes.
 fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     let t0 = Instant::now();
@@ -188,19 +206,7 @@ fn vanished_clients_are_cleaned_up() {
             let mut s = TcpStream::connect(server.addr()).unwrap();
             s.write_all(&get_cmd("m").repeat(20)).unwrap();
         }
-        assert!(
-            eventually(Duration::from_secs(20), || info_field(
-                &mut c,
-                "clients",
-                "connected_clients"
-            ) == 1),
-            "{backend}: connections left behind"
-        );
-        assert!(
-            eventually(Duration::from_secs(5), || no_new_sockets(&server, &fds)),
-            "{backend}: sockets leaked: before {fds:?}, after {:?}",
-            open_fds(&server)
-        );
+        assert_cleaned_up(&server, &mut c, &fds, backend);
         assert_eq!(c.call(["GET", "nope"]).unwrap(), Frame::Null);
     }
 }
@@ -223,19 +229,7 @@ fn connection_churn_leaks_nothing() {
             s.read_exact(&mut r).unwrap();
             assert_eq!(&r, b"+PONG\r\n");
         }
-        assert!(
-            eventually(Duration::from_secs(10), || info_field(
-                &mut c,
-                "clients",
-                "connected_clients"
-            ) == 1),
-            "{backend}: connections left behind"
-        );
-        assert!(
-            eventually(Duration::from_secs(5), || no_new_sockets(&server, &fds)),
-            "{backend}: sockets leaked: before {fds:?}, after {:?}",
-            open_fds(&server)
-        );
+        assert_cleaned_up(&server, &mut c, &fds, backend);
         let total = info_field(&mut c, "stats", "total_connections_received");
         assert!(total > 1500, "{backend}: {total} connections counted");
     }

@@ -33,42 +33,12 @@ fn set_keepalive(fd: i32, secs: u64) {
     if secs == 0 {
         return;
     }
-    let on: libc::c_int = 1;
-    let idle = libc::c_int::try_from(secs).unwrap_or(libc::c_int::MAX);
-    let intvl = libc::c_int::try_from((secs / 3).max(1)).unwrap_or(1);
-    let cnt: libc::c_int = 3;
-    let len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: setsockopt on a socket fd we own, with pointers to live ints.
-    unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_KEEPALIVE,
-            (&on as *const libc::c_int).cast(),
-            len,
-        );
-        libc::setsockopt(
-            fd,
-            libc::IPPROTO_TCP,
-            libc::TCP_KEEPIDLE,
-            (&idle as *const libc::c_int).cast(),
-            len,
-        );
-        libc::setsockopt(
-            fd,
-            libc::IPPROTO_TCP,
-            libc::TCP_KEEPINTVL,
-            (&intvl as *const libc::c_int).cast(),
-            len,
-        );
-        libc::setsockopt(
-            fd,
-            libc::IPPROTO_TCP,
-            libc::TCP_KEEPCNT,
-            (&cnt as *const libc::c_int).cast(),
-            len,
-        );
-    }
+    // As Redis: first probe after `secs` idle, then every secs/3, 3 probes.
+    let ka = socket2::TcpKeepalive::new()
+        .with_time(Duration::from_secs(secs))
+        .with_interval(Duration::from_secs((secs / 3).max(1)))
+        .with_retries(3);
+    let _ = net::with_socket(fd, |s| s.set_tcp_keepalive(&ka));
 }
 
 /// Mark a client killed and wake its reader (CLIENT KILL).

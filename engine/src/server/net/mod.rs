@@ -71,13 +71,20 @@ impl Transport for GlommioTransport {
     }
 }
 
+/// Run `f` on the open socket `fd` (socket options, addresses).
+pub fn with_socket<R>(fd: RawFd, f: impl FnOnce(socket2::SockRef<'_>) -> R) -> R {
+    use std::os::fd::BorrowedFd;
+    // SAFETY: callers pass a socket that stays open for the duration of
+    // this call (the connection owning it is alive).
+    let b = unsafe { BorrowedFd::borrow_raw(fd) };
+    f(socket2::SockRef::from(&b))
+}
+
 /// Peer and local addresses of a socket.
 pub fn addrs(fd: RawFd) -> (Option<std::net::SocketAddr>, Option<std::net::SocketAddr>) {
-    use std::os::fd::BorrowedFd;
-    // SAFETY: `fd` is an open socket for the duration of this call.
-    let b = unsafe { BorrowedFd::borrow_raw(fd) };
-    let s = socket2::SockRef::from(&b);
-    let peer = s.peer_addr().ok().and_then(|a| a.as_socket());
-    let local = s.local_addr().ok().and_then(|a| a.as_socket());
-    (peer, local)
+    with_socket(fd, |s| {
+        let peer = s.peer_addr().ok().and_then(|a| a.as_socket());
+        let local = s.local_addr().ok().and_then(|a| a.as_socket());
+        (peer, local)
+    })
 }

@@ -347,17 +347,7 @@ impl NetRing {
         let res = c.result();
         if res >= 0 {
             let fd = res;
-            let one: libc::c_int = 1;
-            // SAFETY: setsockopt on the socket just accepted, with a live int.
-            unsafe {
-                libc::setsockopt(
-                    fd,
-                    libc::IPPROTO_TCP,
-                    libc::TCP_NODELAY,
-                    (&one as *const libc::c_int).cast(),
-                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-                );
-            }
+            let _ = super::with_socket(fd, |s| s.set_tcp_nodelay(true));
             let (slot, gen) = self.add_conn(fd);
             self.arm_recv(slot, gen, fd);
             let conn = NetConn {
