@@ -1,9 +1,11 @@
 //! shoal-exporter against a live shoal-server (2 shards, as testkit starts it):
 //! Redis-named series, the `# Shards` per-shard series and LATENCY HISTOGRAM.
 //! Needs `target/<profile>/shoal-server` built (scripts/test.sh builds the
-//! workspace first) or `SHOAL_SERVER_BIN`. The other shoal-server tests,
-//! `parity::…_on_shoal_server` and `prometheus::shoal_stack_…`, stay ignored
-//! until the engine supports replication (they start a replica).
+//! workspace first) or `SHOAL_SERVER_BIN`. A standalone shoal-server is also
+//! compared with redis_exporter (`parity::…_on_standalone_shoal_server`) and
+//! run behind a real Prometheus (`prometheus::shoal_standalone_…`);
+//! `parity::…_on_shoal_server` and `prometheus::shoal_stack_…` stay ignored
+//! until the engine supports replication (they start a replica and a sentinel).
 
 mod common;
 
