@@ -23,6 +23,7 @@ const ZERO: Slot = Slot(AtomicI64::new(0));
 static COUNTERS: [Slot; SLOTS] = [ZERO; SLOTS];
 static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicI64 = AtomicI64::new(0);
+static STARTUP: AtomicI64 = AtomicI64::new(0);
 
 thread_local! {
     // Const-initialised: reading it never allocates (this runs inside the allocator).
@@ -125,6 +126,39 @@ pub fn thread_allocated() -> i64 {
 /// Highest `used_memory` seen by [`used_memory`] or [`sample_peak`].
 pub fn peak_memory() -> u64 {
     u64::try_from(PEAK.load(Ordering::Relaxed)).unwrap_or(0)
+}
+
+/// Remember the memory in use once the server is up (`used_memory_startup`).
+pub fn mark_startup() {
+    STARTUP.store(used_memory() as i64, Ordering::Relaxed);
+}
+
+/// Memory in use when the server finished starting.
+pub fn startup_memory() -> u64 {
+    u64::try_from(STARTUP.load(Ordering::Relaxed)).unwrap_or(0)
+}
+
+/// The allocator's committed bytes (mimalloc's view of pages in use,
+/// `allocator_active`) for the whole process.
+pub fn committed_bytes() -> u64 {
+    let (mut a, mut b, mut c, mut rss, mut prss, mut commit, mut pcommit, mut faults) = (
+        0usize, 0usize, 0usize, 0usize, 0usize, 0usize, 0usize, 0usize,
+    );
+    // SAFETY: mi_process_info writes one usize through each pointer, all
+    // pointing at locals that outlive the call.
+    unsafe {
+        libmimalloc_sys::mi_process_info(
+            &mut a,
+            &mut b,
+            &mut c,
+            &mut rss,
+            &mut prss,
+            &mut commit,
+            &mut pcommit,
+            &mut faults,
+        );
+    }
+    commit as u64
 }
 
 /// Fold the current usage into the peak (called periodically).

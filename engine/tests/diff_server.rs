@@ -348,6 +348,47 @@ fn client_reply_modes() {
     }
 }
 
+/// Field names of one INFO section, in order.
+fn info_fields(c: &mut resp::client::Client, section: &str) -> Vec<String> {
+    let text = c.call(["INFO", section]).unwrap().as_text().unwrap();
+    text.lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once(':').map(|(k, _)| k.to_string()))
+        .collect()
+}
+
+#[test]
+fn info_sections_carry_every_redis_field_in_redis_order() {
+    let pair = Pair::start();
+    let (mut s, mut r) = (pair.shoal.client(), pair.redis.client());
+    for section in [
+        "server",
+        "clients",
+        "memory",
+        "persistence",
+        "stats",
+        "replication",
+        "cpu",
+    ] {
+        let ours = info_fields(&mut s, section);
+        let theirs = info_fields(&mut r, section);
+        let missing: Vec<_> = theirs.iter().filter(|f| !ours.contains(f)).collect();
+        assert!(missing.is_empty(), "INFO {section} lacks {missing:?}");
+        // Redis's fields come in Redis's order (ours may add shoal_* ones).
+        let common: Vec<_> = ours.iter().filter(|f| theirs.contains(f)).collect();
+        let want: Vec<_> = theirs.iter().collect();
+        assert_eq!(common, want, "INFO {section}: field order differs");
+        let extra: Vec<_> = ours
+            .iter()
+            .filter(|f| !theirs.contains(f) && !f.starts_with("shoal_"))
+            .collect();
+        assert!(
+            extra.is_empty(),
+            "INFO {section} has fields Redis lacks: {extra:?}"
+        );
+    }
+}
+
 #[test]
 fn info_has_the_fields_tools_parse() {
     let pair = Pair::start();

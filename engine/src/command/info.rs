@@ -24,6 +24,10 @@ struct ShardInfo {
     dbs: Vec<(usize, usize, i64)>,
     clients: usize,
     memory: i64,
+    /// Table and per-key bookkeeping bytes over all databases.
+    keyspace_overhead: u64,
+    /// Bytes held in client input buffers.
+    client_buffers: u64,
 }
 
 fn gather(s: &crate::shard::Shard) -> ShardInfo {
@@ -42,6 +46,12 @@ fn gather(s: &crate::shard::Shard) -> ShardInfo {
             .collect(),
         clients: st.clients.len(),
         memory: crate::alloc::thread_allocated(),
+        keyspace_overhead: st.dbs.iter().map(|d| d.overhead_bytes() as u64).sum(),
+        client_buffers: st
+            .clients
+            .iter()
+            .map(|c| (c.qbuf.get() + c.qbuf_free.get() + c.obuf.get()) as u64)
+            .sum(),
     }
 }
 
@@ -168,13 +178,38 @@ fn section(out: &mut String, name: &str, g: &Gathered<'_>) {
             } else {
                 0.0
             };
+            let startup = crate::alloc::startup_memory().min(used);
+            let clients_mem: u64 = g.shards.iter().map(|s| s.client_buffers).sum();
+            let keyspace: u64 = g.shards.iter().map(|s| s.keyspace_overhead).sum();
+            let overhead = (startup + clients_mem + keyspace).min(used);
+            let dataset = used - overhead;
+            let dataset_perc = if used > startup {
+                dataset as f64 * 100.0 / (used - startup) as f64
+            } else {
+                0.0
+            };
+            // The allocator's view: committed pages against live bytes, and
+            // the process RSS against those pages.
+            let active = crate::alloc::committed_bytes().max(used);
+            let ratio = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
             let _ = write!(
                 s,
                 "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\n\
                  used_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\n\
-                 total_system_memory:{total}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:0\r\nused_memory_scripts:0\r\n\
-                 maxmemory:{maxmem}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:{frag:.2}\r\n\
-                 mem_fragmentation_bytes:{}\r\nmem_allocator:mimalloc\r\nlazyfree_pending_objects:0\r\n",
+                 used_memory_overhead:{overhead}\r\nused_memory_startup:{startup}\r\nused_memory_dataset:{dataset}\r\n\
+                 used_memory_dataset_perc:{dataset_perc:.2}%\r\nallocator_allocated:{used}\r\nallocator_active:{active}\r\n\
+                 allocator_resident:{rss}\r\n\
+                 total_system_memory:{total}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:0\r\nused_memory_vm_eval:0\r\n\
+                 used_memory_lua_human:0B\r\nused_memory_scripts_eval:0\r\nnumber_of_cached_scripts:0\r\nnumber_of_functions:0\r\n\
+                 number_of_libraries:0\r\nused_memory_vm_functions:0\r\nused_memory_vm_total:0\r\nused_memory_vm_total_human:0B\r\n\
+                 used_memory_functions:0\r\nused_memory_scripts:0\r\nused_memory_scripts_human:0B\r\n\
+                 maxmemory:{maxmem}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\n\
+                 allocator_frag_ratio:{:.2}\r\nallocator_frag_bytes:{}\r\nallocator_rss_ratio:{:.2}\r\nallocator_rss_bytes:{}\r\n\
+                 rss_overhead_ratio:1.00\r\nrss_overhead_bytes:0\r\nmem_fragmentation_ratio:{frag:.2}\r\n\
+                 mem_fragmentation_bytes:{}\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\n\
+                 mem_total_replication_buffers:0\r\nmem_clients_slaves:0\r\nmem_clients_normal:{clients_mem}\r\n\
+                 mem_cluster_links:0\r\nmem_aof_buffer:0\r\nmem_allocator:mimalloc\r\nactive_defrag_running:0\r\n\
+                 lazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
                 human(used),
                 human(rss),
                 human(peak),
@@ -182,6 +217,10 @@ fn section(out: &mut String, name: &str, g: &Gathered<'_>) {
                 human(total),
                 human(maxmem),
                 cfg.get("maxmemory-policy").unwrap_or("noeviction"),
+                ratio(active, used),
+                active - used,
+                ratio(rss, active),
+                rss as i64 - active as i64,
                 rss as i64 - used as i64,
             );
         }

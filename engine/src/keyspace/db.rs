@@ -112,6 +112,13 @@ impl Db {
         self.dict.is_empty()
     }
 
+    /// Bookkeeping bytes (`used_memory_overhead`): the table, and each
+    /// key's expiry time and access clock.
+    pub fn overhead_bytes(&self) -> usize {
+        let per_key = std::mem::size_of::<i64>() + std::mem::size_of::<u32>();
+        self.dict.overhead_bytes() + self.dict.len() * per_key
+    }
+
     /// Keys with a TTL.
     pub fn volatile_count(&self) -> usize {
         self.volatile

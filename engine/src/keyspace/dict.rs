@@ -120,6 +120,13 @@ impl<E: Keyed> Dict<E> {
         self.t0.size() + self.t1.size()
     }
 
+    /// Bytes the table itself costs beyond the entries' contents: the
+    /// bucket arrays and each node's chain link.
+    pub fn overhead_bytes(&self) -> usize {
+        let link = std::mem::size_of::<Link<E>>();
+        self.bucket_count() * link + self.len() * link
+    }
+
     /// True while an incremental rehash is in progress.
     pub fn is_rehashing(&self) -> bool {
         self.rehash_idx.is_some()

@@ -353,6 +353,7 @@ pub fn run(config: Config) -> i32 {
             }
         }
     }
+    crate::alloc::mark_startup();
     log::info!("Ready to accept connections tcp");
 
     loop {
