@@ -71,13 +71,15 @@ fn restore(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         Ok(t) if t < 0 => Err(errors::BAD_TTL),
         other => other,
     };
-    let max =
-        usize::try_from(ctx.shard.state.borrow().config.proto_max_bulk_len).unwrap_or(usize::MAX);
+    let (max, limits) = {
+        let st = ctx.shard.state.borrow();
+        let max = usize::try_from(st.config.proto_max_bulk_len).unwrap_or(usize::MAX);
+        (max, st.config.limits)
+    };
     let value = match rdb::verify_payload(req.arg(3)) {
         None => Err(errors::BAD_DUMP),
-        Some(body) => {
-            rdb::load_payload_body(body, max).map_err(|_| CmdError::fixed("ERR Bad data format"))
-        }
+        Some(body) => rdb::load_payload_body(body, max, &limits)
+            .map_err(|_| CmdError::fixed("ERR Bad data format")),
     };
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;

@@ -7,7 +7,7 @@
 
 use super::ctx::Ctx;
 use super::errors::{CmdError, CmdResult};
-use super::spec::{acl, flags, BeginSearch, CmdId, CommandSpec, FindKeys};
+use super::spec::{acl, flags, BeginSearch, CmdId, CommandSpec, FindKeys, KeySpecDef};
 use super::table::{table, TableEntry};
 use resp::{ReplyWriter, Request};
 
@@ -258,6 +258,24 @@ fn key_positions(id: CmdId, argv: &[&[u8]]) -> CmdResult<Vec<usize>> {
         return Err(CmdError::fixed(
             "ERR Invalid number of arguments specified for command",
         ));
+    }
+    if let Some(KeySpecDef {
+        begin: BeginSearch::Index(idx),
+        find: FindKeys::Keynum(numidx, firstkey, step),
+        ..
+    }) = s.key_specs.first().filter(|_| s.first_key == 0)
+    {
+        let at = |i: i32| usize::try_from(i).unwrap_or(usize::MAX);
+        let n = argv
+            .get(at(idx + numidx))
+            .and_then(|a| resp::numfmt::parse_i64(a))
+            .and_then(|n| usize::try_from(n).ok())
+            .filter(|&n| n > 0 && at(idx + firstkey) + n <= argv.len())
+            .ok_or(CmdError::fixed(
+                "ERR Invalid arguments specified for command",
+            ))?;
+        let first = at(idx + firstkey);
+        return Ok((0..n).map(|k| first + k * at((*step).max(1))).collect());
     }
     if s.first_key <= 0 {
         return Err(CmdError::fixed("ERR The command has no key arguments"));

@@ -228,43 +228,6 @@ fn keys(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     Ok(())
 }
 
-/// SCAN's options.
-struct ScanOpts {
-    count: usize,
-    pattern: Option<Vec<u8>>,
-    type_name: Option<Vec<u8>>,
-}
-
-fn parse_scan_opts(req: &Request, start: usize) -> CmdResult<ScanOpts> {
-    let mut o = ScanOpts {
-        count: 10,
-        pattern: None,
-        type_name: None,
-    };
-    let mut a = Args::new(req, start);
-    while !a.is_empty() {
-        let opt = a.next()?;
-        if a.is_empty() {
-            return Err(errors::SYNTAX);
-        }
-        if is(opt, "COUNT") {
-            let c = parse_i64(a.next()?)?;
-            if c < 1 {
-                return Err(errors::SYNTAX);
-            }
-            o.count = usize::try_from(c).unwrap_or(usize::MAX);
-        } else if is(opt, "MATCH") {
-            let p = a.next()?;
-            o.pattern = (p != b"*").then(|| p.to_vec());
-        } else if is(opt, "TYPE") {
-            o.type_name = Some(a.next()?.to_ascii_lowercase());
-        } else {
-            return Err(errors::SYNTAX);
-        }
-    }
-    Ok(o)
-}
-
 /// The SCAN cursor across shards: `dict_cursor * shards + shard`.
 fn split_cursor(cursor: u64, shards: usize) -> (usize, u64) {
     let n = shards.max(1) as u64;
@@ -273,7 +236,7 @@ fn split_cursor(cursor: u64, shards: usize) -> (usize, u64) {
 
 fn scan(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     let cursor = parse_cursor(req.arg(1))?;
-    let opts = parse_scan_opts(req, 2)?;
+    let opts = super::elemscan::parse(req, 2, super::elemscan::Extra::Type)?;
     let shards = ctx.shard_count();
     let (shard, dcursor) = split_cursor(cursor, shards);
     ctx.run(shard, &[], move |x| {

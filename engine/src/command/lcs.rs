@@ -50,6 +50,7 @@ fn read_side(db: &mut Db, key: &[u8], now: i64) -> Side {
         None => Ok(Vec::new()),
         Some(e) => match e.value() {
             Value::Str(s) => Ok(s.as_bytes().into_owned()),
+            _ => Err(()),
         },
     }
 }

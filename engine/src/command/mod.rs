@@ -11,6 +11,9 @@
 //! | [`client`] | CLIENT * |
 //! | [`string`] | GET SET ... INCRBYFLOAT (LCS in [`lcs`]) |
 //! | [`multikey`] | MGET MSET MSETNX DEL UNLINK EXISTS TOUCH (cross-shard through the tx layer) |
+//! | [`hash`] | HSET HGET ... HRANDFIELD HSCAN |
+//! | [`set`] | SADD SREM ... SINTERCARD SSCAN (multi-key ones across shards) |
+//! | [`elemscan`] | the option parsing and reply shared by HSCAN / SSCAN |
 //! | [`keys`] | TYPE EXPIRE* TTL* PERSIST KEYS SCAN RANDOMKEY RENAME COPY OBJECT MOVE |
 //! | [`dump`] | DUMP RESTORE (payloads: [`crate::rdb`]) |
 //! | [`server`] | DBSIZE FLUSHDB FLUSHALL SWAPDB TIME DEBUG SHUTDOWN |
@@ -27,13 +30,16 @@ pub mod config;
 pub mod connection;
 pub mod ctx;
 pub mod dump;
+pub mod elemscan;
 pub mod errors;
+pub mod hash;
 pub mod info;
 pub mod introspect;
 pub mod keys;
 pub mod lcs;
 pub mod multikey;
 pub mod server;
+pub mod set;
 pub mod spec;
 pub mod string;
 pub mod table;
@@ -235,7 +241,7 @@ mod tests {
             if e.spec.handler.is_none() {
                 assert!(!e.spec.subcommands.is_empty());
             }
-            let keyed = e.spec.first_key > 0;
+            let keyed = e.spec.first_key > 0 || e.spec.has(flags::MOVABLE_KEYS);
             assert_eq!(
                 keyed,
                 !e.spec.key_specs.is_empty(),

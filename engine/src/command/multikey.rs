@@ -42,6 +42,7 @@ fn gone(proto: Proto) -> Vec<u8> {
 fn read_string(db: &mut Db, key: &[u8], now: i64) -> Option<Vec<u8>> {
     match db.read(key, now, true)?.value() {
         Value::Str(s) => Some(s.as_bytes().into_owned()),
+        _ => None,
     }
 }
 

@@ -162,6 +162,22 @@ impl KeySpecDef {
             find: FindKeys::Range(lastkey, step, limit),
         }
     }
+
+    /// A key spec whose key count is an argument (`numkeys key ...`): the
+    /// count at `index + keynumidx`, the keys from `index + firstkey`.
+    pub const fn keynum(
+        flags: &'static [&'static str],
+        index: i32,
+        keynumidx: i32,
+        firstkey: i32,
+        step: i32,
+    ) -> Self {
+        KeySpecDef {
+            flags,
+            begin: BeginSearch::Index(index),
+            find: FindKeys::Keynum(keynumidx, firstkey, step),
+        }
+    }
 }
 
 /// One row of the command table.

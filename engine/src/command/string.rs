@@ -19,6 +19,7 @@ use resp::{ReplyWriter, Request};
 pub fn as_str(e: &Entry) -> CmdResult<&RStr> {
     match e.value() {
         Value::Str(s) => Ok(s),
+        _ => Err(errors::WRONGTYPE),
     }
 }
 
@@ -252,7 +253,9 @@ pub fn op_append(db: &mut Db, key: &[u8], data: &[u8], now: i64, max: i64) -> Cm
         Some(e) => {
             let len = as_str(e)?.len();
             check_len(max, len, data.len())?;
-            let Value::Str(s) = e.value_mut();
+            let Value::Str(s) = e.value_mut() else {
+                return Err(errors::WRONGTYPE);
+            };
             let raw = s.make_raw();
             raw.extend_from_slice(data);
             Ok(raw.len())
@@ -289,7 +292,9 @@ pub fn op_setrange(
                 return Ok(len);
             }
             check_len(max, offset, data.len())?;
-            let Value::Str(s) = e.value_mut();
+            let Value::Str(s) = e.value_mut() else {
+                return Err(errors::WRONGTYPE);
+            };
             let raw = s.make_raw();
             if raw.len() < offset + data.len() {
                 raw.resize(offset + data.len(), 0);

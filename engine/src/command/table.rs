@@ -30,6 +30,8 @@ fn families() -> Vec<&'static [CommandSpec]> {
         super::client::COMMANDS,
         super::string::COMMANDS,
         super::multikey::COMMANDS,
+        super::hash::COMMANDS,
+        super::set::COMMANDS,
         super::keys::COMMANDS,
         super::dump::COMMANDS,
         super::server::COMMANDS,

@@ -155,11 +155,17 @@ pub const DIRECTIVES: &[Directive] = &[
     stored("maxmemory-policy", Kind::Enum(POLICIES), "noeviction"),
     stored("maxmemory-samples", Kind::Int(1, 64), "5"),
     // Data types (issue 3).
-    stored("hash-max-listpack-entries", Kind::Int(0, LL), "128"),
-    stored("hash-max-listpack-value", Kind::Int(0, LL), "64"),
-    stored("set-max-intset-entries", Kind::Int(0, LL), "512"),
-    stored("set-max-listpack-entries", Kind::Int(0, LL), "128"),
-    stored("set-max-listpack-value", Kind::Int(0, LL), "64"),
+    aliased(
+        d("hash-max-listpack-entries", Kind::Int(0, LL), "512", true),
+        "hash-max-ziplist-entries",
+    ),
+    aliased(
+        d("hash-max-listpack-value", Kind::Int(0, LL), "64", true),
+        "hash-max-ziplist-value",
+    ),
+    d("set-max-intset-entries", Kind::Int(0, LL), "512", true),
+    d("set-max-listpack-entries", Kind::Int(0, LL), "128", true),
+    d("set-max-listpack-value", Kind::Int(0, LL), "64", true),
     stored("zset-max-listpack-entries", Kind::Int(0, LL), "128"),
     stored("zset-max-listpack-value", Kind::Int(0, LL), "64"),
     stored("list-max-listpack-size", Kind::Int(-5, I32), "-2"),

@@ -12,6 +12,7 @@
 
 pub mod directives;
 
+use crate::keyspace::{Limits, PackLimits, SetLimits};
 use directives::{Directive, Support, DIRECTIVES};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -82,6 +83,8 @@ pub struct Config {
     pub enable_debug: DebugAccess,
     pub latency_tracking: bool,
     pub latency_percentiles: Vec<f64>,
+    /// Compact-encoding thresholds (`*-max-listpack-*`, `set-max-intset-entries`).
+    pub limits: Limits,
 }
 
 impl Default for Config {
@@ -114,6 +117,7 @@ impl Default for Config {
             enable_debug: DebugAccess::No,
             latency_tracking: true,
             latency_percentiles: vec![50.0, 99.0, 99.9],
+            limits: Limits::default(),
         };
         c.refresh();
         c
@@ -345,6 +349,18 @@ impl Config {
             .split_whitespace()
             .filter_map(|w| w.parse().ok())
             .collect();
+        let size = |name: &str| usize::try_from(self.num(name)).unwrap_or(usize::MAX);
+        self.limits = Limits {
+            hash: PackLimits {
+                entries: size("hash-max-listpack-entries"),
+                value: size("hash-max-listpack-value"),
+            },
+            set: SetLimits {
+                intset: size("set-max-intset-entries"),
+                entries: size("set-max-listpack-entries"),
+                value: size("set-max-listpack-value"),
+            },
+        };
     }
 
     /// The text CONFIG REWRITE writes: the original file with every known

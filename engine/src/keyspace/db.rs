@@ -212,6 +212,43 @@ impl Db {
         });
     }
 
+    /// The entry at `key` for writing, inserted with `make()` (no TTL) when
+    /// missing or expired. Callers check the type before changing it.
+    pub fn write_or_insert(
+        &mut self,
+        key: &[u8],
+        now: i64,
+        make: impl FnOnce() -> Value,
+    ) -> &mut Entry {
+        self.expire_if_needed(key, now);
+        let access = access_now(now);
+        if !self.dict.contains(key) {
+            return self.dict.insert_new(Entry {
+                key: CompactBytes::new(key),
+                value: make(),
+                expire_at: 0,
+                access,
+            });
+        }
+        let e = self.dict.get_mut(key).expect("present: checked just above");
+        e.access = access;
+        e
+    }
+
+    /// Remove `key` if it holds an aggregate with no elements left (Redis
+    /// never keeps empty hashes, sets, lists or sorted sets).
+    pub fn drop_if_empty(&mut self, key: &[u8]) -> bool {
+        if self
+            .dict
+            .get(key)
+            .is_some_and(|e| e.value.is_empty_aggregate())
+        {
+            self.remove(key);
+            return true;
+        }
+        false
+    }
+
     /// Insert a whole entry whose key is absent (RENAME, COPY, MOVE, RESTORE).
     pub fn insert_entry(&mut self, entry: Entry) {
         if entry.expire_at != 0 {

@@ -78,6 +78,23 @@ pub struct Dict<E: Keyed> {
     hasher: ahash::RandomState,
 }
 
+impl<E: Keyed + Clone> Clone for Dict<E> {
+    /// A copy with the same entries (COPY of a hash or set).
+    fn clone(&self) -> Self {
+        let mut d = Dict::new();
+        for e in self.iter() {
+            d.insert_new(e.clone());
+        }
+        d
+    }
+}
+
+impl<E: Keyed> std::fmt::Debug for Dict<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Dict({} entries)", self.len())
+    }
+}
+
 impl<E: Keyed> Default for Dict<E> {
     fn default() -> Self {
         Self::new()

@@ -5,6 +5,9 @@
 //! | [`dict`] | the hash table: incremental rehash, SCAN cursor, sweep |
 //! | [`compact`] | `CompactBytes`, the inline-when-short key type |
 //! | [`value`] | `Value` and the string encodings (int/embstr/raw) |
+//! | [`pack`] | `Pack`, the listpack-like compact encoding of small aggregates |
+//! | [`hash`] | hash values: listpack / hashtable |
+//! | [`set`] | set values: intset / listpack / hashtable |
 //! | [`db`] | `Db`: one SELECT-able database with lazy + active expiry |
 //!
 //! Nothing here knows about threads, commands or the wire: the shard owns
@@ -13,11 +16,42 @@
 pub mod compact;
 pub mod db;
 pub mod dict;
+pub mod hash;
+pub mod pack;
+pub mod set;
 pub mod value;
 
 pub use compact::CompactBytes;
 pub use db::{Db, Entry, ExpirePolicy};
+pub use hash::{HashVal, PackLimits};
+pub use set::{SetLimits, SetVal};
 pub use value::{RStr, Value};
+
+/// Every compact-encoding threshold, as configured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Hashes.
+    pub hash: PackLimits,
+    /// Sets.
+    pub set: SetLimits,
+}
+
+impl Default for Limits {
+    /// Redis's built-in defaults (its sample redis.conf lowers hashes to 128).
+    fn default() -> Self {
+        Limits {
+            hash: PackLimits {
+                entries: 512,
+                value: 64,
+            },
+            set: SetLimits {
+                intset: 512,
+                entries: 128,
+                value: 64,
+            },
+        }
+    }
+}
 
 /// Redis Cluster's hash slot of a key: CRC16 (XMODEM) of the hash tag
 /// (the part between the first `{` and the next `}`, if non-empty) or of the

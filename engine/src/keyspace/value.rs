@@ -5,9 +5,12 @@
 //! `int` (a canonical 64-bit integer of at most 20 characters), `embstr`
 //! (at most 44 bytes, created whole by SET-like commands) and `raw`
 //! (longer, or modified in place by APPEND/SETRANGE/SETBIT).
-//! Aggregate types (lists, hashes, sets, sorted sets) arrive with issue 3.
+//! Aggregate types keep Redis's compact-then-full encodings: hashes in
+//! [`super::hash`], sets in [`super::set`].
 
 use super::compact::CompactBytes;
+use super::hash::HashVal;
+use super::set::SetVal;
 use resp::numfmt;
 use std::borrow::Cow;
 
@@ -140,6 +143,10 @@ pub fn int_len(i: i64) -> usize {
 pub enum Value {
     /// A string.
     Str(RStr),
+    /// A hash.
+    Hash(HashVal),
+    /// A set.
+    Set(SetVal),
 }
 
 impl Value {
@@ -147,6 +154,8 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
         }
     }
 
@@ -154,6 +163,8 @@ impl Value {
     pub fn encoding(&self) -> &'static str {
         match self {
             Value::Str(s) => s.encoding(),
+            Value::Hash(h) => h.encoding(),
+            Value::Set(s) => s.encoding(),
         }
     }
 
@@ -163,6 +174,17 @@ impl Value {
             Value::Str(RStr::Int(_)) => 0,
             Value::Str(RStr::Emb(c)) => c.heap_bytes(),
             Value::Str(RStr::Raw(v)) => v.capacity(),
+            Value::Hash(h) => h.mem_usage(),
+            Value::Set(s) => s.mem_usage(),
+        }
+    }
+
+    /// True for an aggregate with no elements left (its key must go).
+    pub fn is_empty_aggregate(&self) -> bool {
+        match self {
+            Value::Str(_) => false,
+            Value::Hash(h) => h.is_empty(),
+            Value::Set(s) => s.is_empty(),
         }
     }
 }

@@ -12,7 +12,9 @@
 //! - DUMP payload: `type byte, value, RDB version u16 LE, CRC-64 u64 LE`,
 //!   the CRC (Jones polynomial, "CRC-64/REDIS") covering everything before it.
 
-use crate::keyspace::{RStr, Value};
+pub mod aggregate;
+
+use crate::keyspace::{Limits, RStr, Value};
 
 /// RDB version we write (Redis 7.0 reads up to 10).
 pub const RDB_VERSION: u16 = 10;
@@ -115,6 +117,8 @@ pub fn write_value(out: &mut Vec<u8>, v: &Value, compress: bool) {
             out.push(TYPE_STRING);
             write_string(out, &s.as_bytes(), compress);
         }
+        Value::Hash(h) => aggregate::write_hash(out, h, compress),
+        Value::Set(s) => aggregate::write_set(out, s, compress),
     }
 }
 
@@ -268,18 +272,19 @@ impl<'a> Reader<'a> {
 }
 
 /// Read a value of RDB type `ty`.
-pub fn read_value(ty: u8, r: &mut Reader<'_>) -> Result<Value, RdbError> {
+/// Aggregates get the encoding `lim` calls for.
+pub fn read_value(ty: u8, r: &mut Reader<'_>, lim: &Limits) -> Result<Value, RdbError> {
     match ty {
         TYPE_STRING => Ok(Value::Str(RStr::from_bytes(&r.string()?))),
-        other => Err(RdbError::UnsupportedType(other)),
+        other => aggregate::read(other, r, lim).unwrap_or(Err(RdbError::UnsupportedType(other))),
     }
 }
 
 /// Decode a verified DUMP body (type byte + value) into a value.
-pub fn load_payload_body(body: &[u8], max_string: usize) -> Result<Value, RdbError> {
+pub fn load_payload_body(body: &[u8], max_string: usize, lim: &Limits) -> Result<Value, RdbError> {
     let mut r = Reader::new(body, max_string);
     let ty = r.byte()?;
-    let v = read_value(ty, &mut r)?;
+    let v = read_value(ty, &mut r, lim)?;
     if !r.at_end() {
         return Err(RdbError::Bad);
     }
@@ -352,7 +357,7 @@ mod tests {
         assert!(verify_payload(&bad).is_none());
         let body = verify_payload(&p).unwrap();
         assert_eq!(
-            load_payload_body(body, 1 << 20).unwrap(),
+            load_payload_body(body, 1 << 20, &Limits::default()).unwrap(),
             Value::Str(RStr::from_bytes(b"bar"))
         );
     }
@@ -364,8 +369,16 @@ mod tests {
         write_len(&mut v, 3);
         write_len(&mut v, 1 << 30);
         v.extend_from_slice(&[1, 2, 3]);
-        assert_eq!(load_payload_body(&v, usize::MAX), Err(RdbError::Bad));
-        assert!(load_payload_body(&[TYPE_STRING, 0x80, 0xff, 0xff, 0xff, 0xff], 1 << 20).is_err());
-        assert!(load_payload_body(&[200], 1 << 20).is_err());
+        assert_eq!(
+            load_payload_body(&v, usize::MAX, &Limits::default()),
+            Err(RdbError::Bad)
+        );
+        assert!(load_payload_body(
+            &[TYPE_STRING, 0x80, 0xff, 0xff, 0xff, 0xff],
+            1 << 20,
+            &Limits::default()
+        )
+        .is_err());
+        assert!(load_payload_body(&[200], 1 << 20, &Limits::default()).is_err());
     }
 }

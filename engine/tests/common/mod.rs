@@ -111,14 +111,23 @@ impl Diff {
         assert!(r.is_error(), "{line}: expected an error, got {r}");
     }
 
-    /// Run every non-empty, non-comment line of `script` through [`Diff::same`].
+    /// Run every non-empty, non-comment line of `script` through
+    /// [`Diff::same`]; a line starting with `~ ` goes through
+    /// [`Diff::same_unordered`] (replies whose order is the hash table's).
     pub fn script(&mut self, script: &str) {
         for line in script
             .lines()
             .map(str::trim)
             .filter(|l| !l.is_empty() && !l.starts_with('#'))
         {
-            self.same(line);
+            match line.strip_prefix("~ ") {
+                Some(rest) => {
+                    self.same_unordered(rest);
+                }
+                None => {
+                    self.same(line);
+                }
+            }
         }
     }
 

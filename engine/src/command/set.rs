@@ -1,0 +1,808 @@
+//! Set commands: SADD SREM SMEMBERS SISMEMBER SMISMEMBER SCARD SPOP
+//! SRANDMEMBER SSCAN on one key; SMOVE SINTER SUNION SDIFF SINTERSTORE
+//! SUNIONSTORE SDIFFSTORE SINTERCARD over several.
+//!
+//! Multi-key commands whose keys share a shard run as one job there; keys
+//! on several shards are locked in shard order through a transaction
+//! [`Session`], snapshotted, combined on the connection's shard and the
+//! result stored — atomic and isolated like MSET. Values:
+//! [`crate::keyspace::set`].
+
+use super::args::{is, parse_cursor, parse_i64};
+use super::ctx::{encode, Ctx};
+use super::elemscan;
+use super::errors::{self, CmdError, CmdResult};
+use super::hash::{distinct_positions, parse_pick_count};
+use super::multikey::by_shard;
+use super::spec::{acl, flags::*, CommandSpec, KeySpecDef};
+use crate::keyspace::{Db, ExpirePolicy, SetLimits, SetVal, Value};
+use crate::shard::locks::{LockSet, Mode};
+use crate::shard::tx::Session;
+use bytes::Bytes;
+use resp::{ReplyWriter, Request};
+
+// ---- access helpers ----
+
+/// The set at `key` for reading (None when missing), or WRONGTYPE.
+fn read_set<'d>(db: &'d mut Db, key: &[u8], now: i64) -> CmdResult<Option<&'d SetVal>> {
+    match db.read(key, now, true).map(|e| e.value()) {
+        None => Ok(None),
+        Some(Value::Set(s)) => Ok(Some(s)),
+        Some(_) => Err(errors::WRONGTYPE),
+    }
+}
+
+/// Run `f` on the existing set at `key` (None when missing), deleting the
+/// key if `f` empties it.
+fn modify_set<R>(
+    db: &mut Db,
+    key: &[u8],
+    now: i64,
+    f: impl FnOnce(&mut SetVal) -> R,
+) -> CmdResult<Option<R>> {
+    let r = match db.write(key, now).map(|e| e.value_mut()) {
+        None => return Ok(None),
+        Some(Value::Set(s)) => f(s),
+        Some(_) => return Err(errors::WRONGTYPE),
+    };
+    db.drop_if_empty(key);
+    Ok(Some(r))
+}
+
+/// SADD: members added.
+pub fn op_sadd(
+    db: &mut Db,
+    key: &[u8],
+    members: &[Bytes],
+    now: i64,
+    lim: SetLimits,
+) -> CmdResult<i64> {
+    match db.get(key, now).map(|e| e.value()) {
+        Some(Value::Set(_)) | None => {}
+        Some(_) => return Err(errors::WRONGTYPE),
+    }
+    let first = members.first().map_or(&[][..], |m| &m[..]);
+    let e = db.write_or_insert(key, now, || {
+        Value::Set(SetVal::create(first, members.len(), lim))
+    });
+    let Value::Set(s) = e.value_mut() else {
+        return Err(errors::WRONGTYPE);
+    };
+    Ok(members.iter().filter(|m| s.add(m, lim)).count() as i64)
+}
+
+fn err(w: &mut ReplyWriter<'_>, e: &CmdError) {
+    w.error(e.text().as_bytes());
+}
+
+fn members_of(req: &Request, from: usize) -> Vec<Bytes> {
+    (from..req.len()).map(|i| req.arg_bytes(i)).collect()
+}
+
+// ---- single-key handlers ----
+
+fn sadd(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    let members = members_of(req, 2);
+    ctx.run_key(req.arg_bytes(1), move |x, key| {
+        let (now, lim) = (x.now, x.st.config.limits.set);
+        let (db, w) = x.split();
+        match op_sadd(db, key, &members, now, lim) {
+            Ok(n) => w.int(n),
+            Err(e) => err(w, &e),
+        }
+    });
+    Ok(())
+}
+
+fn srem(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    let members = members_of(req, 2);
+    ctx.run_key(req.arg_bytes(1), move |x, key| {
+        let now = x.now;
+        let (db, w) = x.split();
+        match modify_set(db, key, now, |s| {
+            members.iter().filter(|m| s.remove(m)).count()
+        }) {
+            Ok(n) => w.int(n.unwrap_or(0) as i64),
+            Err(e) => err(w, &e),
+        }
+    });
+    Ok(())
+}
+
+fn with_set<F>(ctx: &mut Ctx<'_>, req: &Request, f: F)
+where
+    F: FnOnce(Option<&SetVal>, &mut ReplyWriter<'_>) + Send + 'static,
+{
+    ctx.run_key(req.arg_bytes(1), move |x, key| {
+        let now = x.now;
+        let (db, w) = x.split();
+        match read_set(db, key, now) {
+            Ok(s) => f(s, w),
+            Err(e) => err(w, &e),
+        }
+    });
+}
+
+fn write_members<'m>(w: &mut ReplyWriter<'_>, members: impl ExactSizeIterator<Item = &'m [u8]>) {
+    w.set(members.len());
+    for m in members {
+        w.bulk(m);
+    }
+}
+
+fn smembers(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    with_set(ctx, req, |s, w| {
+        let members = s.map(SetVal::members).unwrap_or_default();
+        write_members(w, members.iter().map(|m| &m[..]));
+    });
+    Ok(())
+}
+
+fn sismember(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    let m = req.arg_bytes(2);
+    with_set(ctx, req, move |s, w| {
+        w.int(i64::from(s.is_some_and(|s| s.contains(&m))))
+    });
+    Ok(())
+}
+
+fn smismember(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    let ms = members_of(req, 2);
+    with_set(ctx, req, move |s, w| {
+        w.array(ms.len());
+        for m in &ms {
+            w.int(i64::from(s.is_some_and(|s| s.contains(m))));
+        }
+    });
+    Ok(())
+}
+
+fn scard(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    with_set(ctx, req, |s, w| w.int(s.map_or(0, |s| s.len() as i64)));
+    Ok(())
+}
+
+/// A xorshift stream seeded from the shard's generator.
+fn rng(seed: u64) -> impl FnMut() -> u64 {
+    let mut s = seed | 1;
+    move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    }
+}
+
+fn spop(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    let count = match req.len() {
+        2 => None,
+        3 => match parse_i64(req.arg(2)) {
+            Ok(c) if c >= 0 => Some(c as u64),
+            _ => {
+                return Err(CmdError::fixed(
+                    "ERR value is out of range, must be positive",
+                ))
+            }
+        },
+        _ => return Err(errors::SYNTAX),
+    };
+    ctx.run_key(req.arg_bytes(1), move |x, key| {
+        let now = x.now;
+        let mut rand = rng(x.st.rand());
+        let (db, w) = x.split();
+        let r = modify_set(db, key, now, |s| {
+            let want = count.unwrap_or(1).min(s.len() as u64) as usize;
+            let mut popped = Vec::with_capacity(want);
+            for _ in 0..want {
+                let Some(m) = s.random(&mut rand).map(|m| m.into_owned()) else {
+                    break;
+                };
+                s.remove(&m);
+                popped.push(m);
+            }
+            popped
+        });
+        match (r, count) {
+            (Err(e), _) => err(w, &e),
+            (Ok(popped), None) => match popped.and_then(|p| p.into_iter().next()) {
+                Some(m) => w.bulk(&m),
+                None => w.null(),
+            },
+            (Ok(popped), Some(_)) => {
+                let popped = popped.unwrap_or_default();
+                write_members(w, popped.iter().map(Vec::as_slice));
+            }
+        }
+    });
+    Ok(())
+}
+
+fn srandmember(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    let count = match req.len() {
+        2 => None,
+        3 => Some(parse_pick_count(req.arg(2))?),
+        _ => return Err(errors::SYNTAX),
+    };
+    ctx.run_key(req.arg_bytes(1), move |x, key| {
+        let now = x.now;
+        let mut rand = rng(x.st.rand());
+        let (db, w) = x.split();
+        let s = match read_set(db, key, now) {
+            Err(e) => return err(w, &e),
+            Ok(s) => s,
+        };
+        let Some(count) = count else {
+            match s.and_then(|s| s.random(&mut rand)) {
+                Some(m) => w.bulk(&m),
+                None => w.null(),
+            }
+            return;
+        };
+        let picks: Vec<Vec<u8>> = match s {
+            None => Vec::new(),
+            Some(_) if count == 0 => Vec::new(),
+            Some(s) if count < 0 => (0..count.unsigned_abs())
+                .filter_map(|_| s.random(&mut rand).map(|m| m.into_owned()))
+                .collect(),
+            Some(s) if count as usize >= s.len() => {
+                s.members().into_iter().map(|m| m.into_owned()).collect()
+            }
+            Some(s) => {
+                let all = s.members();
+                distinct_positions(all.len(), count as usize, &mut rand)
+                    .into_iter()
+                    .filter_map(|i| all.get(i).map(|m| m.to_vec()))
+                    .collect()
+            }
+        };
+        w.array(picks.len());
+        for p in &picks {
+            w.bulk(p);
+        }
+    });
+    Ok(())
+}
+
+fn sscan(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    let cursor = parse_cursor(req.arg(2))?;
+    let opts = elemscan::parse(req, 3, elemscan::Extra::None);
+    with_set(ctx, req, move |s, w| {
+        let Some(s) = s else {
+            return elemscan::empty(w);
+        };
+        let opts = match opts {
+            Ok(o) => o,
+            Err(e) => return err(w, &e),
+        };
+        let mut out = Vec::new();
+        let next = match s {
+            SetVal::Table(d) => elemscan::walk(d, cursor, opts.count, |m| {
+                if opts.keep(&m.0) {
+                    out.push(m.0.to_vec());
+                }
+            }),
+            _ => {
+                out = s
+                    .members()
+                    .into_iter()
+                    .filter(|m| opts.keep(m))
+                    .map(|m| m.into_owned())
+                    .collect();
+                0
+            }
+        };
+        elemscan::reply(w, next, &out);
+    });
+    Ok(())
+}
+
+// ---- multi-key: snapshot, combine, store ----
+
+/// A source key's members, or None when missing; Err on a wrong type.
+type Snap = CmdResult<Option<Vec<Vec<u8>>>>;
+
+fn snap(db: &mut Db, key: &[u8], now: i64) -> Snap {
+    read_set(db, key, now)
+        .map(|s| s.map(|s| s.members().into_iter().map(|m| m.into_owned()).collect()))
+}
+
+/// Store `members` at `key` (replacing whatever is there, TTL cleared);
+/// an empty result deletes the key. Returns the stored size.
+fn store(db: &mut Db, key: &[u8], members: &[Vec<u8>], now: i64, lim: SetLimits) -> i64 {
+    db.delete(key, now);
+    if members.is_empty() {
+        return 0;
+    }
+    let s = SetVal::from_members(members.iter().map(Vec::as_slice), lim);
+    let n = s.len() as i64;
+    db.set(key, Value::Set(s), ExpirePolicy::Clear, now);
+    n
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Inter,
+    Union,
+    Diff,
+}
+
+/// Combine snapshots (WRONGTYPE if any source has the wrong type). The
+/// result is built like Redis builds it, so small integer results come
+/// back sorted.
+fn combine(op: Op, snaps: Vec<Snap>, lim: SetLimits, limit: usize) -> CmdResult<Vec<Vec<u8>>> {
+    let sets: Vec<Option<Vec<Vec<u8>>>> = snaps.into_iter().collect::<CmdResult<_>>()?;
+    let members: Vec<Vec<u8>> = match op {
+        Op::Inter => {
+            if sets.iter().any(Option::is_none) {
+                return Ok(Vec::new());
+            }
+            let mut sets: Vec<Vec<Vec<u8>>> = sets.into_iter().flatten().collect();
+            sets.sort_by_key(Vec::len);
+            let Some((smallest, rest)) = sets.split_first() else {
+                return Ok(Vec::new());
+            };
+            let others: Vec<ahash::AHashSet<&[u8]>> = rest
+                .iter()
+                .map(|s| s.iter().map(Vec::as_slice).collect())
+                .collect();
+            let mut out = Vec::new();
+            for m in smallest {
+                if others.iter().all(|o| o.contains(&m[..])) {
+                    out.push(m.clone());
+                    if out.len() == limit {
+                        break;
+                    }
+                }
+            }
+            out
+        }
+        Op::Union => sets.into_iter().flatten().flatten().collect(),
+        Op::Diff => {
+            let mut it = sets.into_iter();
+            let first = it.next().flatten().unwrap_or_default();
+            let minus: ahash::AHashSet<Vec<u8>> = it.flatten().flatten().collect();
+            first.into_iter().filter(|m| !minus.contains(m)).collect()
+        }
+    };
+    if op == Op::Inter && limit != usize::MAX {
+        return Ok(members);
+    }
+    let built = SetVal::from_members(members.iter().map(Vec::as_slice), lim);
+    Ok(built
+        .members()
+        .into_iter()
+        .map(|m| m.into_owned())
+        .collect())
+}
+
+/// What a combining command does with the result.
+#[derive(Clone, Copy)]
+enum Finish {
+    /// Reply with the members (SINTER, SUNION, SDIFF).
+    Reply,
+    /// Store at the destination, reply with its size (*STORE).
+    Store,
+    /// Reply with the count (SINTERCARD).
+    Card,
+}
+
+fn reply_result(w: &mut ReplyWriter<'_>, r: CmdResult<Vec<Vec<u8>>>, finish: Finish, stored: i64) {
+    match r {
+        Err(e) => err(w, &e),
+        Ok(m) => match finish {
+            Finish::Reply => write_members(w, m.iter().map(Vec::as_slice)),
+            Finish::Store => w.int(stored),
+            Finish::Card => w.int(m.len() as i64),
+        },
+    }
+}
+
+/// Run a set algebra command over `srcs` (and `dst` for *STORE).
+fn algebra(
+    ctx: &mut Ctx<'_>,
+    op: Op,
+    srcs: Vec<Bytes>,
+    dst: Option<Bytes>,
+    finish: Finish,
+    limit: usize,
+) {
+    let db = ctx.db();
+    let mut all = srcs.clone();
+    all.extend(dst.iter().cloned());
+    let groups = by_shard(ctx, &all);
+    if let [(shard, _)] = groups.as_slice() {
+        ctx.run(*shard, &all, move |x| {
+            let (now, lim) = (x.now, x.st.config.limits.set);
+            let (d, w) = x.split();
+            let snaps = srcs.iter().map(|k| snap(d, k, now)).collect();
+            let r = combine(op, snaps, lim, limit);
+            let stored = match (&r, &dst) {
+                (Ok(m), Some(k)) => store(d, k, m, now, lim),
+                _ => 0,
+            };
+            reply_result(w, r, finish, stored);
+        });
+        return;
+    }
+    let n_src = srcs.len();
+    let locks: Vec<_> = groups
+        .into_iter()
+        .map(|(shard, keys)| {
+            let writes = keys.iter().any(|(i, _)| *i >= n_src);
+            let mode = if writes { Mode::Write } else { Mode::Read };
+            (
+                shard,
+                LockSet::of_keys(db, keys.iter().map(|(_, k)| &k[..]), mode),
+            )
+        })
+        .collect();
+    let home = ctx.shard.clone();
+    let proto = ctx.proto();
+    let lim = ctx.shard.state.borrow().config.limits.set;
+    ctx.run_async(async move {
+        let Ok(session) = Session::lock(&home, locks).await else {
+            return encode(proto, |w| w.error(b"ERR shard unavailable"));
+        };
+        let mut snaps = Vec::with_capacity(srcs.len());
+        for k in &srcs {
+            let k2 = k.clone();
+            let owner = home.owner(k);
+            let s = session
+                .exec(owner, move |st, now| snap(st.db(db), &k2, now))
+                .await
+                .unwrap_or(Err(CmdError::fixed("ERR shard unavailable")));
+            snaps.push(s);
+        }
+        let r = combine(op, snaps, lim, limit);
+        let mut stored = 0;
+        if let (Ok(m), Some(k)) = (&r, &dst) {
+            let (m, k2) = (m.clone(), k.clone());
+            stored = session
+                .exec(home.owner(k), move |st, now| {
+                    store(st.db(db), &k2, &m, now, lim)
+                })
+                .await
+                .unwrap_or(0);
+        }
+        session.release().await;
+        encode(proto, |w| reply_result(w, r, finish, stored))
+    });
+}
+
+fn keys_from(req: &Request, from: usize) -> Vec<Bytes> {
+    (from..req.len()).map(|i| req.arg_bytes(i)).collect()
+}
+
+/// SINTER / SUNION / SDIFF: keys from argument 1, reply with members.
+fn read_algebra(ctx: &mut Ctx<'_>, req: &Request, op: Op) -> CmdResult {
+    algebra(ctx, op, keys_from(req, 1), None, Finish::Reply, usize::MAX);
+    Ok(())
+}
+
+/// The *STORE forms: destination at argument 1, sources after it.
+fn store_algebra(ctx: &mut Ctx<'_>, req: &Request, op: Op) -> CmdResult {
+    let dst = Some(req.arg_bytes(1));
+    algebra(ctx, op, keys_from(req, 2), dst, Finish::Store, usize::MAX);
+    Ok(())
+}
+
+fn sinter(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    read_algebra(ctx, req, Op::Inter)
+}
+
+fn sunion(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    read_algebra(ctx, req, Op::Union)
+}
+
+fn sdiff(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    read_algebra(ctx, req, Op::Diff)
+}
+
+fn sinterstore(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    store_algebra(ctx, req, Op::Inter)
+}
+
+fn sunionstore(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    store_algebra(ctx, req, Op::Union)
+}
+
+fn sdiffstore(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    store_algebra(ctx, req, Op::Diff)
+}
+
+fn sintercard(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    let numkeys = parse_i64(req.arg(1)).unwrap_or(0);
+    if numkeys <= 0 {
+        return Err(CmdError::fixed("ERR numkeys should be greater than 0"));
+    }
+    let n = usize::try_from(numkeys).unwrap_or(usize::MAX);
+    if n > req.len() - 2 {
+        return Err(CmdError::fixed(
+            "ERR Number of keys can't be greater than number of args",
+        ));
+    }
+    let mut limit = usize::MAX;
+    let mut i = 2 + n;
+    while i < req.len() {
+        if is(req.arg(i), "LIMIT") && i + 1 < req.len() {
+            let l = parse_i64(req.arg(i + 1))?;
+            if l < 0 {
+                return Err(CmdError::fixed("ERR LIMIT can't be negative"));
+            }
+            limit = if l == 0 {
+                usize::MAX
+            } else {
+                usize::try_from(l).unwrap_or(usize::MAX)
+            };
+            i += 2;
+        } else {
+            return Err(errors::SYNTAX);
+        }
+    }
+    let keys = (2..2 + n).map(|i| req.arg_bytes(i)).collect();
+    algebra(ctx, Op::Inter, keys, None, Finish::Card, limit);
+    Ok(())
+}
+
+fn smove(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    let (src, dst, member) = (req.arg_bytes(1), req.arg_bytes(2), req.arg_bytes(3));
+    let db = ctx.db();
+    let (s1, s2) = (ctx.owner(&src), ctx.owner(&dst));
+    let type_ok = |d: &mut Db, k: &[u8], now: i64| match d.get(k, now).map(|e| e.value()) {
+        None | Some(Value::Set(_)) => Ok(()),
+        Some(_) => Err(errors::WRONGTYPE),
+    };
+    if s1 == s2 {
+        let keys = [src.clone(), dst.clone()];
+        ctx.run(s1, &keys, move |x| {
+            let (now, lim) = (x.now, x.st.config.limits.set);
+            let (d, w) = x.split();
+            let r = (|| {
+                if !d.contains(&src, now) {
+                    return Ok(false);
+                }
+                type_ok(d, &src, now)?;
+                type_ok(d, &dst, now)?;
+                if src == dst {
+                    return Ok(read_set(d, &src, now)?.is_some_and(|s| s.contains(&member)));
+                }
+                if modify_set(d, &src, now, |s| s.remove(&member))? != Some(true) {
+                    return Ok(false);
+                }
+                op_sadd(d, &dst, std::slice::from_ref(&member), now, lim)?;
+                Ok(true)
+            })();
+            match r {
+                Ok(b) => w.int(i64::from(b)),
+                Err(e) => err(w, &e),
+            }
+        });
+        return Ok(());
+    }
+    let home = ctx.shard.clone();
+    let proto = ctx.proto();
+    ctx.run_async(async move {
+        let locks = vec![
+            (s1, LockSet::of_keys(db, [&src[..]], Mode::Write)),
+            (s2, LockSet::of_keys(db, [&dst[..]], Mode::Write)),
+        ];
+        let Ok(session) = Session::lock(&home, locks).await else {
+            return encode(proto, |w| w.error(b"ERR shard unavailable"));
+        };
+        let r: CmdResult<bool> = async {
+            let s = src.clone();
+            let exists = session
+                .exec(s1, move |st, now| {
+                    st.db(db)
+                        .contains(&s, now)
+                        .then(|| type_ok(st.db(db), &s, now))
+                })
+                .await
+                .map_err(|_| unavailable())?;
+            match exists {
+                None => return Ok(false),
+                Some(r) => r?,
+            }
+            let d = dst.clone();
+            session
+                .exec(s2, move |st, now| type_ok(st.db(db), &d, now))
+                .await
+                .map_err(|_| unavailable())??;
+            let (s, m) = (src.clone(), member.clone());
+            let removed = session
+                .exec(s1, move |st, now| {
+                    modify_set(st.db(db), &s, now, |set| set.remove(&m))
+                })
+                .await
+                .map_err(|_| unavailable())??;
+            if removed != Some(true) {
+                return Ok(false);
+            }
+            let (d, m) = (dst.clone(), member.clone());
+            session
+                .exec(s2, move |st, now| {
+                    let lim = st.config.limits.set;
+                    op_sadd(st.db(db), &d, std::slice::from_ref(&m), now, lim)
+                })
+                .await
+                .map_err(|_| unavailable())??;
+            Ok(true)
+        }
+        .await;
+        session.release().await;
+        encode(proto, |w| match r {
+            Ok(b) => w.int(i64::from(b)),
+            Err(e) => err(w, &e),
+        })
+    });
+    Ok(())
+}
+
+fn unavailable() -> CmdError {
+    CmdError::fixed("ERR shard unavailable")
+}
+
+// ---- table ----
+
+const RW_INSERT: &[KeySpecDef] = &[KeySpecDef::range(&["RW", "INSERT"], 1, 0, 1, 0)];
+const RW_DELETE: &[KeySpecDef] = &[KeySpecDef::range(&["RW", "DELETE"], 1, 0, 1, 0)];
+const RW_ACCESS_DELETE: &[KeySpecDef] =
+    &[KeySpecDef::range(&["RW", "ACCESS", "DELETE"], 1, 0, 1, 0)];
+const RO: &[KeySpecDef] = &[KeySpecDef::range(&["RO"], 1, 0, 1, 0)];
+const RO_ACCESS: &[KeySpecDef] = &[KeySpecDef::range(&["RO", "ACCESS"], 1, 0, 1, 0)];
+const RO_ACCESS_ALL: &[KeySpecDef] = &[KeySpecDef::range(&["RO", "ACCESS"], 1, -1, 1, 0)];
+const STORE: &[KeySpecDef] = &[
+    KeySpecDef::range(&["OW", "UPDATE"], 1, 0, 1, 0),
+    KeySpecDef::range(&["RO", "ACCESS"], 2, -1, 1, 0),
+];
+const S: u32 = acl::SET;
+
+pub static COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("sadd", -3, sadd)
+        .flags(WRITE | DENYOOM | FAST)
+        .acl(S)
+        .keys(1, 1, 1)
+        .key_specs(RW_INSERT)
+        .doc("set", "1.0.0", "Adds one or more members to a set."),
+    CommandSpec::new("srem", -3, srem)
+        .flags(WRITE | FAST)
+        .acl(S)
+        .keys(1, 1, 1)
+        .key_specs(RW_DELETE)
+        .doc("set", "1.0.0", "Removes one or more members from a set."),
+    CommandSpec::new("smembers", 2, smembers)
+        .flags(READONLY)
+        .acl(S)
+        .keys(1, 1, 1)
+        .tips(&["nondeterministic_output_order"])
+        .key_specs(RO_ACCESS)
+        .doc("set", "1.0.0", "Returns all members of a set."),
+    CommandSpec::new("sismember", 3, sismember)
+        .flags(READONLY | FAST)
+        .acl(S)
+        .keys(1, 1, 1)
+        .key_specs(RO)
+        .doc(
+            "set",
+            "1.0.0",
+            "Determines whether a member belongs to a set.",
+        ),
+    CommandSpec::new("smismember", -3, smismember)
+        .flags(READONLY | FAST)
+        .acl(S)
+        .keys(1, 1, 1)
+        .key_specs(RO_ACCESS)
+        .doc(
+            "set",
+            "6.2.0",
+            "Determines whether multiple members belong to a set.",
+        ),
+    CommandSpec::new("scard", 2, scard)
+        .flags(READONLY | FAST)
+        .acl(S)
+        .keys(1, 1, 1)
+        .key_specs(RO)
+        .doc("set", "1.0.0", "Returns the number of members in a set."),
+    CommandSpec::new("spop", -2, spop)
+        .flags(WRITE | FAST)
+        .acl(S)
+        .keys(1, 1, 1)
+        .tips(&["nondeterministic_output"])
+        .key_specs(RW_ACCESS_DELETE)
+        .doc(
+            "set",
+            "1.0.0",
+            "Returns one or more random members from a set after removing them.",
+        ),
+    CommandSpec::new("srandmember", -2, srandmember)
+        .flags(READONLY)
+        .acl(S)
+        .keys(1, 1, 1)
+        .tips(&["nondeterministic_output"])
+        .key_specs(RO_ACCESS)
+        .doc(
+            "set",
+            "1.0.0",
+            "Get one or multiple random members from a set.",
+        ),
+    CommandSpec::new("sscan", -3, sscan)
+        .flags(READONLY)
+        .acl(S)
+        .keys(1, 1, 1)
+        .tips(&["nondeterministic_output"])
+        .key_specs(RO_ACCESS)
+        .doc("set", "2.8.0", "Iterates over members of a set."),
+    CommandSpec::new("smove", 4, smove)
+        .flags(WRITE | FAST)
+        .acl(S)
+        .keys(1, 2, 1)
+        .key_specs(&[
+            KeySpecDef::range(&["RW", "ACCESS", "DELETE"], 1, 0, 1, 0),
+            KeySpecDef::range(&["RW", "INSERT"], 2, 0, 1, 0),
+        ])
+        .doc("set", "1.0.0", "Moves a member from one set to another."),
+    CommandSpec::new("sinter", -2, sinter)
+        .flags(READONLY)
+        .acl(S)
+        .keys(1, -1, 1)
+        .tips(&["nondeterministic_output_order"])
+        .key_specs(RO_ACCESS_ALL)
+        .doc("set", "1.0.0", "Returns the intersect of multiple sets."),
+    CommandSpec::new("sunion", -2, sunion)
+        .flags(READONLY)
+        .acl(S)
+        .keys(1, -1, 1)
+        .tips(&["nondeterministic_output_order"])
+        .key_specs(RO_ACCESS_ALL)
+        .doc("set", "1.0.0", "Returns the union of multiple sets."),
+    CommandSpec::new("sdiff", -2, sdiff)
+        .flags(READONLY)
+        .acl(S)
+        .keys(1, -1, 1)
+        .tips(&["nondeterministic_output_order"])
+        .key_specs(RO_ACCESS_ALL)
+        .doc("set", "1.0.0", "Returns the difference of multiple sets."),
+    CommandSpec::new("sinterstore", -3, sinterstore)
+        .flags(WRITE | DENYOOM)
+        .acl(S)
+        .keys(1, -1, 1)
+        .key_specs(&[
+            KeySpecDef::range(&["RW", "UPDATE"], 1, 0, 1, 0),
+            KeySpecDef::range(&["RO", "ACCESS"], 2, -1, 1, 0),
+        ])
+        .doc(
+            "set",
+            "1.0.0",
+            "Stores the intersect of multiple sets in a key.",
+        ),
+    CommandSpec::new("sunionstore", -3, sunionstore)
+        .flags(WRITE | DENYOOM)
+        .acl(S)
+        .keys(1, -1, 1)
+        .key_specs(STORE)
+        .doc(
+            "set",
+            "1.0.0",
+            "Stores the union of multiple sets in a key.",
+        ),
+    CommandSpec::new("sdiffstore", -3, sdiffstore)
+        .flags(WRITE | DENYOOM)
+        .acl(S)
+        .keys(1, -1, 1)
+        .key_specs(STORE)
+        .doc(
+            "set",
+            "1.0.0",
+            "Stores the difference of multiple sets in a key.",
+        ),
+    CommandSpec::new("sintercard", -3, sintercard)
+        .flags(READONLY | MOVABLE_KEYS)
+        .acl(S)
+        .keys(0, 0, 0)
+        .key_specs(&[KeySpecDef::keynum(&["RO", "ACCESS"], 1, 0, 1, 1)])
+        .doc(
+            "set",
+            "7.0.0",
+            "Returns the number of members of the intersect of multiple sets.",
+        ),
+];
