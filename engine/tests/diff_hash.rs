@@ -101,16 +101,12 @@ HSCAN h2 0 TYPE string
 
 #[test]
 fn hashes_resp2() {
-    let pair = Pair::start();
-    pair.diff().script(SCRIPT);
+    Pair::start().script(false, SCRIPT);
 }
 
 #[test]
 fn hashes_resp3() {
-    let pair = Pair::start();
-    let mut d = pair.diff();
-    d.resp3();
-    d.script(SCRIPT);
+    Pair::start().script(true, SCRIPT);
 }
 
 #[test]
@@ -154,17 +150,7 @@ fn encoding_conversions_follow_the_thresholds() {
     // Hash values survive DUMP/RESTORE in both directions (Redis's
     // listpack payloads and our plain ones).
     d.same("HSET dumped name shoal n 7 neg -70000 big 12345678901");
-    for (from, to) in [(0, 1), (1, 0)] {
-        let clients = [&mut d.shoal, &mut d.redis];
-        let payload = clients[from].call(["DUMP", "dumped"]).unwrap();
-        let Frame::Bulk(p) = payload else {
-            panic!("DUMP: {payload}")
-        };
-        let r = clients[to]
-            .call([&b"RESTORE"[..], b"restored", b"0", &p, b"REPLACE"])
-            .unwrap();
-        assert_eq!(r, Frame::simple("OK"));
-    }
+    d.swap_dumps("dumped", "restored");
     d.same("HGETALL restored");
     d.same("OBJECT ENCODING restored");
     d.same_unordered("HGETALL big");

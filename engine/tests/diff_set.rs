@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::Pair;
+use common::{encoding, Pair};
 use resp::Frame;
 
 const SCRIPT: &str = r#"
@@ -151,23 +151,12 @@ SSCAN k2 0 NOVALUES
 
 #[test]
 fn sets_resp2() {
-    let pair = Pair::start();
-    pair.diff().script(SCRIPT);
+    Pair::start().script(false, SCRIPT);
 }
 
 #[test]
 fn sets_resp3() {
-    let pair = Pair::start();
-    let mut d = pair.diff();
-    d.resp3();
-    d.script(SCRIPT);
-}
-
-fn encoding(c: &mut resp::client::Client, key: &str) -> String {
-    match c.call(["OBJECT", "ENCODING", key]).unwrap() {
-        Frame::Bulk(b) => String::from_utf8(b.to_vec()).unwrap(),
-        other => panic!("{other}"),
-    }
+    Pair::start().script(true, SCRIPT);
 }
 
 #[test]
@@ -243,17 +232,7 @@ fn encodings_follow_redis_7_2() {
     d.same("SADD dumped 3 1 2");
     d.same("SADD sdumped x y z");
     for key in ["dumped", "sdumped", "ints"] {
-        for (from, to) in [(0, 1), (1, 0)] {
-            let clients = [&mut d.shoal, &mut d.redis];
-            let payload = clients[from].call(["DUMP", key]).unwrap();
-            let Frame::Bulk(p) = payload else {
-                panic!("DUMP: {payload}")
-            };
-            let r = clients[to]
-                .call([&b"RESTORE"[..], key.as_bytes(), b"0", &p, b"REPLACE"])
-                .unwrap();
-            assert_eq!(r, Frame::simple("OK"), "{key}");
-        }
+        d.swap_dumps(key, key);
         d.same_unordered(&format!("SMEMBERS {key}"));
     }
     d.same("OBJECT ENCODING dumped");

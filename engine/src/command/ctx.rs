@@ -97,6 +97,9 @@ pub struct Batch {
     jobs: Vec<Vec<Job>>,
     deferred: bool,
     barrier: Option<(LocalFuture, bool)>,
+    /// The barrier may wait indefinitely for other clients (BLPOP & co):
+    /// the connection watches its socket meanwhile.
+    barrier_blocks: bool,
 }
 
 impl Batch {
@@ -109,6 +112,7 @@ impl Batch {
             jobs: (0..shards).map(|_| Vec::new()).collect(),
             deferred: false,
             barrier: None,
+            barrier_blocks: false,
         }
     }
 
@@ -130,6 +134,11 @@ impl Batch {
     /// True when a barrier is waiting to be flushed.
     pub fn has_barrier(&self) -> bool {
         self.barrier.is_some()
+    }
+
+    /// True when the waiting barrier blocks on other clients.
+    pub fn barrier_blocks(&self) -> bool {
+        self.barrier.is_some() && self.barrier_blocks
     }
 
     /// Record the bytes `start..` of the current target as the current
@@ -225,6 +234,7 @@ impl Batch {
             self.deferred = false;
         }
         if let Some((fut, suppressed)) = self.barrier.take() {
+            self.barrier_blocks = false;
             let bytes = fut.await;
             if !suppressed {
                 self.out.extend_from_slice(&bytes);
@@ -379,6 +389,8 @@ impl<'a> Ctx<'a> {
         });
         let reply = target.get(start..).unwrap_or(&[]);
         st.stats.record(cmd, self.t0.elapsed(), reply);
+        drop(st);
+        crate::shard::blocking::flush(self.shard);
         self.outcome = Outcome::Executed;
         true
     }
@@ -426,6 +438,17 @@ impl<'a> Ctx<'a> {
         };
         self.batch.barrier = Some((Box::pin(wrapped), false));
         self.outcome = Outcome::Async;
+    }
+
+    /// Like [`Ctx::run_async`] for a future that may wait on other clients
+    /// indefinitely (blocking commands): the connection keeps reading its
+    /// socket meanwhile, and drops the future when the peer goes away.
+    pub fn run_blocking<Fut>(&mut self, fut: Fut)
+    where
+        Fut: Future<Output = Vec<u8>> + 'static,
+    {
+        self.run_async(fut);
+        self.batch.barrier_blocks = true;
     }
 
     /// Decide whether this very command's reply is sent (CLIENT REPLY).

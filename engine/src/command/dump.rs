@@ -115,6 +115,8 @@ fn restore(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
             access: u32::try_from(access_secs.max(0)).unwrap_or(0),
         });
         w.ok();
+        let db = x.db;
+        crate::shard::blocking::signal(x.st, db, key, now);
     });
     Ok(())
 }

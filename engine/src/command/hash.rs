@@ -4,25 +4,17 @@
 //! Layout: access helpers, `op_*` functions over a `Db` (run on the owning
 //! shard), handlers, the table. Values: [`crate::keyspace::hash`].
 
+use super::access::{err, modify, read};
 use super::args::{is, long_double_add, long_double_valid, parse_cursor, parse_i64, LdError};
 use super::ctx::Ctx;
 use super::elemscan;
 use super::errors::{self, CmdError, CmdResult};
-use super::spec::{acl, flags::*, CommandSpec, KeySpecDef};
+use super::spec::{acl, flags::*, ks::*, CommandSpec, KeySpecDef};
 use crate::keyspace::{Db, HashVal, PackLimits, Value};
 use bytes::Bytes;
 use resp::{numfmt, Proto, ReplyWriter, Request};
 
 // ---- access helpers ----
-
-/// The hash at `key` for reading (None when missing), or WRONGTYPE.
-pub fn read_hash<'d>(db: &'d mut Db, key: &[u8], now: i64) -> CmdResult<Option<&'d HashVal>> {
-    match db.read(key, now, true).map(|e| e.value()) {
-        None => Ok(None),
-        Some(Value::Hash(h)) => Ok(Some(h)),
-        Some(_) => Err(errors::WRONGTYPE),
-    }
-}
 
 /// The hash at `key` for writing, created empty when missing.
 fn write_hash<'d>(db: &'d mut Db, key: &[u8], now: i64) -> CmdResult<&'d mut HashVal> {
@@ -39,27 +31,6 @@ fn write_hash<'d>(db: &'d mut Db, key: &[u8], now: i64) -> CmdResult<&'d mut Has
         Value::Hash(h) => Ok(h),
         _ => Err(errors::WRONGTYPE),
     }
-}
-
-/// Run `f` on the existing hash at `key` (None when missing), then delete
-/// the key if `f` emptied it.
-fn modify_hash<R>(
-    db: &mut Db,
-    key: &[u8],
-    now: i64,
-    f: impl FnOnce(&mut HashVal) -> R,
-) -> CmdResult<Option<R>> {
-    let r = match db.write(key, now).map(|e| e.value_mut()) {
-        None => return Ok(None),
-        Some(Value::Hash(h)) => f(h),
-        Some(_) => return Err(errors::WRONGTYPE),
-    };
-    db.drop_if_empty(key);
-    Ok(Some(r))
-}
-
-fn err(w: &mut ReplyWriter<'_>, e: &CmdError) {
-    w.error(e.text().as_bytes());
 }
 
 // ---- ops ----
@@ -186,7 +157,7 @@ where
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         let (db, w) = x.split();
-        match read_hash(db, key, now) {
+        match read::<HashVal>(db, key, now) {
             Ok(h) => f(h, w),
             Err(e) => err(w, &e),
         }
@@ -284,7 +255,7 @@ fn hdel(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         let (db, w) = x.split();
-        let r = modify_hash(db, key, now, |h| {
+        let r = modify::<HashVal, _>(db, key, now, |h| {
             fields.iter().filter(|f| h.remove(f)).count() as i64
         });
         match r {
@@ -390,7 +361,7 @@ fn hrandfield(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
             seed
         };
         let w = &mut x.w;
-        let h = match read_hash(st.db(x.db), key, now) {
+        let h = match read::<HashVal>(st.db(x.db), key, now) {
             Err(e) => return err(w, &e),
             Ok(h) => h,
         };
@@ -479,11 +450,6 @@ fn hscan(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 
 // ---- table ----
 
-const RW_INSERT: &[KeySpecDef] = &[KeySpecDef::range(&["RW", "UPDATE"], 1, 0, 1, 0)];
-const RW_ACCESS: &[KeySpecDef] = &[KeySpecDef::range(&["RW", "ACCESS", "UPDATE"], 1, 0, 1, 0)];
-const RO: &[KeySpecDef] = &[KeySpecDef::range(&["RO"], 1, 0, 1, 0)];
-const RO_ACCESS: &[KeySpecDef] = &[KeySpecDef::range(&["RO", "ACCESS"], 1, 0, 1, 0)];
-const RW_DELETE: &[KeySpecDef] = &[KeySpecDef::range(&["RW", "DELETE"], 1, 0, 1, 0)];
 const H: u32 = acl::HASH;
 
 pub static COMMANDS: &[CommandSpec] = &[
@@ -491,7 +457,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         .flags(WRITE | DENYOOM | FAST)
         .acl(H)
         .keys(1, 1, 1)
-        .key_specs(RW_INSERT)
+        .key_specs(RW_UPDATE)
         .doc(
             "hash",
             "2.0.0",
@@ -511,7 +477,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         .flags(WRITE | DENYOOM | FAST)
         .acl(H)
         .keys(1, 1, 1)
-        .key_specs(RW_INSERT)
+        .key_specs(RW_UPDATE)
         .doc("hash", "2.0.0", "Sets the values of multiple fields."),
     CommandSpec::new("hget", 3, hget)
         .flags(READONLY | FAST)
@@ -590,7 +556,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         .flags(WRITE | DENYOOM | FAST)
         .acl(H)
         .keys(1, 1, 1)
-        .key_specs(RW_ACCESS)
+        .key_specs(RW_ACCESS_UPDATE)
         .doc(
             "hash",
             "2.0.0",
@@ -600,7 +566,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         .flags(WRITE | DENYOOM | FAST)
         .acl(H)
         .keys(1, 1, 1)
-        .key_specs(RW_ACCESS)
+        .key_specs(RW_ACCESS_UPDATE)
         .doc(
             "hash",
             "2.6.0",

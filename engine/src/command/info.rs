@@ -23,6 +23,7 @@ struct ShardInfo {
     /// (keys, expires, avg_ttl) per database.
     dbs: Vec<(usize, usize, i64)>,
     clients: usize,
+    blocked: usize,
     memory: i64,
     /// Table and per-key bookkeeping bytes over all databases.
     keyspace_overhead: u64,
@@ -45,6 +46,7 @@ fn gather(s: &crate::shard::Shard) -> ShardInfo {
             .map(|d| (d.len(), d.volatile_count(), d.avg_ttl()))
             .collect(),
         clients: st.clients.len(),
+        blocked: st.blocking.blocked_clients(),
         memory: crate::alloc::thread_allocated(),
         keyspace_overhead: st.dbs.iter().map(|d| d.overhead_bytes() as u64).sum(),
         client_buffers: st
@@ -157,10 +159,11 @@ fn section(out: &mut String, name: &str, g: &Gathered<'_>) {
         }
         "clients" => {
             let clients: usize = g.shards.iter().map(|s| s.clients).sum();
+            let blocked: usize = g.shards.iter().map(|s| s.blocked).sum();
             let _ = write!(
                 s,
                 "# Clients\r\nconnected_clients:{clients}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\n\
-                 client_recent_max_output_buffer:0\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+                 client_recent_max_output_buffer:0\r\nblocked_clients:{blocked}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
                 cfg.maxclients
             );
         }

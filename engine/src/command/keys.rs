@@ -6,8 +6,9 @@
 use super::args::{is, parse_cursor, parse_i64, Args};
 use super::ctx::{encode, Ctx};
 use super::errors::{self, CmdError, CmdResult};
-use super::spec::{acl, flags::*, CommandSpec, KeySpecDef};
+use super::spec::{acl, flags::*, ks::*, CommandSpec, KeySpecDef};
 use crate::keyspace::{CompactBytes, Db, Entry, RStr, Value};
+use crate::shard::blocking;
 use crate::shard::locks::{LockSet, Mode};
 use crate::shard::tx::Session;
 use bytes::Bytes;
@@ -355,7 +356,7 @@ fn rename_generic(ctx: &mut Ctx<'_>, req: &Request, nx: bool) -> CmdResult {
         let keys = [src.clone(), dst.clone()];
         ctx.run(s1, &keys, move |x| {
             let now = x.now;
-            let (d, w) = x.split();
+            let d = x.st.db(db);
             let r = (|| {
                 if !d.contains(&src, now) {
                     return Err(errors::NO_SUCH_KEY);
@@ -370,7 +371,10 @@ fn rename_generic(ctx: &mut Ctx<'_>, req: &Request, nx: bool) -> CmdResult {
                 put_entry(d, &dst, moved, now);
                 Ok(true)
             })();
-            reply(w, r);
+            if r == Ok(true) {
+                blocking::signal(x.st, db, &dst, now);
+            }
+            reply(&mut x.w, r);
         });
         return Ok(());
     }
@@ -412,7 +416,10 @@ fn rename_generic(ctx: &mut Ctx<'_>, req: &Request, nx: bool) -> CmdResult {
                 .ok_or(errors::NO_SUCH_KEY)?;
             let d = dst.clone();
             let _ = session
-                .exec(s2, move |st, now| put_entry(st.db(db), &d, moved, now))
+                .exec(s2, move |st, now| {
+                    put_entry(st.db(db), &d, moved, now);
+                    blocking::signal(st, db, &d, now);
+                })
                 .await;
             Ok(true)
         }
@@ -475,6 +482,7 @@ fn copy(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
                 return;
             }
             put_entry(d, &dst, moved, now);
+            blocking::signal(x.st, dst_db, &dst, now);
             x.w.int(1);
         });
         return Ok(());
@@ -510,6 +518,7 @@ fn copy(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
                             return 0;
                         }
                         put_entry(db, &d, moved, now);
+                        blocking::signal(st, dst_db, &d, now);
                         1
                     })
                     .await
@@ -545,6 +554,7 @@ fn move_cmd(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
             return;
         };
         put_entry(x.st.db(target), key, moved, now);
+        blocking::signal(x.st, target, key, now);
         x.w.int(1);
     });
     Ok(())
@@ -637,9 +647,6 @@ fn object_help(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {
 // ---- table ----
 
 const KS: u32 = acl::KEYSPACE;
-const RW_UPDATE: &[KeySpecDef] = &[KeySpecDef::range(&["RW", "UPDATE"], 1, 0, 1, 0)];
-const RO_ACCESS: &[KeySpecDef] = &[KeySpecDef::range(&["RO", "ACCESS"], 1, 0, 1, 0)];
-const RO: &[KeySpecDef] = &[KeySpecDef::range(&["RO"], 1, 0, 1, 0)];
 const OBJ_KEY: &[KeySpecDef] = &[KeySpecDef::range(&["RO"], 2, 0, 1, 0)];
 
 const OBJECT_SUBS: &[CommandSpec] = &[

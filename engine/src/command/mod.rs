@@ -5,6 +5,7 @@
 //! | [`spec`] | the row type (`CommandSpec`), flags, ACL categories, key specs |
 //! | [`table`] | the assembled table (single source of truth), name lookup |
 //! | [`ctx`] | what handlers work with: `Ctx`, `Conn`, the pipeline `Batch` |
+//! | [`access`] | typed read/modify of aggregate values (WRONGTYPE, empty → deleted) |
 //! | [`args`] | argument cursor and Redis-exact number parsing |
 //! | [`errors`] | every wire error text |
 //! | [`connection`] | PING ECHO HELLO AUTH SELECT QUIT RESET |
@@ -14,6 +15,8 @@
 //! | [`hash`] | HSET HGET ... HRANDFIELD HSCAN |
 //! | [`set`] | SADD SREM ... SINTERCARD SSCAN (multi-key ones across shards) |
 //! | [`elemscan`] | the option parsing and reply shared by HSCAN / SSCAN |
+//! | [`list`] | LPUSH ... LPOS LMOVE LMPOP |
+//! | [`blocking`] | BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP |
 //! | [`keys`] | TYPE EXPIRE* TTL* PERSIST KEYS SCAN RANDOMKEY RENAME COPY OBJECT MOVE |
 //! | [`dump`] | DUMP RESTORE (payloads: [`crate::rdb`]) |
 //! | [`server`] | DBSIZE FLUSHDB FLUSHALL SWAPDB TIME DEBUG SHUTDOWN |
@@ -24,7 +27,9 @@
 //! Dispatch order follows Redis's `processCommand`: unknown command, then
 //! unknown subcommand, then arity, then authentication, then the handler.
 
+pub mod access;
 pub mod args;
+pub mod blocking;
 pub mod client;
 pub mod config;
 pub mod connection;
@@ -37,6 +42,7 @@ pub mod info;
 pub mod introspect;
 pub mod keys;
 pub mod lcs;
+pub mod list;
 pub mod multikey;
 pub mod server;
 pub mod set;

@@ -8,13 +8,14 @@
 //! result stored — atomic and isolated like MSET. Values:
 //! [`crate::keyspace::set`].
 
+use super::access::{err, modify, read};
 use super::args::{is, parse_cursor, parse_i64};
 use super::ctx::{encode, Ctx};
 use super::elemscan;
 use super::errors::{self, CmdError, CmdResult};
 use super::hash::{distinct_positions, parse_pick_count};
 use super::multikey::by_shard;
-use super::spec::{acl, flags::*, CommandSpec, KeySpecDef};
+use super::spec::{acl, flags::*, ks::*, CommandSpec, KeySpecDef};
 use crate::keyspace::{Db, ExpirePolicy, SetLimits, SetVal, Value};
 use crate::shard::locks::{LockSet, Mode};
 use crate::shard::tx::Session;
@@ -22,32 +23,6 @@ use bytes::Bytes;
 use resp::{ReplyWriter, Request};
 
 // ---- access helpers ----
-
-/// The set at `key` for reading (None when missing), or WRONGTYPE.
-fn read_set<'d>(db: &'d mut Db, key: &[u8], now: i64) -> CmdResult<Option<&'d SetVal>> {
-    match db.read(key, now, true).map(|e| e.value()) {
-        None => Ok(None),
-        Some(Value::Set(s)) => Ok(Some(s)),
-        Some(_) => Err(errors::WRONGTYPE),
-    }
-}
-
-/// Run `f` on the existing set at `key` (None when missing), deleting the
-/// key if `f` empties it.
-fn modify_set<R>(
-    db: &mut Db,
-    key: &[u8],
-    now: i64,
-    f: impl FnOnce(&mut SetVal) -> R,
-) -> CmdResult<Option<R>> {
-    let r = match db.write(key, now).map(|e| e.value_mut()) {
-        None => return Ok(None),
-        Some(Value::Set(s)) => f(s),
-        Some(_) => return Err(errors::WRONGTYPE),
-    };
-    db.drop_if_empty(key);
-    Ok(Some(r))
-}
 
 /// SADD: members added.
 pub fn op_sadd(
@@ -69,10 +44,6 @@ pub fn op_sadd(
         return Err(errors::WRONGTYPE);
     };
     Ok(members.iter().filter(|m| s.add(m, lim)).count() as i64)
-}
-
-fn err(w: &mut ReplyWriter<'_>, e: &CmdError) {
-    w.error(e.text().as_bytes());
 }
 
 fn members_of(req: &Request, from: usize) -> Vec<Bytes> {
@@ -99,7 +70,7 @@ fn srem(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         let (db, w) = x.split();
-        match modify_set(db, key, now, |s| {
+        match modify::<SetVal, _>(db, key, now, |s| {
             members.iter().filter(|m| s.remove(m)).count()
         }) {
             Ok(n) => w.int(n.unwrap_or(0) as i64),
@@ -116,7 +87,7 @@ where
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         let (db, w) = x.split();
-        match read_set(db, key, now) {
+        match read::<SetVal>(db, key, now) {
             Ok(s) => f(s, w),
             Err(e) => err(w, &e),
         }
@@ -190,7 +161,7 @@ fn spop(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         let now = x.now;
         let mut rand = rng(x.st.rand());
         let (db, w) = x.split();
-        let r = modify_set(db, key, now, |s| {
+        let r = modify::<SetVal, _>(db, key, now, |s| {
             let want = count.unwrap_or(1).min(s.len() as u64) as usize;
             let mut popped = Vec::with_capacity(want);
             for _ in 0..want {
@@ -227,7 +198,7 @@ fn srandmember(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         let now = x.now;
         let mut rand = rng(x.st.rand());
         let (db, w) = x.split();
-        let s = match read_set(db, key, now) {
+        let s = match read::<SetVal>(db, key, now) {
             Err(e) => return err(w, &e),
             Ok(s) => s,
         };
@@ -302,7 +273,7 @@ fn sscan(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 type Snap = CmdResult<Option<Vec<Vec<u8>>>>;
 
 fn snap(db: &mut Db, key: &[u8], now: i64) -> Snap {
-    read_set(db, key, now)
+    read::<SetVal>(db, key, now)
         .map(|s| s.map(|s| s.members().into_iter().map(|m| m.into_owned()).collect()))
 }
 
@@ -564,9 +535,9 @@ fn smove(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
                 type_ok(d, &src, now)?;
                 type_ok(d, &dst, now)?;
                 if src == dst {
-                    return Ok(read_set(d, &src, now)?.is_some_and(|s| s.contains(&member)));
+                    return Ok(read::<SetVal>(d, &src, now)?.is_some_and(|s| s.contains(&member)));
                 }
-                if modify_set(d, &src, now, |s| s.remove(&member))? != Some(true) {
+                if modify::<SetVal, _>(d, &src, now, |s| s.remove(&member))? != Some(true) {
                     return Ok(false);
                 }
                 op_sadd(d, &dst, std::slice::from_ref(&member), now, lim)?;
@@ -611,7 +582,7 @@ fn smove(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
             let (s, m) = (src.clone(), member.clone());
             let removed = session
                 .exec(s1, move |st, now| {
-                    modify_set(st.db(db), &s, now, |set| set.remove(&m))
+                    modify::<SetVal, _>(st.db(db), &s, now, |set| set.remove(&m))
                 })
                 .await
                 .map_err(|_| unavailable())??;
@@ -644,12 +615,6 @@ fn unavailable() -> CmdError {
 
 // ---- table ----
 
-const RW_INSERT: &[KeySpecDef] = &[KeySpecDef::range(&["RW", "INSERT"], 1, 0, 1, 0)];
-const RW_DELETE: &[KeySpecDef] = &[KeySpecDef::range(&["RW", "DELETE"], 1, 0, 1, 0)];
-const RW_ACCESS_DELETE: &[KeySpecDef] =
-    &[KeySpecDef::range(&["RW", "ACCESS", "DELETE"], 1, 0, 1, 0)];
-const RO: &[KeySpecDef] = &[KeySpecDef::range(&["RO"], 1, 0, 1, 0)];
-const RO_ACCESS: &[KeySpecDef] = &[KeySpecDef::range(&["RO", "ACCESS"], 1, 0, 1, 0)];
 const RO_ACCESS_ALL: &[KeySpecDef] = &[KeySpecDef::range(&["RO", "ACCESS"], 1, -1, 1, 0)];
 const STORE: &[KeySpecDef] = &[
     KeySpecDef::range(&["OW", "UPDATE"], 1, 0, 1, 0),

@@ -180,6 +180,25 @@ impl KeySpecDef {
     }
 }
 
+/// The key specs of commands whose one key is argument 1, by flags.
+pub mod ks {
+    use super::KeySpecDef;
+
+    const fn one(flags: &'static [&'static str]) -> [KeySpecDef; 1] {
+        [KeySpecDef::range(flags, 1, 0, 1, 0)]
+    }
+
+    pub const RO: &[KeySpecDef] = &one(&["RO"]);
+    pub const RO_ACCESS: &[KeySpecDef] = &one(&["RO", "ACCESS"]);
+    pub const RW_INSERT: &[KeySpecDef] = &one(&["RW", "INSERT"]);
+    pub const RW_UPDATE: &[KeySpecDef] = &one(&["RW", "UPDATE"]);
+    pub const RW_DELETE: &[KeySpecDef] = &one(&["RW", "DELETE"]);
+    pub const RW_ACCESS_UPDATE: &[KeySpecDef] = &one(&["RW", "ACCESS", "UPDATE"]);
+    pub const RW_ACCESS_DELETE: &[KeySpecDef] = &one(&["RW", "ACCESS", "DELETE"]);
+    pub const OW_UPDATE: &[KeySpecDef] = &one(&["OW", "UPDATE"]);
+    pub const OW_INSERT: &[KeySpecDef] = &one(&["OW", "INSERT"]);
+}
+
 /// One row of the command table.
 #[derive(Clone, Copy)]
 pub struct CommandSpec {

@@ -8,7 +8,7 @@
 use super::args::{is, long_double_add, parse_i64, Args, LdError};
 use super::ctx::Ctx;
 use super::errors::{self, CmdError, CmdResult};
-use super::spec::{acl, flags::*, CommandSpec, KeySpecDef};
+use super::spec::{acl, flags::*, ks::*, CommandSpec, KeySpecDef};
 use crate::keyspace::{Db, Entry, ExpirePolicy, RStr, Value};
 use bytes::Bytes;
 use resp::{ReplyWriter, Request};
@@ -578,12 +578,6 @@ fn lcs(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 // ---- table ----
 
 const STR: u32 = acl::STRING;
-const RO_ACCESS: &[KeySpecDef] = &[KeySpecDef::range(&["RO", "ACCESS"], 1, 0, 1, 0)];
-const RW_ACCESS_UPDATE: &[KeySpecDef] =
-    &[KeySpecDef::range(&["RW", "ACCESS", "UPDATE"], 1, 0, 1, 0)];
-const RW_INSERT: &[KeySpecDef] = &[KeySpecDef::range(&["RW", "INSERT"], 1, 0, 1, 0)];
-const OW_UPDATE: &[KeySpecDef] = &[KeySpecDef::range(&["OW", "UPDATE"], 1, 0, 1, 0)];
-const RW_UPDATE: &[KeySpecDef] = &[KeySpecDef::range(&["RW", "UPDATE"], 1, 0, 1, 0)];
 
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("get", 2, get)
@@ -755,8 +749,6 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Finds the longest common subsequence of two string values.",
         ),
 ];
-
-const OW_INSERT: &[KeySpecDef] = &[KeySpecDef::range(&["OW", "INSERT"], 1, 0, 1, 0)];
 
 #[cfg(test)]
 mod tests {

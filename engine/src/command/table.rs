@@ -32,6 +32,8 @@ fn families() -> Vec<&'static [CommandSpec]> {
         super::multikey::COMMANDS,
         super::hash::COMMANDS,
         super::set::COMMANDS,
+        super::list::COMMANDS,
+        super::blocking::COMMANDS,
         super::keys::COMMANDS,
         super::dump::COMMANDS,
         super::server::COMMANDS,

@@ -168,7 +168,10 @@ pub const DIRECTIVES: &[Directive] = &[
     d("set-max-listpack-value", Kind::Int(0, LL), "64", true),
     stored("zset-max-listpack-entries", Kind::Int(0, LL), "128"),
     stored("zset-max-listpack-value", Kind::Int(0, LL), "64"),
-    stored("list-max-listpack-size", Kind::Int(-5, I32), "-2"),
+    aliased(
+        d("list-max-listpack-size", Kind::Int(-5, I32), "-2", true),
+        "list-max-ziplist-size",
+    ),
     stored("list-compress-depth", Kind::Int(0, I32), "0"),
     // Events, observability, scripting (issue 4).
     stored("notify-keyspace-events", Kind::Str, ""),

@@ -12,7 +12,7 @@
 
 pub mod directives;
 
-use crate::keyspace::{Limits, PackLimits, SetLimits};
+use crate::keyspace::{Limits, ListLimits, PackLimits, SetLimits};
 use directives::{Directive, Support, DIRECTIVES};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -359,6 +359,9 @@ impl Config {
                 intset: size("set-max-intset-entries"),
                 entries: size("set-max-listpack-entries"),
                 value: size("set-max-listpack-value"),
+            },
+            list: ListLimits {
+                fill: self.num("list-max-listpack-size"),
             },
         };
     }

@@ -8,6 +8,7 @@
 //! | [`pack`] | `Pack`, the listpack-like compact encoding of small aggregates |
 //! | [`hash`] | hash values: listpack / hashtable |
 //! | [`set`] | set values: intset / listpack / hashtable |
+//! | [`list`] | list values: listpack / quicklist |
 //! | [`db`] | `Db`: one SELECT-able database with lazy + active expiry |
 //!
 //! Nothing here knows about threads, commands or the wire: the shard owns
@@ -17,6 +18,7 @@ pub mod compact;
 pub mod db;
 pub mod dict;
 pub mod hash;
+pub mod list;
 pub mod pack;
 pub mod set;
 pub mod value;
@@ -24,6 +26,7 @@ pub mod value;
 pub use compact::CompactBytes;
 pub use db::{Db, Entry, ExpirePolicy};
 pub use hash::{HashVal, PackLimits};
+pub use list::{ListLimits, ListVal};
 pub use set::{SetLimits, SetVal};
 pub use value::{RStr, Value};
 
@@ -34,6 +37,8 @@ pub struct Limits {
     pub hash: PackLimits,
     /// Sets.
     pub set: SetLimits,
+    /// Lists.
+    pub list: ListLimits,
 }
 
 impl Default for Limits {
@@ -49,6 +54,7 @@ impl Default for Limits {
                 entries: 128,
                 value: 64,
             },
+            list: ListLimits { fill: -2 },
         }
     }
 }

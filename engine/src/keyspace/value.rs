@@ -6,10 +6,11 @@
 //! (at most 44 bytes, created whole by SET-like commands) and `raw`
 //! (longer, or modified in place by APPEND/SETRANGE/SETBIT).
 //! Aggregate types keep Redis's compact-then-full encodings: hashes in
-//! [`super::hash`], sets in [`super::set`].
+//! [`super::hash`], sets in [`super::set`], lists in [`super::list`].
 
 use super::compact::CompactBytes;
 use super::hash::HashVal;
+use super::list::ListVal;
 use super::set::SetVal;
 use resp::numfmt;
 use std::borrow::Cow;
@@ -147,6 +148,8 @@ pub enum Value {
     Hash(HashVal),
     /// A set.
     Set(SetVal),
+    /// A list.
+    List(ListVal),
 }
 
 impl Value {
@@ -156,6 +159,7 @@ impl Value {
             Value::Str(_) => "string",
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
+            Value::List(_) => "list",
         }
     }
 
@@ -165,6 +169,7 @@ impl Value {
             Value::Str(s) => s.encoding(),
             Value::Hash(h) => h.encoding(),
             Value::Set(s) => s.encoding(),
+            Value::List(l) => l.encoding(),
         }
     }
 
@@ -176,6 +181,7 @@ impl Value {
             Value::Str(RStr::Raw(v)) => v.capacity(),
             Value::Hash(h) => h.mem_usage(),
             Value::Set(s) => s.mem_usage(),
+            Value::List(l) => l.mem_usage(),
         }
     }
 
@@ -185,6 +191,7 @@ impl Value {
             Value::Str(_) => false,
             Value::Hash(h) => h.is_empty(),
             Value::Set(s) => s.is_empty(),
+            Value::List(l) => l.is_empty(),
         }
     }
 }

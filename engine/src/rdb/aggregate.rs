@@ -1,7 +1,8 @@
-//! Hashes and sets in RDB form. We write the plain encodings (every Redis
+//! Hashes, sets and lists in RDB form. We write the plain encodings (every Redis
 //! version reads them, and it picks its own in-memory encoding on load);
 //! we read those plus the compact blobs Redis 7 writes: `intset` (type 11),
-//! hash `listpack` (16) and, from 7.2, set `listpack` (20).
+//! hash `listpack` (16), `quicklist` lists of listpack nodes (18) and,
+//! from 7.2, set `listpack` (20).
 //!
 //! Format facts (Redis `listpack.c`, `intset.c`):
 //! - intset blob: u32 LE width (2/4/8), u32 LE count, the integers LE;
@@ -16,8 +17,12 @@
 //! aggregates are refused, as Redis refuses them.
 
 use super::{write_len, write_string, RdbError, Reader};
-use crate::keyspace::{HashVal, Limits, SetVal, Value};
+use crate::keyspace::{HashVal, Limits, ListVal, SetVal, Value};
 
+/// Plain list: length, then elements.
+pub const TYPE_LIST: u8 = 1;
+/// List as quicklist nodes (container kind, then a listpack or plain string).
+pub const TYPE_LIST_QUICKLIST_2: u8 = 18;
 /// Plain set: length, then members.
 pub const TYPE_SET: u8 = 2;
 /// Plain hash: length, then field, value pairs.
@@ -46,6 +51,25 @@ pub fn write_set(out: &mut Vec<u8>, s: &SetVal, compress: bool) {
     for m in s.members() {
         write_string(out, &m, compress);
     }
+}
+
+/// Append a list in the plain encoding.
+pub fn write_list(out: &mut Vec<u8>, l: &ListVal, compress: bool) {
+    out.push(TYPE_LIST);
+    write_len(out, l.len() as u64);
+    for e in l.to_vec() {
+        write_string(out, &e, compress);
+    }
+}
+
+fn list_from(items: Vec<Vec<u8>>, lim: &Limits) -> Result<Value, RdbError> {
+    if items.is_empty() {
+        return Err(RdbError::Bad);
+    }
+    let mut l = ListVal::default();
+    let refs: Vec<&[u8]> = items.iter().map(Vec::as_slice).collect();
+    l.push(&refs, false, lim.list);
+    Ok(Value::List(l))
 }
 
 fn hash_from(items: Vec<Vec<u8>>, lim: &Limits) -> Result<Value, RdbError> {
@@ -93,6 +117,28 @@ pub fn read(ty: u8, r: &mut Reader<'_>, lim: &Limits) -> Option<Result<Value, Rd
             } else {
                 set_from(items, lim)
             }
+        })(),
+        TYPE_LIST => (|| {
+            let n = r.len()?;
+            let mut items = Vec::new();
+            for _ in 0..n {
+                items.push(r.string()?);
+            }
+            list_from(items, lim)
+        })(),
+        TYPE_LIST_QUICKLIST_2 => (|| {
+            let nodes = r.len()?;
+            let mut items = Vec::new();
+            for _ in 0..nodes {
+                let container = r.len()?;
+                let blob = r.string()?;
+                match container {
+                    1 => items.push(blob),
+                    2 => items.extend(listpack_entries(&blob)?),
+                    _ => return Err(RdbError::Bad),
+                }
+            }
+            list_from(items, lim)
         })(),
         TYPE_SET_INTSET => (|| {
             let blob = r.string()?;

@@ -173,7 +173,12 @@ async fn serve_inner<T: Transport>(shard: &Rc<Shard>, stream: &mut T) {
                     glommio::timer::sleep(Duration::from_millis(wait as u64)).await;
                 }
                 dispatch(shard, &mut conn, &mut batch, &req);
-                if batch.has_barrier() {
+                if batch.barrier_blocks() {
+                    let limit = shard.state.borrow().config.client_query_buffer_limit;
+                    if !flush_watching(shard, &mut batch, stream, &mut rbuf, limit).await {
+                        break 'conn;
+                    }
+                } else if batch.has_barrier() {
                     batch.flush(shard).await;
                 }
                 if conn.close_after_reply {
@@ -226,6 +231,40 @@ async fn serve_inner<T: Transport>(shard: &Rc<Shard>, stream: &mut T) {
 }
 
 /// Write and clear `out`. False when the peer is gone.
+/// Flush a batch whose barrier blocks (BLPOP & co) while watching the
+/// socket: input arriving meanwhile is kept in `rbuf` for later, and the
+/// peer going away (or flooding past `limit`) ends the wait, dropping the
+/// blocked command. False when the connection must close.
+async fn flush_watching<T: Transport>(
+    shard: &Rc<Shard>,
+    batch: &mut Batch,
+    stream: &mut T,
+    rbuf: &mut BytesMut,
+    limit: usize,
+) -> bool {
+    enum Event {
+        Done,
+        Read(std::io::Result<usize>),
+    }
+    let mut flush = std::pin::pin!(batch.flush(shard));
+    loop {
+        let ev = futures_lite::future::or(
+            async {
+                flush.as_mut().await;
+                Event::Done
+            },
+            async { Event::Read(stream.read_into(rbuf).await) },
+        )
+        .await;
+        match ev {
+            Event::Done => return true,
+            Event::Read(Ok(0) | Err(_)) => return false,
+            Event::Read(Ok(_)) if rbuf.len() > limit => return false,
+            Event::Read(Ok(n)) => shard.state.borrow_mut().stats.net_in += n as u64,
+        }
+    }
+}
+
 async fn write_out<T: Transport>(
     shard: &Rc<Shard>,
     info: &ClientInfo,

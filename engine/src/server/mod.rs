@@ -406,6 +406,7 @@ async fn shard_main(
         mesh: Mesh::new(senders),
         replies: Default::default(),
     });
+    shard.state.borrow_mut().blocking.init(id, shared.shards);
     if let Some(r) = receivers {
         mesh::serve(shard.clone(), r);
     }

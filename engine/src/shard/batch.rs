@@ -147,6 +147,7 @@ pub fn run(shard: &Rc<Shard>, jobs: Vec<Job>, reply: ReplyTo) {
         exec_job(&mut shard.state.borrow_mut(), job, &mut out.buf, now);
         out.ends.push(out.buf.len() as u32);
     }
+    super::blocking::flush(shard);
     reply.send(shard, out);
 }
 
@@ -169,6 +170,7 @@ async fn run_waiting(shard: &Rc<Shard>, first: Job, rest: Vec<Job>, out: &mut Ba
         exec_job(&mut st, job, &mut out.buf, crate::clock::now_ms());
         st.locks.release(&set);
         drop(st);
+        super::blocking::flush(shard);
         out.ends.push(out.buf.len() as u32);
     }
 }

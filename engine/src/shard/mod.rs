@@ -9,6 +9,7 @@
 //! | [`batch`] | running a batch of pipelined single-shard jobs on their shard |
 //! | [`stats`] | per-shard counters and latency histograms |
 //! | [`clients`] | the connections living on this shard |
+//! | [`blocking`] | clients blocked in BLPOP & co: waiters per key, deliveries |
 //!
 //! Shared-nothing: a `Shard` lives in an `Rc` on its executor thread and is
 //! never touched by another thread; other shards reach it only by message.
@@ -16,6 +17,7 @@
 //! synchronous operation — never across an `.await`.
 
 pub mod batch;
+pub mod blocking;
 pub mod clients;
 pub mod locks;
 pub mod mesh;
@@ -46,6 +48,8 @@ pub struct ShardState {
     pub config: Arc<Config>,
     /// CLIENT PAUSE in force, if any.
     pub pause: Option<crate::command::client::Pause>,
+    /// Blocked clients and the keys they wait on.
+    pub blocking: blocking::Blocking,
     rng: u64,
 }
 
@@ -64,6 +68,7 @@ impl ShardState {
             clients: clients::ClientRegistry::default(),
             config,
             pause: None,
+            blocking: blocking::Blocking::default(),
             rng: seed | 1,
         }
     }

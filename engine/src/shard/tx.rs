@@ -50,6 +50,8 @@ fn run_part<R>(shard: &Rc<Shard>, locks: &LockSet, op: PartFn<R>) -> R {
     let mut st = shard.state.borrow_mut();
     let r = op(&mut st, crate::clock::now_ms());
     st.locks.release(locks);
+    drop(st);
+    super::blocking::flush(shard);
     r
 }
 
@@ -157,8 +159,9 @@ impl Session {
     {
         self.home
             .call(shard, move |s| {
-                let mut st = s.state.borrow_mut();
-                f(&mut st, crate::clock::now_ms())
+                let r = f(&mut s.state.borrow_mut(), crate::clock::now_ms());
+                super::blocking::flush(s);
+                r
             })
             .await
     }

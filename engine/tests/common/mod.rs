@@ -37,6 +37,15 @@ impl Pair {
         }
     }
 
+    /// Run `script` on a fresh pair of connections, in RESP3 when asked.
+    pub fn script(&self, resp3: bool, script: &str) {
+        let mut d = self.diff();
+        if resp3 {
+            d.resp3();
+        }
+        d.script(script);
+    }
+
     pub fn diff(&self) -> Diff {
         Diff {
             shoal: self.shoal.client(),
@@ -136,6 +145,32 @@ impl Diff {
         let (a, b) = self.both("HELLO 3");
         assert!(matches!(a, Frame::Map(_)), "shoal HELLO 3: {a}");
         assert!(matches!(b, Frame::Map(_)), "redis HELLO 3: {b}");
+    }
+}
+
+/// `OBJECT ENCODING key` on one connection.
+pub fn encoding(c: &mut Client, key: &str) -> String {
+    match c.call(["OBJECT", "ENCODING", key]).unwrap() {
+        Frame::Bulk(b) => String::from_utf8(b.to_vec()).unwrap(),
+        other => panic!("OBJECT ENCODING {key}: {other}"),
+    }
+}
+
+impl Diff {
+    /// DUMP `key` on each server and RESTORE it (REPLACE) as `to` on the
+    /// other: each server then holds the other's copy.
+    pub fn swap_dumps(&mut self, key: &str, to: &str) {
+        let a = self.shoal.call(["DUMP", key]).unwrap();
+        let b = self.redis.call(["DUMP", key]).unwrap();
+        for (c, payload) in [(&mut self.redis, a), (&mut self.shoal, b)] {
+            let Frame::Bulk(p) = payload else {
+                panic!("DUMP {key}: {payload}")
+            };
+            let r = c
+                .call([&b"RESTORE"[..], to.as_bytes(), b"0", &p, b"REPLACE"])
+                .unwrap();
+            assert_eq!(r, Frame::simple("OK"), "RESTORE {to}");
+        }
     }
 }
 

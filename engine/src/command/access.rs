@@ -1,0 +1,67 @@
+//! Typed access to aggregate values, shared by the family files: read a
+//! key as a hash / set / list (WRONGTYPE otherwise), or modify it in place
+//! and delete it if it ends up empty, as Redis never keeps empty aggregates.
+
+use super::errors::{self, CmdError, CmdResult};
+use crate::keyspace::{Db, HashVal, ListVal, SetVal, Value};
+use resp::ReplyWriter;
+
+/// A value type stored under a key.
+pub trait Typed: Sized {
+    /// The value as this type, if it is one.
+    fn of(v: &Value) -> Option<&Self>;
+    /// The value as this type, for modification.
+    fn of_mut(v: &mut Value) -> Option<&mut Self>;
+}
+
+macro_rules! typed {
+    ($t:ty, $variant:ident) => {
+        impl Typed for $t {
+            fn of(v: &Value) -> Option<&Self> {
+                match v {
+                    Value::$variant(x) => Some(x),
+                    _ => None,
+                }
+            }
+            fn of_mut(v: &mut Value) -> Option<&mut Self> {
+                match v {
+                    Value::$variant(x) => Some(x),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+typed!(HashVal, Hash);
+typed!(SetVal, Set);
+typed!(ListVal, List);
+
+/// The value at `key` for reading (None when missing), or WRONGTYPE.
+pub fn read<'d, T: Typed>(db: &'d mut Db, key: &[u8], now: i64) -> CmdResult<Option<&'d T>> {
+    match db.read(key, now, true) {
+        None => Ok(None),
+        Some(e) => T::of(e.value()).map(Some).ok_or(errors::WRONGTYPE),
+    }
+}
+
+/// Run `f` on the existing value at `key` (None when missing), deleting
+/// the key if `f` empties it.
+pub fn modify<T: Typed, R>(
+    db: &mut Db,
+    key: &[u8],
+    now: i64,
+    f: impl FnOnce(&mut T) -> R,
+) -> CmdResult<Option<R>> {
+    let r = match db.write(key, now) {
+        None => return Ok(None),
+        Some(e) => f(T::of_mut(e.value_mut()).ok_or(errors::WRONGTYPE)?),
+    };
+    db.drop_if_empty(key);
+    Ok(Some(r))
+}
+
+/// Reply with an error.
+pub fn err(w: &mut ReplyWriter<'_>, e: &CmdError) {
+    w.error(e.text().as_bytes());
+}

@@ -1,0 +1,363 @@
+//! Blocking list commands: BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP.
+//!
+//! The command's future visits its keys in argument order on their owner
+//! shards ([`blocking::try_or_register`]): the first non-empty list is
+//! popped at once; empty ones register the client as a waiter. If nothing
+//! was popped, the future waits for a delivery (a push served it,
+//! [`blocking::signal`]) or the timeout. The pipeline behind it waits too,
+//! as a blocked Redis client's does. Mechanism: [`crate::shard::blocking`].
+
+use super::args::{long_double_valid, strtod_exact};
+use super::ctx::{encode, Ctx};
+use super::errors::{self, CmdError, CmdResult};
+use super::list::{parse_mpop, parse_side, reply_mpop, MpopArgs};
+use super::spec::{acl, flags::*, CommandSpec, KeySpecDef};
+use crate::shard::blocking::{self, Attempt, Claim, Delivery, PopOp, Waiter};
+use crate::shard::Shard;
+use bytes::Bytes;
+use resp::{Proto, ReplyWriter, Request};
+use std::rc::Rc;
+use std::time::Duration;
+
+/// Parse a blocking timeout in seconds (Redis's `getTimeoutFromObjectOrReply`):
+/// `None` blocks forever.
+pub fn parse_timeout(arg: &[u8]) -> CmdResult<Option<Duration>> {
+    let secs = long_double_valid(arg)
+        .then(|| strtod_exact(arg))
+        .flatten()
+        .ok_or(errors::TIMEOUT_NOT_FLOAT)?;
+    let ms = (secs * 1000.0).ceil();
+    if ms > i64::MAX as f64 {
+        return Err(CmdError::fixed("ERR timeout is out of range"));
+    }
+    if ms < 0.0 {
+        return Err(CmdError::fixed("ERR timeout is negative"));
+    }
+    Ok((ms > 0.0).then(|| Duration::from_millis(ms as u64)))
+}
+
+/// What the client asked for, and how its reply looks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// BLPOP / BRPOP: `[key, element]`.
+    KeyElem,
+    /// BLMOVE / BRPOPLPUSH: the element.
+    Elem,
+    /// BLMPOP: `[key, [elements]]`.
+    KeyElems,
+}
+
+/// Every blocking list command times out with the null array, BLMOVE too.
+fn reply_timeout(w: &mut ReplyWriter<'_>) {
+    w.null_array();
+}
+
+fn reply_items(w: &mut ReplyWriter<'_>, shape: Shape, key: &[u8], items: Vec<Vec<u8>>) {
+    match shape {
+        Shape::KeyElem => {
+            w.array(2);
+            w.bulk(key);
+            w.bulk(items.first().map_or(&[][..], |v| &v[..]));
+        }
+        Shape::Elem => match items.first() {
+            Some(v) => w.bulk(v),
+            None => w.null(),
+        },
+        Shape::KeyElems => reply_mpop(w, Ok(Some((Bytes::copy_from_slice(key), items)))),
+    }
+}
+
+/// The registrations of one blocked command, undone however it ends.
+struct Blocked {
+    shard: Rc<Shard>,
+    token: u64,
+    claim: Claim,
+    db: usize,
+    registered: Vec<Bytes>,
+    done: bool,
+}
+
+impl Blocked {
+    /// Stop waiting: drop the registrations and, unless this command
+    /// popped directly (`popped`, its own claim), take the claim back if
+    /// nobody has it; returns a delivery that is there or on its way.
+    async fn finish(mut self, popped: bool) -> Option<Delivery> {
+        self.done = true;
+        blocking::unregister_all(&self.shard, self.token, self.db, &self.registered);
+        if popped || blocking::take(&self.claim) {
+            self.shard.state.borrow_mut().blocking.close(self.token);
+            return None;
+        }
+        // Served meanwhile: the delivery is coming, if not here already.
+        blocking::wait(&self.shard, self.token, None).await;
+        self.shard.state.borrow_mut().blocking.close(self.token)
+    }
+}
+
+impl Drop for Blocked {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        // The client went away while blocked: nobody may serve it any more;
+        // a delivery already on its way finds no slot and is given back.
+        blocking::unregister_all(&self.shard, self.token, self.db, &self.registered);
+        blocking::take(&self.claim);
+        if let Some(d) = self.shard.state.borrow_mut().blocking.close(self.token) {
+            blocking::give_back(&self.shard, d);
+        }
+    }
+}
+
+/// Push a moved element onto its destination (on the destination's shard).
+async fn push_moved(shard: &Rc<Shard>, db: usize, d: &Delivery) -> CmdResult {
+    let PopOp::Move { to_left, dst, .. } = &d.op else {
+        return Ok(());
+    };
+    let (dst, left, items) = (dst.clone(), *to_left, d.items.clone());
+    let ok = shard
+        .call(shard.owner(&dst), move |s| {
+            let now = crate::clock::now_ms();
+            let mut st = s.state.borrow_mut();
+            let lim = st.config.limits.list;
+            let refs: Vec<&[u8]> = items.iter().map(Vec::as_slice).collect();
+            let ok = blocking::push_items(st.db(db), &dst, &refs, left, now, lim);
+            if ok {
+                blocking::signal(&mut st, db, &dst, now);
+            }
+            drop(st);
+            blocking::flush(s);
+            ok
+        })
+        .await
+        .unwrap_or(false);
+    if ok {
+        Ok(())
+    } else {
+        Err(errors::WRONGTYPE)
+    }
+}
+
+/// Run a blocking pop over `keys` and encode its reply.
+async fn run_blocking(
+    shard: Rc<Shard>,
+    db: usize,
+    keys: Vec<Bytes>,
+    op: PopOp,
+    timeout: Option<Duration>,
+    shape: Shape,
+    proto: Proto,
+) -> Vec<u8> {
+    let token = shard.state.borrow_mut().blocking.open();
+    let mut b = Blocked {
+        shard: shard.clone(),
+        token,
+        claim: Claim::default(),
+        db,
+        registered: Vec::new(),
+        done: false,
+    };
+    let mut outcome: Option<CmdResult<Delivery>> = None;
+    for key in &keys {
+        let waiter = Waiter {
+            claim: b.claim.clone(),
+            home: shard.id,
+            token,
+            op: op.clone(),
+        };
+        let k = key.clone();
+        let r = shard
+            .call(shard.owner(key), move |s| {
+                let now = crate::clock::now_ms();
+                let r = blocking::try_or_register(&mut s.state.borrow_mut(), db, &k, waiter, now);
+                blocking::flush(s);
+                r
+            })
+            .await
+            .unwrap_or(Attempt::Claimed);
+        match r {
+            Attempt::Registered => b.registered.push(key.clone()),
+            Attempt::Claimed => break,
+            Attempt::WrongType => {
+                outcome = Some(Err(errors::WRONGTYPE));
+                break;
+            }
+            Attempt::Popped(items) => {
+                outcome = Some(Ok(Delivery {
+                    db,
+                    key: key.clone(),
+                    items,
+                    push_pending: matches!(op, PopOp::Move { .. }),
+                    op: op.clone(),
+                    wrongtype: false,
+                }));
+                break;
+            }
+        }
+    }
+    let outcome = match outcome {
+        Some(Ok(d)) => {
+            // Popped directly: whatever registered before is withdrawn.
+            if let Some(late) = b.finish(true).await {
+                blocking::give_back(&shard, late);
+            }
+            Some(Ok(d))
+        }
+        Some(Err(e)) => {
+            if let Some(late) = b.finish(false).await {
+                blocking::give_back(&shard, late);
+            }
+            Some(Err(e))
+        }
+        None => {
+            blocking::wait(&shard, token, timeout).await;
+            b.finish(false).await.map(Ok)
+        }
+    };
+    let result = match outcome {
+        None => return encode(proto, reply_timeout),
+        Some(Err(e)) => Err(e),
+        Some(Ok(d)) if d.wrongtype => Err(errors::WRONGTYPE),
+        Some(Ok(d)) => {
+            if d.push_pending {
+                push_moved(&shard, db, &d).await.map(|_| d)
+            } else {
+                Ok(d)
+            }
+        }
+    };
+    encode(proto, |w| match result {
+        Ok(d) => reply_items(w, shape, &d.key, d.items),
+        Err(e) => w.error(e.text().as_bytes()),
+    })
+}
+
+fn start(ctx: &mut Ctx<'_>, keys: Vec<Bytes>, op: PopOp, timeout: Option<Duration>, shape: Shape) {
+    let shard = ctx.shard.clone();
+    let (db, proto) = (ctx.db(), ctx.proto());
+    ctx.run_blocking(run_blocking(shard, db, keys, op, timeout, shape, proto));
+}
+
+fn bpop(ctx: &mut Ctx<'_>, req: &Request, left: bool) -> CmdResult {
+    let timeout = parse_timeout(req.arg(req.len() - 1))?;
+    let keys = (1..req.len() - 1).map(|i| req.arg_bytes(i)).collect();
+    start(
+        ctx,
+        keys,
+        PopOp::Pop { left, count: 1 },
+        timeout,
+        Shape::KeyElem,
+    );
+    Ok(())
+}
+
+fn blpop(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    bpop(ctx, req, true)
+}
+
+fn brpop(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    bpop(ctx, req, false)
+}
+
+fn bmove(
+    ctx: &mut Ctx<'_>,
+    req: &Request,
+    from_left: bool,
+    to_left: bool,
+    timeout_arg: usize,
+) -> CmdResult {
+    let timeout = parse_timeout(req.arg(timeout_arg))?;
+    let op = PopOp::Move {
+        from_left,
+        to_left,
+        dst: req.arg_bytes(2),
+    };
+    start(ctx, vec![req.arg_bytes(1)], op, timeout, Shape::Elem);
+    Ok(())
+}
+
+fn blmove(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    let (from_left, to_left) = (parse_side(req.arg(3))?, parse_side(req.arg(4))?);
+    bmove(ctx, req, from_left, to_left, 5)
+}
+
+fn brpoplpush(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    bmove(ctx, req, false, true, 3)
+}
+
+fn blmpop(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    let timeout = parse_timeout(req.arg(1))?;
+    let MpopArgs { keys, left, count } = parse_mpop(req, 2)?;
+    start(
+        ctx,
+        keys,
+        PopOp::Pop { left, count },
+        timeout,
+        Shape::KeyElems,
+    );
+    Ok(())
+}
+
+// ---- table ----
+
+const L: u32 = acl::LIST;
+
+pub static COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("blpop", -3, blpop)
+        .flags(WRITE | NOSCRIPT | BLOCKING)
+        .acl(L)
+        .keys(1, -2, 1)
+        .key_specs(&[KeySpecDef::range(&["RW", "ACCESS", "DELETE"], 1, -2, 1, 0)])
+        .doc("list", "2.0.0", "Removes and returns the first element in a list, blocking until one is available."),
+    CommandSpec::new("brpop", -3, brpop)
+        .flags(WRITE | NOSCRIPT | BLOCKING)
+        .acl(L)
+        .keys(1, -2, 1)
+        .key_specs(&[KeySpecDef::range(&["RW", "ACCESS", "DELETE"], 1, -2, 1, 0)])
+        .doc("list", "2.0.0", "Removes and returns the last element in a list, blocking until one is available."),
+    CommandSpec::new("blmove", 6, blmove)
+        .flags(WRITE | DENYOOM | NOSCRIPT | BLOCKING)
+        .acl(L)
+        .keys(1, 2, 1)
+        .key_specs(&[
+            KeySpecDef::range(&["RW", "ACCESS", "DELETE"], 1, 0, 1, 0),
+            KeySpecDef::range(&["RW", "INSERT"], 2, 0, 1, 0),
+        ])
+        .doc("list", "6.2.0", "Pops an element from a list, pushes it to another list, blocking until one is available."),
+    CommandSpec::new("brpoplpush", 4, brpoplpush)
+        .flags(WRITE | DENYOOM | NOSCRIPT | BLOCKING)
+        .acl(L)
+        .keys(1, 2, 1)
+        .key_specs(&[
+            KeySpecDef::range(&["RW", "ACCESS", "DELETE"], 1, 0, 1, 0),
+            KeySpecDef::range(&["RW", "INSERT"], 2, 0, 1, 0),
+        ])
+        .doc("list", "2.2.0", "Pops the last element of a list, pushes it to another list, blocking until one is available."),
+    CommandSpec::new("blmpop", -5, blmpop)
+        .flags(WRITE | BLOCKING | MOVABLE_KEYS)
+        .acl(L)
+        .keys(0, 0, 0)
+        .key_specs(&[KeySpecDef::keynum(&["RW", "ACCESS", "DELETE"], 2, 0, 1, 1)])
+        .doc("list", "7.0.0", "Pops elements from the first non-empty list, blocking until one is available."),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_parse_like_redis() {
+        assert_eq!(parse_timeout(b"0").unwrap(), None);
+        assert_eq!(
+            parse_timeout(b"0.5").unwrap(),
+            Some(Duration::from_millis(500))
+        );
+        assert_eq!(
+            parse_timeout(b"0.0001").unwrap(),
+            Some(Duration::from_millis(1))
+        );
+        assert_eq!(parse_timeout(b"x"), Err(errors::TIMEOUT_NOT_FLOAT));
+        assert!(parse_timeout(b"-1").is_err());
+        assert!(parse_timeout(b"1e30").is_err());
+    }
+}

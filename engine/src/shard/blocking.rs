@@ -1,0 +1,528 @@
+//! Blocking list pops (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP) across
+//! shards.
+//!
+//! Two sides:
+//! - the **owner** of a key keeps, per (db, key), a FIFO of [`Waiter`]s;
+//!   when a push makes the list non-empty ([`signal`]), it serves them in
+//!   order, popping on their behalf and sending each its [`Delivery`];
+//! - the client's **home** shard keeps a slot per blocked client, which the
+//!   delivery fills; the command's future ([`wait`]) wakes on it or on the
+//!   timeout.
+//!
+//! A client blocked on keys of several shards is registered on each. Its
+//! [`Claim`] — one atomic flag shared by those registrations, the only
+//! cross-thread state here, never on a hot path — makes service
+//! exactly-once: a shard pops for a waiter only after winning the claim,
+//! and the home wins it to time out. A delivery that finds no slot (the
+//! client went away meanwhile) is pushed back where it came from, so no
+//! element is ever lost. Deliveries to other shards leave through
+//! `outbox`, flushed by whoever ran the operation ([`flush`]), because a
+//! shard's state is borrowed while it serves.
+//!
+//! This module names glommio (the timeout) like the mesh does.
+
+use super::{owner_of, Shard, ShardId, ShardState};
+use crate::keyspace::{Db, ListLimits, ListVal, Value};
+use ahash::AHashMap;
+use bytes::Bytes;
+use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::Waker;
+use std::time::Duration;
+
+/// Exactly-once service of one blocked command.
+pub type Claim = Arc<AtomicBool>;
+
+/// Try to take `claim`; true when this caller now owns the service.
+pub fn take(claim: &Claim) -> bool {
+    claim
+        .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+        .is_ok()
+}
+
+/// What serving a waiter does with the list at its key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PopOp {
+    /// Pop `count` elements from the head (`left`) or the tail.
+    Pop { left: bool, count: usize },
+    /// Pop one element and push it onto `dst` (BLMOVE, BRPOPLPUSH).
+    Move {
+        from_left: bool,
+        to_left: bool,
+        dst: Bytes,
+    },
+}
+
+/// A client waiting on a key, as its owner shard sees it.
+pub struct Waiter {
+    /// Shared with the client's other registrations.
+    pub claim: Claim,
+    /// The client's home shard.
+    pub home: ShardId,
+    /// Its slot there.
+    pub token: u64,
+    /// What to do when served.
+    pub op: PopOp,
+}
+
+/// What a served client receives.
+#[derive(Debug)]
+pub struct Delivery {
+    /// Database of the key.
+    pub db: usize,
+    /// The key it was served from.
+    pub key: Bytes,
+    /// The popped elements (for a move: the one moved).
+    pub items: Vec<Vec<u8>>,
+    /// What was done.
+    pub op: PopOp,
+    /// For a move whose destination lives on another shard: the push is
+    /// still to be done by the home (false when already done here).
+    pub push_pending: bool,
+    /// Set when the destination of a move held another type.
+    pub wrongtype: bool,
+}
+
+#[derive(Default)]
+struct Slot {
+    delivery: Option<Delivery>,
+    waker: Option<Waker>,
+}
+
+/// Per-shard blocking state (both sides).
+#[derive(Default)]
+pub struct Blocking {
+    me: ShardId,
+    shards: usize,
+    waiters: AHashMap<(usize, Vec<u8>), VecDeque<Waiter>>,
+    slots: HashMap<u64, Slot>,
+    next_token: u64,
+    outbox: Vec<(ShardId, u64, Delivery)>,
+}
+
+impl Blocking {
+    /// Tell the state which shard it belongs to.
+    pub fn init(&mut self, me: ShardId, shards: usize) {
+        self.me = me;
+        self.shards = shards.max(1);
+    }
+
+    /// Clients blocked on this (home) shard (INFO blocked_clients).
+    pub fn blocked_clients(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Open a slot for a client about to block here; its token.
+    pub fn open(&mut self) -> u64 {
+        self.next_token = self.next_token.wrapping_add(1);
+        self.slots.insert(self.next_token, Slot::default());
+        self.next_token
+    }
+
+    /// Close a slot, returning any delivery that arrived.
+    pub fn close(&mut self, token: u64) -> Option<Delivery> {
+        self.slots.remove(&token).and_then(|s| s.delivery)
+    }
+
+    /// Queue `w` behind the waiters of `key`.
+    pub fn register(&mut self, db: usize, key: &[u8], w: Waiter) {
+        self.waiters
+            .entry((db, key.to_vec()))
+            .or_default()
+            .push_back(w);
+    }
+
+    /// Drop the registration of `token` from `home` on `key`.
+    pub fn unregister(&mut self, db: usize, key: &[u8], home: ShardId, token: u64) {
+        let k = (db, key.to_vec());
+        if let Some(q) = self.waiters.get_mut(&k) {
+            q.retain(|w| !(w.home == home && w.token == token));
+            if q.is_empty() {
+                self.waiters.remove(&k);
+            }
+        }
+    }
+
+    /// True when some client waits on `key`.
+    pub fn has_waiters(&self, db: usize, key: &[u8]) -> bool {
+        !self.waiters.is_empty() && self.waiters.contains_key(&(db, key.to_vec()))
+    }
+
+    /// Fill the slot of `token` (home side). The delivery comes back when
+    /// nobody waits for it any more.
+    fn fill(&mut self, token: u64, d: Delivery) -> Result<(), Delivery> {
+        match self.slots.get_mut(&token) {
+            Some(slot) => {
+                slot.delivery = Some(d);
+                if let Some(w) = slot.waker.take() {
+                    w.wake();
+                }
+                Ok(())
+            }
+            None => Err(d),
+        }
+    }
+}
+
+fn list_limits(st: &ShardState) -> ListLimits {
+    st.config.limits.list
+}
+
+/// Pop for `op` from the list at `key` (which must be a non-empty list).
+fn pop_for(db: &mut Db, key: &[u8], op: &PopOp, now: i64, lim: ListLimits) -> Vec<Vec<u8>> {
+    let items = match db.write(key, now).map(|e| e.value_mut()) {
+        Some(Value::List(l)) => match op {
+            PopOp::Pop { left, count } => l.pop(*left, *count, lim),
+            PopOp::Move { from_left, .. } => l.pop(*from_left, 1, lim),
+        },
+        _ => Vec::new(),
+    };
+    db.drop_if_empty(key);
+    items
+}
+
+/// Push `items` one by one at the head or tail of the list at `key`,
+/// creating it; false (and nothing done) when `key` holds another type.
+pub fn push_items(
+    db: &mut Db,
+    key: &[u8],
+    items: &[&[u8]],
+    left: bool,
+    now: i64,
+    lim: ListLimits,
+) -> bool {
+    if db
+        .get(key, now)
+        .is_some_and(|e| !matches!(e.value(), Value::List(_)))
+    {
+        return false;
+    }
+    if let Value::List(l) = db
+        .write_or_insert(key, now, || Value::List(ListVal::default()))
+        .value_mut()
+    {
+        l.push(items, left, lim);
+    }
+    true
+}
+
+/// What [`try_or_register`] found.
+#[derive(Debug)]
+pub enum Attempt {
+    /// Popped at once (a move's push is left to the caller).
+    Popped(Vec<Vec<u8>>),
+    /// The key holds another type.
+    WrongType,
+    /// Nothing there: registered as a waiter.
+    Registered,
+    /// Another shard already served this client.
+    Claimed,
+}
+
+/// One step of a blocking command on the key's owner: pop now if the list
+/// has elements (winning the claim first), else queue as a waiter.
+pub fn try_or_register(st: &mut ShardState, db: usize, key: &[u8], w: Waiter, now: i64) -> Attempt {
+    let lim = list_limits(st);
+    let d = st.db(db);
+    match d.get(key, now).map(|e| e.value()) {
+        Some(Value::List(l)) if !l.is_empty() => {
+            if !take(&w.claim) {
+                return Attempt::Claimed;
+            }
+            Attempt::Popped(pop_for(d, key, &w.op, now, lim))
+        }
+        Some(Value::List(_)) | None => {
+            if w.claim.load(Ordering::Acquire) {
+                return Attempt::Claimed;
+            }
+            st.blocking.register(db, key, w);
+            Attempt::Registered
+        }
+        Some(_) => Attempt::WrongType,
+    }
+}
+
+/// A push made `key` non-empty: serve its waiters, first come first
+/// served, while it has elements (moves may make other keys ready).
+pub fn signal(st: &mut ShardState, db: usize, key: &[u8], now: i64) {
+    if !st.blocking.has_waiters(db, key) {
+        return;
+    }
+    let lim = list_limits(st);
+    let mut ready: Vec<Vec<u8>> = vec![key.to_vec()];
+    while let Some(k) = ready.pop() {
+        loop {
+            let nonempty = matches!(st.db(db).get(&k, now).map(|e| e.value()), Some(Value::List(l)) if !l.is_empty());
+            if !nonempty {
+                break;
+            }
+            let Some(w) = st
+                .blocking
+                .waiters
+                .get_mut(&(db, k.clone()))
+                .and_then(VecDeque::pop_front)
+            else {
+                break;
+            };
+            if !take(&w.claim) {
+                continue;
+            }
+            let mut delivery = Delivery {
+                db,
+                key: Bytes::from(k.clone()),
+                items: Vec::new(),
+                op: w.op.clone(),
+                push_pending: false,
+                wrongtype: false,
+            };
+            if let PopOp::Move { to_left, dst, .. } = &w.op {
+                let dst_here = owner_of(dst, st.blocking.shards) == st.blocking.me;
+                let dst_ok = !st
+                    .db(db)
+                    .get(dst, now)
+                    .is_some_and(|e| !matches!(e.value(), Value::List(_)));
+                if dst_here && !dst_ok {
+                    delivery.wrongtype = true;
+                } else {
+                    delivery.items = pop_for(st.db(db), &k, &w.op, now, lim);
+                    if dst_here {
+                        let items: Vec<&[u8]> = delivery.items.iter().map(Vec::as_slice).collect();
+                        push_items(st.db(db), dst, &items, *to_left, now, lim);
+                        if st.blocking.has_waiters(db, dst) {
+                            ready.push(dst.to_vec());
+                        }
+                    } else {
+                        delivery.push_pending = true;
+                    }
+                }
+            } else {
+                delivery.items = pop_for(st.db(db), &k, &w.op, now, lim);
+            }
+            if w.home == st.blocking.me {
+                if let Err(d) = st.blocking.fill(w.token, delivery) {
+                    restore_here(st, d, now);
+                }
+            } else {
+                st.blocking.outbox.push((w.home, w.token, delivery));
+            }
+        }
+        let kk = (db, k);
+        if st.blocking.waiters.get(&kk).is_some_and(VecDeque::is_empty) {
+            st.blocking.waiters.remove(&kk);
+        }
+    }
+}
+
+/// Put an undeliverable delivery's elements back (on the shard owning its
+/// key, which is this one), or finish its move.
+fn restore_here(st: &mut ShardState, d: Delivery, now: i64) {
+    let lim = list_limits(st);
+    let items: Vec<&[u8]> = d.items.iter().rev().map(Vec::as_slice).collect();
+    match &d.op {
+        PopOp::Pop { left, .. } => {
+            push_items(st.db(d.db), &d.key, &items, *left, now, lim);
+            signal(st, d.db, &d.key, now);
+        }
+        PopOp::Move { from_left, .. } if d.push_pending => {
+            push_items(st.db(d.db), &d.key, &items, *from_left, now, lim);
+            signal(st, d.db, &d.key, now);
+        }
+        PopOp::Move { .. } => {}
+    }
+}
+
+/// A delivery arrives at its home shard.
+fn deliver(shard: &Rc<Shard>, token: u64, d: Delivery) {
+    let back = shard.state.borrow_mut().blocking.fill(token, d);
+    if let Err(d) = back {
+        let owner = owner_of(&d.key, shard.count);
+        shard.post_now(
+            owner,
+            Box::new(move |s| {
+                let now = crate::clock::now_ms();
+                restore_here(&mut s.state.borrow_mut(), d, now);
+                flush(s);
+            }),
+        );
+    }
+}
+
+/// Send the deliveries `signal` queued for other shards.
+pub fn flush(shard: &Rc<Shard>) {
+    let out = {
+        let mut st = shard.state.borrow_mut();
+        if st.blocking.outbox.is_empty() {
+            return;
+        }
+        std::mem::take(&mut st.blocking.outbox)
+    };
+    for (home, token, d) in out {
+        shard.post_now(home, Box::new(move |s| deliver(s, token, d)));
+    }
+}
+
+struct SlotWait<'a> {
+    shard: &'a Rc<Shard>,
+    token: u64,
+}
+
+impl std::future::Future for SlotWait<'_> {
+    type Output = ();
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        let mut st = self.shard.state.borrow_mut();
+        match st.blocking.slots.get_mut(&self.token) {
+            Some(slot) if slot.delivery.is_none() => {
+                slot.waker = Some(cx.waker().clone());
+                std::task::Poll::Pending
+            }
+            _ => std::task::Poll::Ready(()),
+        }
+    }
+}
+
+/// Wait until the slot of `token` is filled or `timeout` passes (None:
+/// forever). Returns whether a delivery is there.
+pub async fn wait(shard: &Rc<Shard>, token: u64, timeout: Option<Duration>) -> bool {
+    let filled = SlotWait { shard, token };
+    match timeout {
+        None => filled.await,
+        Some(t) => {
+            futures_lite::future::or(filled, async {
+                glommio::timer::sleep(t).await;
+            })
+            .await
+        }
+    }
+    shard
+        .state
+        .borrow()
+        .blocking
+        .slots
+        .get(&token)
+        .is_some_and(|s| s.delivery.is_some())
+}
+
+/// Remove `token`'s registrations from the shards in `keys`, fire and forget.
+pub fn unregister_all(shard: &Rc<Shard>, token: u64, db: usize, keys: &[Bytes]) {
+    let home = shard.id;
+    for k in keys {
+        let owner = owner_of(k, shard.count);
+        let k = k.clone();
+        let f = move |s: &Rc<Shard>| {
+            s.state
+                .borrow_mut()
+                .blocking
+                .unregister(db, &k, home, token)
+        };
+        if owner == home {
+            f(shard);
+        } else {
+            shard.post_now(owner, Box::new(move |s| f(s)));
+        }
+    }
+}
+
+/// Hand a delivery that will never be replied to back to its source.
+pub fn give_back(shard: &Rc<Shard>, d: Delivery) {
+    let owner = owner_of(&d.key, shard.count);
+    let f = move |s: &Rc<Shard>| {
+        let now = crate::clock::now_ms();
+        restore_here(&mut s.state.borrow_mut(), d, now);
+        flush(s);
+    };
+    if owner == shard.id {
+        f(shard);
+    } else {
+        shard.post_now(owner, Box::new(f));
+    }
+}
+
+/// Store a list value fresh (used by tests of the registry).
+#[cfg(test)]
+fn put_list(db: &mut Db, key: &[u8], items: &[&[u8]], now: i64) {
+    let mut l = ListVal::default();
+    l.push(items, false, ListLimits { fill: -2 });
+    db.set(
+        key,
+        Value::List(l),
+        crate::keyspace::ExpirePolicy::Clear,
+        now,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn waiter(claim: &Claim, token: u64) -> Waiter {
+        Waiter {
+            claim: claim.clone(),
+            home: 0,
+            token,
+            op: PopOp::Pop {
+                left: true,
+                count: 1,
+            },
+        }
+    }
+
+    #[test]
+    fn waiters_are_served_in_order_and_exactly_once() {
+        let mut st = ShardState::new(Arc::new(Config::default()), 1);
+        st.blocking.init(0, 1);
+        let (a, b) = (Claim::default(), Claim::default());
+        let ta = st.blocking.open();
+        let tb = st.blocking.open();
+        assert!(matches!(
+            try_or_register(&mut st, 0, b"q", waiter(&a, ta), 0),
+            Attempt::Registered
+        ));
+        assert!(matches!(
+            try_or_register(&mut st, 0, b"q", waiter(&b, tb), 0),
+            Attempt::Registered
+        ));
+        // The same client registered on a second key: served once only.
+        assert!(matches!(
+            try_or_register(&mut st, 0, b"q2", waiter(&a, ta), 0),
+            Attempt::Registered
+        ));
+        put_list(st.db(0), b"q", &[b"1", b"2", b"3"], 0);
+        signal(&mut st, 0, b"q", 0);
+        assert_eq!(
+            st.blocking.close(ta).map(|d| d.items),
+            Some(vec![b"1".to_vec()])
+        );
+        assert_eq!(
+            st.blocking.close(tb).map(|d| d.items),
+            Some(vec![b"2".to_vec()])
+        );
+        put_list(st.db(0), b"q2", &[b"x"], 0);
+        signal(&mut st, 0, b"q2", 0);
+        let left = match st.db(0).get(b"q2", 0).map(|e| e.value()) {
+            Some(Value::List(l)) => l.len(),
+            _ => 0,
+        };
+        assert_eq!(left, 1, "a claimed waiter is skipped, nothing popped");
+        // A delivery nobody waits for goes back to the list.
+        let tc = st.blocking.open();
+        let c = Claim::default();
+        assert!(matches!(
+            try_or_register(&mut st, 0, b"q3", waiter(&c, tc), 0),
+            Attempt::Registered
+        ));
+        st.blocking.close(tc);
+        put_list(st.db(0), b"q3", &[b"a", b"b"], 0);
+        signal(&mut st, 0, b"q3", 0);
+        let l = match st.db(0).get(b"q3", 0).map(|e| e.value()) {
+            Some(Value::List(l)) => l.to_vec(),
+            _ => Vec::new(),
+        };
+        assert_eq!(l, vec![b"a".to_vec(), b"b".to_vec()]);
+    }
+}
