@@ -305,3 +305,38 @@ fn rename_copy_and_restore_onto_a_waited_key_wake_the_client() {
         }
     }
 }
+
+#[test]
+fn bzpopmin_and_bzmpop_wake_on_zadd_and_ignore_other_types() {
+    let pair = Pair::start();
+    for s in [&pair.shoal, &pair.redis] {
+        let mut p = s.client();
+        let mut c = s.client();
+        c.send(["BZPOPMIN", K0, K1, "5"]).unwrap();
+        wait_blocked(s, 1);
+        // A list on a key a BZPOPMIN waits on does not serve it.
+        p.call(["RPUSH", K0, "x"]).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(blocked_clients(s), 1);
+        p.call(["ZADD", K1, "2", "b", "1", "a"]).unwrap();
+        let r = c.read().unwrap();
+        let Frame::Array(v) = r else { panic!("{r}") };
+        assert_eq!(&v[..2], &[bulk(K1), bulk("a")]);
+        let mut c = s.client();
+        c.send(["BZMPOP", "5", "1", "zz", "MAX", "COUNT", "2"])
+            .unwrap();
+        wait_blocked(s, 1);
+        p.call(["ZADD", "zz", "1", "m1", "3", "m3", "2", "m2"])
+            .unwrap();
+        let r = c.read().unwrap();
+        let Frame::Array(v) = r else { panic!("{r}") };
+        assert_eq!(v[0], bulk("zz"));
+        let Frame::Array(pairs) = &v[1] else { panic!() };
+        assert_eq!(pairs.len(), 2);
+        assert_eq!(
+            p.call(["ZRANGE", "zz", "0", "-1"]).unwrap(),
+            Frame::Array(vec![bulk("m1")])
+        );
+        p.call(["DEL", K0, K1, "zz"]).unwrap();
+    }
+}

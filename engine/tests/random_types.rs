@@ -105,12 +105,44 @@ fn list_cmd(r: &mut Rng) -> String {
     }
 }
 
-/// All three families over the same keys: type clashes give WRONGTYPE.
+fn zset_cmd(r: &mut Rng) -> String {
+    let (k, k2) = (r.pick(KEYS), r.pick(KEYS));
+    let m = r.pick(ELEMS);
+    let s = r.int(-3, 3);
+    match r.next() % 16 {
+        0 | 1 => format!("ZADD {k} {s} {m} {} {}", r.int(-3, 3), r.pick(ELEMS)),
+        2 => format!(
+            "ZADD {k} {} {s} {m}",
+            r.pick(&["NX", "XX", "GT", "LT", "CH"])
+        ),
+        3 => format!("ZINCRBY {k} {s} {m}"),
+        4 => format!("ZREM {k} {m}"),
+        5 => format!("ZRANGE {k} {} {} WITHSCORES", r.int(-4, 4), r.int(-4, 4)),
+        6 => format!(
+            "ZRANGE {k} ({} {} BYSCORE LIMIT {} 2",
+            r.int(-3, 3),
+            r.int(-3, 3),
+            r.int(0, 2)
+        ),
+        7 => format!("ZRANK {k} {m}"),
+        8 => format!("ZREVRANGE {k} 0 {}", r.int(0, 5)),
+        9 => format!("ZCOUNT {k} {} +inf", r.int(-3, 3)),
+        10 => format!("ZPOPMIN {k} {}", r.int(0, 2)),
+        11 => format!("ZUNIONSTORE {k} 2 {k} {k2} WEIGHTS 1 2"),
+        12 => format!("ZINTER 2 {k} {k2} WITHSCORES"),
+        13 => format!("ZSCORE {k} {m}"),
+        14 => format!("ZREMRANGEBYRANK {k} 0 {}", r.int(-2, 1)),
+        _ => format!("ZMPOP 2 {k} {k2} MAX COUNT 2"),
+    }
+}
+
+/// All four families over the same keys: type clashes give WRONGTYPE.
 fn mixed_cmd(r: &mut Rng) -> String {
-    match r.next() % 4 {
+    match r.next() % 5 {
         0 => hash_cmd(r),
         1 => set_cmd(r),
         2 => list_cmd(r),
+        3 => zset_cmd(r),
         _ => format!("DEL {}", r.pick(KEYS)),
     }
 }
@@ -128,6 +160,11 @@ fn random_set_commands_match_redis() {
 #[test]
 fn random_list_commands_match_redis() {
     run(0x5eed_0003, 3000, list_cmd);
+}
+
+#[test]
+fn random_sorted_set_commands_match_redis() {
+    run(0x5eed_0005, 3000, zset_cmd);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! and delete it if it ends up empty, as Redis never keeps empty aggregates.
 
 use super::errors::{self, CmdError, CmdResult};
-use crate::keyspace::{Db, HashVal, ListVal, SetVal, Value};
+use crate::keyspace::{Db, HashVal, ListVal, SetVal, Value, ZSetVal};
 use resp::ReplyWriter;
 
 /// A value type stored under a key.
@@ -36,6 +36,7 @@ macro_rules! typed {
 typed!(HashVal, Hash);
 typed!(SetVal, Set);
 typed!(ListVal, List);
+typed!(ZSetVal, ZSet);
 
 /// The value at `key` for reading (None when missing), or WRONGTYPE.
 pub fn read<'d, T: Typed>(db: &'d mut Db, key: &[u8], now: i64) -> CmdResult<Option<&'d T>> {
@@ -64,4 +65,21 @@ pub fn modify<T: Typed, R>(
 /// Reply with an error.
 pub fn err(w: &mut ReplyWriter<'_>, e: &CmdError) {
     w.error(e.text().as_bytes());
+}
+
+/// Run a read-only closure over the value at argument 1 of `req`, as type
+/// `T` (None when missing); a wrong type replies WRONGTYPE.
+pub fn with<T, F>(ctx: &mut super::ctx::Ctx<'_>, req: &resp::Request, f: F)
+where
+    T: Typed,
+    F: FnOnce(Option<&T>, &mut ReplyWriter<'_>) + Send + 'static,
+{
+    ctx.run_key(req.arg_bytes(1), move |x, key| {
+        let now = x.now;
+        let (db, w) = x.split();
+        match read::<T>(db, key, now) {
+            Ok(v) => f(v, w),
+            Err(e) => err(w, &e),
+        }
+    });
 }

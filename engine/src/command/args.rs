@@ -200,6 +200,21 @@ pub fn long_double_valid(b: &[u8]) -> bool {
     unsafe { shoal_ld_valid(b.as_ptr().cast::<c_char>(), b.len()) == 1 }
 }
 
+/// The optional count argument of LPOP / SPOP / ZPOPMIN and friends at
+/// position 2 (`None` without one); `extra` is the error for more arguments.
+pub fn optional_count(req: &resp::Request, extra: CmdError) -> CmdResult<Option<usize>> {
+    match req.len() {
+        2 => Ok(None),
+        3 => match parse_i64(req.arg(2)) {
+            Ok(c) if c >= 0 => Ok(Some(usize::try_from(c).unwrap_or(usize::MAX))),
+            _ => Err(CmdError::fixed(
+                "ERR value is out of range, must be positive",
+            )),
+        },
+        _ => Err(extra),
+    }
+}
+
 /// Parse a SCAN cursor like Redis's `strtoul`-based parser (negative values wrap).
 pub fn parse_cursor(b: &[u8]) -> CmdResult<u64> {
     if b.is_empty() || b.first().is_some_and(u8::is_ascii_whitespace) {

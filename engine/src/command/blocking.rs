@@ -1,4 +1,5 @@
-//! Blocking list commands: BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP.
+//! Blocking pops: BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP on lists, BZPOPMIN
+//! BZPOPMAX BZMPOP on sorted sets.
 //!
 //! The command's future visits its keys in argument order on their owner
 //! shards ([`blocking::try_or_register`]): the first non-empty list is
@@ -45,6 +46,21 @@ enum Shape {
     Elem,
     /// BLMPOP: `[key, [elements]]`.
     KeyElems,
+    /// BZPOPMIN / BZPOPMAX: `[key, member, score]`.
+    KeyMemberScore,
+    /// BZMPOP: `[key, [[member, score], ...]]`.
+    KeyPairs,
+}
+
+/// Member/score pairs from a delivery's alternating items.
+fn pairs_of(items: &[Vec<u8>]) -> Vec<(Vec<u8>, f64)> {
+    items
+        .chunks_exact(2)
+        .filter_map(|c| match c {
+            [m, s] => Some((m.clone(), std::str::from_utf8(s).ok()?.parse().ok()?)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Every blocking list command times out with the null array, BLMOVE too.
@@ -64,6 +80,21 @@ fn reply_items(w: &mut ReplyWriter<'_>, shape: Shape, key: &[u8], items: Vec<Vec
             None => w.null(),
         },
         Shape::KeyElems => reply_mpop(w, Ok(Some((Bytes::copy_from_slice(key), items)))),
+        Shape::KeyMemberScore => {
+            let pairs = pairs_of(&items);
+            let Some((m, s)) = pairs.first() else {
+                return w.null_array();
+            };
+            w.array(3);
+            w.bulk(key);
+            w.bulk(m);
+            w.double(*s);
+        }
+        Shape::KeyPairs => {
+            w.array(2);
+            w.bulk(key);
+            super::zset::reply_pair_list(w, &pairs_of(&items));
+        }
     }
 }
 
@@ -285,6 +316,43 @@ fn brpoplpush(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     bmove(ctx, req, false, true, 3)
 }
 
+fn bzpop(ctx: &mut Ctx<'_>, req: &Request, max: bool) -> CmdResult {
+    let timeout = parse_timeout(req.arg(req.len() - 1))?;
+    let keys = (1..req.len() - 1).map(|i| req.arg_bytes(i)).collect();
+    start(
+        ctx,
+        keys,
+        PopOp::ZPop { max, count: 1 },
+        timeout,
+        Shape::KeyMemberScore,
+    );
+    Ok(())
+}
+
+fn bzpopmin(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    bzpop(ctx, req, false)
+}
+
+fn bzpopmax(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    bzpop(ctx, req, true)
+}
+
+fn bzmpop(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    let timeout = parse_timeout(req.arg(1))?;
+    let a = super::zset_multi::parse_zmpop(req, 2)?;
+    start(
+        ctx,
+        a.keys,
+        PopOp::ZPop {
+            max: a.max,
+            count: a.count,
+        },
+        timeout,
+        Shape::KeyPairs,
+    );
+    Ok(())
+}
+
 fn blmpop(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     let timeout = parse_timeout(req.arg(1))?;
     let MpopArgs { keys, left, count } = parse_mpop(req, 2)?;
@@ -339,6 +407,24 @@ pub static COMMANDS: &[CommandSpec] = &[
         .keys(0, 0, 0)
         .key_specs(&[KeySpecDef::keynum(&["RW", "ACCESS", "DELETE"], 2, 0, 1, 1)])
         .doc("list", "7.0.0", "Pops elements from the first non-empty list, blocking until one is available."),
+    CommandSpec::new("bzpopmin", -3, bzpopmin)
+        .flags(WRITE | NOSCRIPT | FAST | BLOCKING)
+        .acl(acl::SORTEDSET)
+        .keys(1, -2, 1)
+        .key_specs(&[KeySpecDef::range(&["RW", "ACCESS", "DELETE"], 1, -2, 1, 0)])
+        .doc("sorted_set", "5.0.0", "Removes and returns the member with the lowest score from one or more sorted sets, blocking until one is available."),
+    CommandSpec::new("bzpopmax", -3, bzpopmax)
+        .flags(WRITE | NOSCRIPT | FAST | BLOCKING)
+        .acl(acl::SORTEDSET)
+        .keys(1, -2, 1)
+        .key_specs(&[KeySpecDef::range(&["RW", "ACCESS", "DELETE"], 1, -2, 1, 0)])
+        .doc("sorted_set", "5.0.0", "Removes and returns the member with the highest score from one or more sorted sets, blocking until one is available."),
+    CommandSpec::new("bzmpop", -5, bzmpop)
+        .flags(WRITE | BLOCKING | MOVABLE_KEYS)
+        .acl(acl::SORTEDSET)
+        .keys(0, 0, 0)
+        .key_specs(&[KeySpecDef::keynum(&["RW", "ACCESS", "DELETE"], 2, 0, 1, 1)])
+        .doc("sorted_set", "7.0.0", "Removes and returns members by score from one or more sorted sets, blocking until one is available."),
 ];
 
 #[cfg(test)]

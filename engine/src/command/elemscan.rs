@@ -112,3 +112,27 @@ pub fn reply(w: &mut ReplyWriter<'_>, cursor: u64, elems: &[Vec<u8>]) {
 pub fn empty(w: &mut ReplyWriter<'_>) {
     reply(w, 0, &[]);
 }
+
+/// Run HSCAN / SSCAN / ZSCAN: parse the cursor and options, look the key
+/// up as `T`, and let `scan` fill the elements and return the next cursor.
+pub fn run<T, F>(ctx: &mut super::ctx::Ctx<'_>, req: &Request, extra: Extra, scan: F) -> CmdResult
+where
+    T: super::access::Typed,
+    F: FnOnce(&T, u64, &ElemScanOpts, &mut Vec<Vec<u8>>) -> u64 + Send + 'static,
+{
+    let cursor = super::args::parse_cursor(req.arg(2))?;
+    let opts = parse(req, 3, extra);
+    super::access::with::<T, _>(ctx, req, move |v, w| {
+        let Some(v) = v else {
+            return empty(w);
+        };
+        let opts = match opts {
+            Ok(o) => o,
+            Err(e) => return super::access::err(w, &e),
+        };
+        let mut out = Vec::new();
+        let next = scan(v, cursor, &opts, &mut out);
+        reply(w, next, &out);
+    });
+    Ok(())
+}

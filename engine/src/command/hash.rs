@@ -4,8 +4,8 @@
 //! Layout: access helpers, `op_*` functions over a `Db` (run on the owning
 //! shard), handlers, the table. Values: [`crate::keyspace::hash`].
 
-use super::access::{err, modify, read};
-use super::args::{is, long_double_add, long_double_valid, parse_cursor, parse_i64, LdError};
+use super::access::{err, modify, read, with};
+use super::args::{is, long_double_add, long_double_valid, parse_i64, LdError};
 use super::ctx::Ctx;
 use super::elemscan;
 use super::errors::{self, CmdError, CmdResult};
@@ -149,24 +149,9 @@ fn hsetnx(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     Ok(())
 }
 
-/// Run a read-only closure over the hash at key `arg 1`.
-fn with_hash<F>(ctx: &mut Ctx<'_>, req: &Request, f: F)
-where
-    F: FnOnce(Option<&HashVal>, &mut ReplyWriter<'_>) + Send + 'static,
-{
-    ctx.run_key(req.arg_bytes(1), move |x, key| {
-        let now = x.now;
-        let (db, w) = x.split();
-        match read::<HashVal>(db, key, now) {
-            Ok(h) => f(h, w),
-            Err(e) => err(w, &e),
-        }
-    });
-}
-
 fn hget(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     let field = req.arg_bytes(2);
-    with_hash(ctx, req, move |h, w| match h.and_then(|h| h.get(&field)) {
+    with::<HashVal, _>(ctx, req, move |h, w| match h.and_then(|h| h.get(&field)) {
         Some(v) => w.bulk(v),
         None => w.null(),
     });
@@ -175,7 +160,7 @@ fn hget(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 
 fn hmget(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     let fields: Vec<Bytes> = (2..req.len()).map(|i| req.arg_bytes(i)).collect();
-    with_hash(ctx, req, move |h, w| {
+    with::<HashVal, _>(ctx, req, move |h, w| {
         w.array(fields.len());
         for f in &fields {
             match h.and_then(|h| h.get(f)) {
@@ -195,7 +180,7 @@ enum Part {
 }
 
 fn hgetall_generic(ctx: &mut Ctx<'_>, req: &Request, part: Part) {
-    with_hash(ctx, req, move |h, w| {
+    with::<HashVal, _>(ctx, req, move |h, w| {
         let n = h.map_or(0, HashVal::len);
         match part {
             Part::Both => w.map(n),
@@ -230,13 +215,13 @@ fn hvals(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 }
 
 fn hlen(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
-    with_hash(ctx, req, |h, w| w.int(h.map_or(0, |h| h.len() as i64)));
+    with::<HashVal, _>(ctx, req, |h, w| w.int(h.map_or(0, |h| h.len() as i64)));
     Ok(())
 }
 
 fn hexists(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     let field = req.arg_bytes(2);
-    with_hash(ctx, req, move |h, w| {
+    with::<HashVal, _>(ctx, req, move |h, w| {
         w.int(i64::from(h.is_some_and(|h| h.get(&field).is_some())))
     });
     Ok(())
@@ -244,7 +229,7 @@ fn hexists(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 
 fn hstrlen(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     let field = req.arg_bytes(2);
-    with_hash(ctx, req, move |h, w| {
+    with::<HashVal, _>(ctx, req, move |h, w| {
         w.int(h.and_then(|h| h.get(&field)).map_or(0, |v| v.len() as i64))
     });
     Ok(())
@@ -324,6 +309,34 @@ pub fn parse_pick_count(arg: &[u8]) -> CmdResult<i64> {
     Ok(c)
 }
 
+/// The picks of HRANDFIELD / SRANDMEMBER / ZRANDMEMBER with a count over
+/// `n` elements: a negative count picks `|count|` times with repeats (each
+/// by `random`), a count of at least `n` returns `all()`, a smaller one
+/// distinct elements (by position, through `at`).
+pub fn counted_picks<T>(
+    n: usize,
+    count: i64,
+    rand: &mut dyn FnMut() -> u64,
+    random: impl Fn(&mut dyn FnMut() -> u64) -> Option<T>,
+    at: impl Fn(usize) -> Option<T>,
+    all: impl FnOnce() -> Vec<T>,
+) -> Vec<T> {
+    if n == 0 || count == 0 {
+        Vec::new()
+    } else if count < 0 {
+        (0..count.unsigned_abs())
+            .filter_map(|_| random(rand))
+            .collect()
+    } else if count as usize >= n {
+        all()
+    } else {
+        distinct_positions(n, count as usize, rand)
+            .into_iter()
+            .filter_map(at)
+            .collect()
+    }
+}
+
 /// Distinct random positions `count < n` of `0..n`, in ascending order.
 pub fn distinct_positions(n: usize, count: usize, rand: &mut dyn FnMut() -> u64) -> Vec<usize> {
     let mut pos: Vec<usize> = (0..n).collect();
@@ -376,19 +389,15 @@ fn hrandfield(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
             w.array(0);
             return;
         };
-        let pairs: Vec<(&[u8], &[u8])> = if count < 0 {
-            (0..count.unsigned_abs())
-                .filter_map(|_| h.random(&mut rand))
-                .collect()
-        } else if count as usize >= h.len() {
-            h.iter().collect()
-        } else {
-            let all: Vec<(&[u8], &[u8])> = h.iter().collect();
-            distinct_positions(all.len(), count as usize, &mut rand)
-                .into_iter()
-                .filter_map(|i| all.get(i).copied())
-                .collect()
-        };
+        let all: Vec<(&[u8], &[u8])> = h.iter().collect();
+        let pairs = counted_picks(
+            all.len(),
+            count,
+            &mut rand,
+            |r| h.random(r),
+            |i| all.get(i).copied(),
+            || all.clone(),
+        );
         write_pairs(w, &pairs, withvalues, proto);
     });
     Ok(())
@@ -417,35 +426,30 @@ fn write_pairs(w: &mut ReplyWriter<'_>, pairs: &[(&[u8], &[u8])], withvalues: bo
 }
 
 fn hscan(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
-    let cursor = parse_cursor(req.arg(2))?;
-    let opts = elemscan::parse(req, 3, elemscan::Extra::NoValues);
-    with_hash(ctx, req, move |h, w| {
-        let Some(h) = h else {
-            return elemscan::empty(w);
-        };
-        let opts = match opts {
-            Ok(o) => o,
-            Err(e) => return err(w, &e),
-        };
-        let mut out = Vec::new();
-        let mut push = |f: &[u8], v: &[u8]| {
-            if opts.keep(f) {
-                out.push(f.to_vec());
-                if !opts.novalues {
-                    out.push(v.to_vec());
+    elemscan::run(
+        ctx,
+        req,
+        elemscan::Extra::NoValues,
+        |h: &HashVal, cursor, opts, out| {
+            let mut push = |f: &[u8], v: &[u8]| {
+                if opts.keep(f) {
+                    out.push(f.to_vec());
+                    if !opts.novalues {
+                        out.push(v.to_vec());
+                    }
+                }
+            };
+            match h {
+                HashVal::Pack(_) => {
+                    h.iter().for_each(|(f, v)| push(f, v));
+                    0
+                }
+                HashVal::Table(d) => {
+                    elemscan::walk(d, cursor, opts.count, |e| push(&e.name, &e.value))
                 }
             }
-        };
-        let next = match h {
-            HashVal::Pack(_) => {
-                h.iter().for_each(|(f, v)| push(f, v));
-                0
-            }
-            HashVal::Table(d) => elemscan::walk(d, cursor, opts.count, |e| push(&e.name, &e.value)),
-        };
-        elemscan::reply(w, next, &out);
-    });
-    Ok(())
+        },
+    )
 }
 
 // ---- table ----

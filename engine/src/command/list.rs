@@ -6,7 +6,7 @@
 //! Every push ends with [`blocking::signal`], which serves clients blocked
 //! on the key. Values: [`crate::keyspace::list`].
 
-use super::access::{err, modify, read};
+use super::access::{err, modify, with};
 use super::args::{is, parse_i64};
 use super::ctx::{encode, Ctx};
 use super::errors::{self, CmdError, CmdResult};
@@ -146,18 +146,8 @@ fn reply_popped(w: &mut ReplyWriter<'_>, items: Option<Vec<Vec<u8>>>, counted: b
 }
 
 fn pop_generic(ctx: &mut Ctx<'_>, req: &Request, left: bool) -> CmdResult {
-    let count = match req.len() {
-        2 => None,
-        3 => match parse_i64(req.arg(2)) {
-            Ok(c) if c >= 0 => Some(usize::try_from(c).unwrap_or(usize::MAX)),
-            _ => {
-                return Err(CmdError::fixed(
-                    "ERR value is out of range, must be positive",
-                ))
-            }
-        },
-        _ => return Err(errors::wrong_arity(if left { "lpop" } else { "rpop" })),
-    };
+    let arity = errors::wrong_arity(if left { "lpop" } else { "rpop" });
+    let count = super::args::optional_count(req, arity)?;
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let (now, lim) = (x.now, x.st.config.limits.list);
         let (db, w) = x.split();
@@ -179,28 +169,14 @@ fn rpop(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 
 // ---- handlers: reads ----
 
-fn with_list<F>(ctx: &mut Ctx<'_>, req: &Request, f: F)
-where
-    F: FnOnce(Option<&ListVal>, &mut ReplyWriter<'_>) + Send + 'static,
-{
-    ctx.run_key(req.arg_bytes(1), move |x, key| {
-        let now = x.now;
-        let (db, w) = x.split();
-        match read::<ListVal>(db, key, now) {
-            Ok(l) => f(l, w),
-            Err(e) => err(w, &e),
-        }
-    });
-}
-
 fn llen(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
-    with_list(ctx, req, |l, w| w.int(l.map_or(0, |l| l.len() as i64)));
+    with::<ListVal, _>(ctx, req, |l, w| w.int(l.map_or(0, |l| l.len() as i64)));
     Ok(())
 }
 
 fn lindex(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     let idx = parse_i64(req.arg(2))?;
-    with_list(ctx, req, move |l, w| {
+    with::<ListVal, _>(ctx, req, move |l, w| {
         match l.and_then(|l| l.index(idx).and_then(|i| l.get(i))) {
             Some(v) => w.bulk(v),
             None => w.null(),
@@ -227,7 +203,7 @@ pub fn clamp_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
 
 fn lrange(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     let (start, end) = (parse_i64(req.arg(2))?, parse_i64(req.arg(3))?);
-    with_list(ctx, req, move |l, w| {
+    with::<ListVal, _>(ctx, req, move |l, w| {
         let items = l
             .and_then(|l| clamp_range(start, end, l.len()).map(|(s, e)| l.range(s, e)))
             .unwrap_or_default();
@@ -288,7 +264,7 @@ fn parse_lpos(req: &Request) -> CmdResult<LposOpts> {
 fn lpos(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     let o = parse_lpos(req)?;
     let elem = req.arg_bytes(2);
-    with_list(ctx, req, move |l, w| {
+    with::<ListVal, _>(ctx, req, move |l, w| {
         let items = l.map(ListVal::to_vec).unwrap_or_default();
         let n = items.len();
         let want = match o.count {
@@ -567,6 +543,18 @@ pub struct MpopArgs {
 
 /// Parse the LMPOP / BLMPOP tail starting at the numkeys argument.
 pub fn parse_mpop(req: &Request, start: usize) -> CmdResult<MpopArgs> {
+    let (keys, left, count) = parse_mpop_with(req, start, "LEFT", "RIGHT")?;
+    Ok(MpopArgs { keys, left, count })
+}
+
+/// `numkeys key ... A|B [COUNT n]` from `start` (LMPOP's LEFT|RIGHT,
+/// ZMPOP's MIN|MAX): the keys, whether the side is `a`, the count.
+pub fn parse_mpop_with(
+    req: &Request,
+    start: usize,
+    a: &str,
+    b: &str,
+) -> CmdResult<(Vec<Bytes>, bool, usize)> {
     let numkeys = parse_i64(req.arg(start)).unwrap_or(0);
     if numkeys <= 0 {
         return Err(CmdError::fixed("ERR numkeys should be greater than 0"));
@@ -577,7 +565,14 @@ pub fn parse_mpop(req: &Request, start: usize) -> CmdResult<MpopArgs> {
         return Err(errors::SYNTAX);
     }
     let keys = (first..first + n).map(|i| req.arg_bytes(i)).collect();
-    let left = parse_side(req.arg(first + n))?;
+    let side = req.arg(first + n);
+    let is_a = if is(side, a) {
+        true
+    } else if is(side, b) {
+        false
+    } else {
+        return Err(errors::SYNTAX);
+    };
     let mut count = 1;
     let mut i = first + n + 1;
     let mut seen_count = false;
@@ -594,7 +589,7 @@ pub fn parse_mpop(req: &Request, start: usize) -> CmdResult<MpopArgs> {
             return Err(errors::SYNTAX);
         }
     }
-    Ok(MpopArgs { keys, left, count })
+    Ok((keys, is_a, count))
 }
 
 /// Reply `[key, [elements]]` or the null array.
@@ -613,38 +608,33 @@ pub fn reply_mpop(w: &mut ReplyWriter<'_>, r: CmdResult<Option<(Bytes, Vec<Vec<u
     }
 }
 
-/// Pop from the first non-empty list of `keys` held on this shard `st`.
-fn mpop_here(
-    st: &mut ShardState,
-    db: usize,
-    keys: &[Bytes],
-    left: bool,
-    count: usize,
-    now: i64,
-) -> CmdResult<Option<(Bytes, Vec<Vec<u8>>)>> {
-    let lim = st.config.limits.list;
-    for k in keys {
-        let d = st.db(db);
-        if let Some(items) = modify::<ListVal, _>(d, k, now, |l| l.pop(left, count, lim))? {
-            if !items.is_empty() {
-                return Ok(Some((k.clone(), items)));
-            }
-        }
-    }
-    Ok(None)
-}
-
-fn lmpop(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
-    let MpopArgs { keys, left, count } = parse_mpop(req, 1)?;
+/// Pop from the first key of `keys` (in order) that `pop` finds something
+/// in, atomically across shards (LMPOP, ZMPOP): one job when the keys
+/// share a shard, a transaction [`Session`] otherwise.
+pub fn first_pop<T, P, R>(ctx: &mut Ctx<'_>, keys: Vec<Bytes>, pop: P, reply: R)
+where
+    T: Send + 'static,
+    P: Fn(&mut ShardState, usize, &[u8], i64) -> CmdResult<Option<T>> + Send + Clone + 'static,
+    R: FnOnce(&mut ReplyWriter<'_>, CmdResult<Option<(Bytes, T)>>) + Send + 'static,
+{
     let db = ctx.db();
     let groups = super::multikey::by_shard(ctx, &keys);
     if let [(shard, _)] = groups.as_slice() {
         ctx.run(*shard, &keys.clone(), move |x| {
             let now = x.now;
-            let r = mpop_here(x.st, db, &keys, left, count, now);
-            reply_mpop(&mut x.w, r);
+            let mut r = Ok(None);
+            for k in &keys {
+                match pop(x.st, db, k, now) {
+                    Ok(None) => continue,
+                    other => {
+                        r = other.map(|v| v.map(|v| (k.clone(), v)));
+                        break;
+                    }
+                }
+            }
+            reply(&mut x.w, r);
         });
-        return Ok(());
+        return;
     }
     let locks: Vec<_> = groups
         .iter()
@@ -663,21 +653,29 @@ fn lmpop(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         };
         let mut result = Ok(None);
         for k in &keys {
-            let k1 = k.clone();
+            let (k1, pop) = (k.clone(), pop.clone());
             let r = session
-                .exec(home.owner(k), move |st, now| {
-                    mpop_here(st, db, &[k1], left, count, now)
-                })
+                .exec(home.owner(k), move |st, now| pop(st, db, &k1, now))
                 .await
                 .unwrap_or(Err(CmdError::fixed("ERR shard unavailable")));
             if !matches!(r, Ok(None)) {
-                result = r;
+                result = r.map(|v| v.map(|v| (k.clone(), v)));
                 break;
             }
         }
         session.release().await;
-        encode(proto, |w| reply_mpop(w, result))
+        encode(proto, |w| reply(w, result))
     });
+}
+
+fn lmpop(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    let MpopArgs { keys, left, count } = parse_mpop(req, 1)?;
+    let pop = move |st: &mut ShardState, db: usize, k: &[u8], now: i64| {
+        let lim = st.config.limits.list;
+        let items = modify::<ListVal, _>(st.db(db), k, now, |l| l.pop(left, count, lim))?;
+        Ok(items.filter(|v| !v.is_empty()))
+    };
+    first_pop(ctx, keys, pop, reply_mpop);
     Ok(())
 }
 

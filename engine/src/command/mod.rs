@@ -17,6 +17,9 @@
 //! | [`elemscan`] | the option parsing and reply shared by HSCAN / SSCAN |
 //! | [`list`] | LPUSH ... LPOS LMOVE LMPOP |
 //! | [`blocking`] | BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP |
+//! | [`zset`] | ZADD ... ZRANDMEMBER ZSCAN (one key) |
+//! | [`zrange`] | ZRANGE grammar: score/lex bounds, REV, LIMIT, selection, reply shapes |
+//! | [`zset_multi`] | ZUNION ZINTER ZDIFF (+STORE) ZINTERCARD ZRANGESTORE ZMPOP |
 //! | [`keys`] | TYPE EXPIRE* TTL* PERSIST KEYS SCAN RANDOMKEY RENAME COPY OBJECT MOVE |
 //! | [`dump`] | DUMP RESTORE (payloads: [`crate::rdb`]) |
 //! | [`server`] | DBSIZE FLUSHDB FLUSHALL SWAPDB TIME DEBUG SHUTDOWN |
@@ -49,6 +52,9 @@ pub mod set;
 pub mod spec;
 pub mod string;
 pub mod table;
+pub mod zrange;
+pub mod zset;
+pub mod zset_multi;
 
 use crate::clock::Instant;
 use ctx::{Batch, Conn, Ctx, Outcome, ReplyMode};

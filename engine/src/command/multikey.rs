@@ -349,3 +349,89 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Updates the last access time of keys; returns how many exist.",
         ),
 ];
+
+/// The store step of [`gather`]: runs on the destination's shard with its
+/// state, database, key and the time.
+pub type StoreFn = Box<dyn FnOnce(&mut crate::shard::ShardState, usize, &[u8], i64) + Send>;
+
+/// What a combining command does after reading its sources: its reply, and
+/// optionally what to store at the destination (on the destination's shard).
+pub struct Combined {
+    /// Writes the reply.
+    pub reply: Box<dyn FnOnce(&mut resp::ReplyWriter<'_>) + Send>,
+    /// Writes the destination (given the shard state, db, key, time).
+    pub store: Option<StoreFn>,
+}
+
+/// Read `srcs` with `snap` (on their shards), `combine` the snapshots on
+/// this shard, then run the store step at `dst`: one job when every key is
+/// on one shard; otherwise all keys are locked in shard order first
+/// (sources shared, destination exclusive), so the whole is atomic and
+/// isolated like MSET.
+pub fn gather<S, Snap, Comb>(
+    ctx: &mut Ctx<'_>,
+    srcs: Vec<Bytes>,
+    dst: Option<Bytes>,
+    snap: Snap,
+    combine: Comb,
+) where
+    S: Send + 'static,
+    Snap: Fn(&mut crate::shard::ShardState, usize, &[u8], i64) -> S + Send + Clone + 'static,
+    Comb: FnOnce(Vec<S>) -> Combined + Send + 'static,
+{
+    let db = ctx.db();
+    let mut all = srcs.clone();
+    all.extend(dst.iter().cloned());
+    let groups = by_shard(ctx, &all);
+    if let [(shard, _)] = groups.as_slice() {
+        ctx.run(*shard, &all, move |x| {
+            let now = x.now;
+            let snaps = srcs.iter().map(|k| snap(x.st, db, k, now)).collect();
+            let c = combine(snaps);
+            if let (Some(store), Some(d)) = (c.store, &dst) {
+                store(x.st, db, d, now);
+            }
+            (c.reply)(&mut x.w);
+        });
+        return;
+    }
+    let n_src = srcs.len();
+    let locks: Vec<_> = groups
+        .into_iter()
+        .map(|(shard, keys)| {
+            let writes = keys.iter().any(|(i, _)| *i >= n_src);
+            let mode = if writes { Mode::Write } else { Mode::Read };
+            (shard, lockset(db, &keys, mode))
+        })
+        .collect();
+    let home = ctx.shard.clone();
+    let proto = ctx.proto();
+    ctx.run_async(async move {
+        let Ok(session) = Session::lock(&home, locks).await else {
+            return gone(proto);
+        };
+        let mut snaps = Vec::with_capacity(srcs.len());
+        for k in &srcs {
+            let (k2, snap) = (k.clone(), snap.clone());
+            match session
+                .exec(home.owner(k), move |st, now| snap(st, db, &k2, now))
+                .await
+            {
+                Ok(s) => snaps.push(s),
+                Err(_) => {
+                    session.release().await;
+                    return gone(proto);
+                }
+            }
+        }
+        let c = combine(snaps);
+        if let (Some(store), Some(d)) = (c.store, &dst) {
+            let d2 = d.clone();
+            let _ = session
+                .exec(home.owner(d), move |st, now| store(st, db, &d2, now))
+                .await;
+        }
+        session.release().await;
+        encode(proto, |w| (c.reply)(w))
+    });
+}

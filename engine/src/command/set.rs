@@ -8,17 +8,18 @@
 //! result stored — atomic and isolated like MSET. Values:
 //! [`crate::keyspace::set`].
 
-use super::access::{err, modify, read};
-use super::args::{is, parse_cursor, parse_i64};
+use super::access::{err, modify, read, with};
+use super::args::{is, parse_i64};
 use super::ctx::{encode, Ctx};
 use super::elemscan;
 use super::errors::{self, CmdError, CmdResult};
-use super::hash::{distinct_positions, parse_pick_count};
-use super::multikey::by_shard;
+use super::hash::{counted_picks, parse_pick_count};
+use super::multikey::{gather, Combined};
 use super::spec::{acl, flags::*, ks::*, CommandSpec, KeySpecDef};
 use crate::keyspace::{Db, ExpirePolicy, SetLimits, SetVal, Value};
 use crate::shard::locks::{LockSet, Mode};
 use crate::shard::tx::Session;
+use crate::shard::ShardState;
 use bytes::Bytes;
 use resp::{ReplyWriter, Request};
 
@@ -80,20 +81,6 @@ fn srem(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     Ok(())
 }
 
-fn with_set<F>(ctx: &mut Ctx<'_>, req: &Request, f: F)
-where
-    F: FnOnce(Option<&SetVal>, &mut ReplyWriter<'_>) + Send + 'static,
-{
-    ctx.run_key(req.arg_bytes(1), move |x, key| {
-        let now = x.now;
-        let (db, w) = x.split();
-        match read::<SetVal>(db, key, now) {
-            Ok(s) => f(s, w),
-            Err(e) => err(w, &e),
-        }
-    });
-}
-
 fn write_members<'m>(w: &mut ReplyWriter<'_>, members: impl ExactSizeIterator<Item = &'m [u8]>) {
     w.set(members.len());
     for m in members {
@@ -102,7 +89,7 @@ fn write_members<'m>(w: &mut ReplyWriter<'_>, members: impl ExactSizeIterator<It
 }
 
 fn smembers(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
-    with_set(ctx, req, |s, w| {
+    with::<SetVal, _>(ctx, req, |s, w| {
         let members = s.map(SetVal::members).unwrap_or_default();
         write_members(w, members.iter().map(|m| &m[..]));
     });
@@ -111,7 +98,7 @@ fn smembers(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 
 fn sismember(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     let m = req.arg_bytes(2);
-    with_set(ctx, req, move |s, w| {
+    with::<SetVal, _>(ctx, req, move |s, w| {
         w.int(i64::from(s.is_some_and(|s| s.contains(&m))))
     });
     Ok(())
@@ -119,7 +106,7 @@ fn sismember(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 
 fn smismember(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     let ms = members_of(req, 2);
-    with_set(ctx, req, move |s, w| {
+    with::<SetVal, _>(ctx, req, move |s, w| {
         w.array(ms.len());
         for m in &ms {
             w.int(i64::from(s.is_some_and(|s| s.contains(m))));
@@ -129,7 +116,7 @@ fn smismember(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 }
 
 fn scard(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
-    with_set(ctx, req, |s, w| w.int(s.map_or(0, |s| s.len() as i64)));
+    with::<SetVal, _>(ctx, req, |s, w| w.int(s.map_or(0, |s| s.len() as i64)));
     Ok(())
 }
 
@@ -145,24 +132,13 @@ fn rng(seed: u64) -> impl FnMut() -> u64 {
 }
 
 fn spop(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
-    let count = match req.len() {
-        2 => None,
-        3 => match parse_i64(req.arg(2)) {
-            Ok(c) if c >= 0 => Some(c as u64),
-            _ => {
-                return Err(CmdError::fixed(
-                    "ERR value is out of range, must be positive",
-                ))
-            }
-        },
-        _ => return Err(errors::SYNTAX),
-    };
+    let count = super::args::optional_count(req, errors::SYNTAX)?;
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         let mut rand = rng(x.st.rand());
         let (db, w) = x.split();
         let r = modify::<SetVal, _>(db, key, now, |s| {
-            let want = count.unwrap_or(1).min(s.len() as u64) as usize;
+            let want = count.unwrap_or(1).min(s.len());
             let mut popped = Vec::with_capacity(want);
             for _ in 0..want {
                 let Some(m) = s.random(&mut rand).map(|m| m.into_owned()) else {
@@ -211,19 +187,16 @@ fn srandmember(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         };
         let picks: Vec<Vec<u8>> = match s {
             None => Vec::new(),
-            Some(_) if count == 0 => Vec::new(),
-            Some(s) if count < 0 => (0..count.unsigned_abs())
-                .filter_map(|_| s.random(&mut rand).map(|m| m.into_owned()))
-                .collect(),
-            Some(s) if count as usize >= s.len() => {
-                s.members().into_iter().map(|m| m.into_owned()).collect()
-            }
             Some(s) => {
                 let all = s.members();
-                distinct_positions(all.len(), count as usize, &mut rand)
-                    .into_iter()
-                    .filter_map(|i| all.get(i).map(|m| m.to_vec()))
-                    .collect()
+                counted_picks(
+                    all.len(),
+                    count,
+                    &mut rand,
+                    |r| s.random(r).map(|m| m.into_owned()),
+                    |i| all.get(i).map(|m| m.to_vec()),
+                    || all.iter().map(|m| m.to_vec()).collect(),
+                )
             }
         };
         w.array(picks.len());
@@ -235,36 +208,27 @@ fn srandmember(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 }
 
 fn sscan(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
-    let cursor = parse_cursor(req.arg(2))?;
-    let opts = elemscan::parse(req, 3, elemscan::Extra::None);
-    with_set(ctx, req, move |s, w| {
-        let Some(s) = s else {
-            return elemscan::empty(w);
-        };
-        let opts = match opts {
-            Ok(o) => o,
-            Err(e) => return err(w, &e),
-        };
-        let mut out = Vec::new();
-        let next = match s {
+    elemscan::run(
+        ctx,
+        req,
+        elemscan::Extra::None,
+        |s: &SetVal, cursor, opts, out| match s {
             SetVal::Table(d) => elemscan::walk(d, cursor, opts.count, |m| {
                 if opts.keep(&m.0) {
                     out.push(m.0.to_vec());
                 }
             }),
             _ => {
-                out = s
-                    .members()
-                    .into_iter()
-                    .filter(|m| opts.keep(m))
-                    .map(|m| m.into_owned())
-                    .collect();
+                out.extend(
+                    s.members()
+                        .into_iter()
+                        .filter(|m| opts.keep(m))
+                        .map(|m| m.into_owned()),
+                );
                 0
             }
-        };
-        elemscan::reply(w, next, &out);
-    });
-    Ok(())
+        },
+    )
 }
 
 // ---- multi-key: snapshot, combine, store ----
@@ -357,18 +321,8 @@ enum Finish {
     Card,
 }
 
-fn reply_result(w: &mut ReplyWriter<'_>, r: CmdResult<Vec<Vec<u8>>>, finish: Finish, stored: i64) {
-    match r {
-        Err(e) => err(w, &e),
-        Ok(m) => match finish {
-            Finish::Reply => write_members(w, m.iter().map(Vec::as_slice)),
-            Finish::Store => w.int(stored),
-            Finish::Card => w.int(m.len() as i64),
-        },
-    }
-}
-
-/// Run a set algebra command over `srcs` (and `dst` for *STORE).
+/// Run a set algebra command over `srcs` (and `dst` for *STORE), atomic
+/// across shards through [`gather`].
 fn algebra(
     ctx: &mut Ctx<'_>,
     op: Op,
@@ -377,66 +331,36 @@ fn algebra(
     finish: Finish,
     limit: usize,
 ) {
-    let db = ctx.db();
-    let mut all = srcs.clone();
-    all.extend(dst.iter().cloned());
-    let groups = by_shard(ctx, &all);
-    if let [(shard, _)] = groups.as_slice() {
-        ctx.run(*shard, &all, move |x| {
-            let (now, lim) = (x.now, x.st.config.limits.set);
-            let (d, w) = x.split();
-            let snaps = srcs.iter().map(|k| snap(d, k, now)).collect();
-            let r = combine(op, snaps, lim, limit);
-            let stored = match (&r, &dst) {
-                (Ok(m), Some(k)) => store(d, k, m, now, lim),
-                _ => 0,
-            };
-            reply_result(w, r, finish, stored);
-        });
-        return;
-    }
-    let n_src = srcs.len();
-    let locks: Vec<_> = groups
-        .into_iter()
-        .map(|(shard, keys)| {
-            let writes = keys.iter().any(|(i, _)| *i >= n_src);
-            let mode = if writes { Mode::Write } else { Mode::Read };
-            (
-                shard,
-                LockSet::of_keys(db, keys.iter().map(|(_, k)| &k[..]), mode),
-            )
-        })
-        .collect();
-    let home = ctx.shard.clone();
-    let proto = ctx.proto();
     let lim = ctx.shard.state.borrow().config.limits.set;
-    ctx.run_async(async move {
-        let Ok(session) = Session::lock(&home, locks).await else {
-            return encode(proto, |w| w.error(b"ERR shard unavailable"));
+    let read = |st: &mut ShardState, db: usize, k: &[u8], now: i64| snap(st.db(db), k, now);
+    gather(ctx, srcs, dst, read, move |snaps| {
+        let members = match combine(op, snaps, lim, limit) {
+            Err(e) => {
+                return Combined {
+                    reply: Box::new(move |w| err(w, &e)),
+                    store: None,
+                }
+            }
+            Ok(m) => m,
         };
-        let mut snaps = Vec::with_capacity(srcs.len());
-        for k in &srcs {
-            let k2 = k.clone();
-            let owner = home.owner(k);
-            let s = session
-                .exec(owner, move |st, now| snap(st.db(db), &k2, now))
-                .await
-                .unwrap_or(Err(CmdError::fixed("ERR shard unavailable")));
-            snaps.push(s);
+        let n = members.len() as i64;
+        match finish {
+            Finish::Reply => Combined {
+                reply: Box::new(move |w| write_members(w, members.iter().map(Vec::as_slice))),
+                store: None,
+            },
+            Finish::Card => Combined {
+                reply: Box::new(move |w| w.int(n)),
+                store: None,
+            },
+            Finish::Store => Combined {
+                reply: Box::new(move |w| w.int(n)),
+                store: Some(Box::new(move |st, db, k, now| {
+                    let lim = st.config.limits.set;
+                    store(st.db(db), k, &members, now, lim);
+                })),
+            },
         }
-        let r = combine(op, snaps, lim, limit);
-        let mut stored = 0;
-        if let (Ok(m), Some(k)) = (&r, &dst) {
-            let (m, k2) = (m.clone(), k.clone());
-            stored = session
-                .exec(home.owner(k), move |st, now| {
-                    store(st.db(db), &k2, &m, now, lim)
-                })
-                .await
-                .unwrap_or(0);
-        }
-        session.release().await;
-        encode(proto, |w| reply_result(w, r, finish, stored))
     });
 }
 
@@ -481,16 +405,28 @@ fn sdiffstore(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     store_algebra(ctx, req, Op::Diff)
 }
 
-fn sintercard(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
-    let numkeys = parse_i64(req.arg(1)).unwrap_or(0);
+/// Parse `numkeys key ... [LIMIT n]` (SINTERCARD, ZINTERCARD, whose
+/// numkeys errors differ: `zset`): the keys and the limit (0 = none).
+pub fn parse_intercard(req: &Request, zset: bool) -> CmdResult<(Vec<Bytes>, usize)> {
+    let numkeys = if zset {
+        parse_i64(req.arg(1))?
+    } else {
+        parse_i64(req.arg(1)).unwrap_or(0)
+    };
     if numkeys <= 0 {
-        return Err(CmdError::fixed("ERR numkeys should be greater than 0"));
+        return Err(if zset {
+            CmdError::fixed("ERR at least 1 input key is needed for 'zintercard' command")
+        } else {
+            CmdError::fixed("ERR numkeys should be greater than 0")
+        });
     }
     let n = usize::try_from(numkeys).unwrap_or(usize::MAX);
     if n > req.len() - 2 {
-        return Err(CmdError::fixed(
-            "ERR Number of keys can't be greater than number of args",
-        ));
+        return Err(if zset {
+            errors::SYNTAX
+        } else {
+            CmdError::fixed("ERR Number of keys can't be greater than number of args")
+        });
     }
     let mut limit = usize::MAX;
     let mut i = 2 + n;
@@ -510,7 +446,11 @@ fn sintercard(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
             return Err(errors::SYNTAX);
         }
     }
-    let keys = (2..2 + n).map(|i| req.arg_bytes(i)).collect();
+    Ok(((2..2 + n).map(|i| req.arg_bytes(i)).collect(), limit))
+}
+
+fn sintercard(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    let (keys, limit) = parse_intercard(req, false)?;
     algebra(ctx, Op::Inter, keys, None, Finish::Card, limit);
     Ok(())
 }

@@ -34,6 +34,8 @@ fn families() -> Vec<&'static [CommandSpec]> {
         super::set::COMMANDS,
         super::list::COMMANDS,
         super::blocking::COMMANDS,
+        super::zset::COMMANDS,
+        super::zset_multi::COMMANDS,
         super::keys::COMMANDS,
         super::dump::COMMANDS,
         super::server::COMMANDS,

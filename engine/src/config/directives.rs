@@ -166,8 +166,14 @@ pub const DIRECTIVES: &[Directive] = &[
     d("set-max-intset-entries", Kind::Int(0, LL), "512", true),
     d("set-max-listpack-entries", Kind::Int(0, LL), "128", true),
     d("set-max-listpack-value", Kind::Int(0, LL), "64", true),
-    stored("zset-max-listpack-entries", Kind::Int(0, LL), "128"),
-    stored("zset-max-listpack-value", Kind::Int(0, LL), "64"),
+    aliased(
+        d("zset-max-listpack-entries", Kind::Int(0, LL), "128", true),
+        "zset-max-ziplist-entries",
+    ),
+    aliased(
+        d("zset-max-listpack-value", Kind::Int(0, LL), "64", true),
+        "zset-max-ziplist-value",
+    ),
     aliased(
         d("list-max-listpack-size", Kind::Int(-5, I32), "-2", true),
         "list-max-ziplist-size",

@@ -363,6 +363,10 @@ impl Config {
             list: ListLimits {
                 fill: self.num("list-max-listpack-size"),
             },
+            zset: PackLimits {
+                entries: size("zset-max-listpack-entries"),
+                value: size("zset-max-listpack-value"),
+            },
         };
     }
 

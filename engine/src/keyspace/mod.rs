@@ -9,6 +9,8 @@
 //! | [`hash`] | hash values: listpack / hashtable |
 //! | [`set`] | set values: intset / listpack / hashtable |
 //! | [`list`] | list values: listpack / quicklist |
+//! | [`zset`] | sorted-set values: listpack / skiplist |
+//! | [`ranked`] | the order-statistic sequence behind `skiplist` |
 //! | [`db`] | `Db`: one SELECT-able database with lazy + active expiry |
 //!
 //! Nothing here knows about threads, commands or the wire: the shard owns
@@ -20,8 +22,10 @@ pub mod dict;
 pub mod hash;
 pub mod list;
 pub mod pack;
+pub mod ranked;
 pub mod set;
 pub mod value;
+pub mod zset;
 
 pub use compact::CompactBytes;
 pub use db::{Db, Entry, ExpirePolicy};
@@ -29,6 +33,7 @@ pub use hash::{HashVal, PackLimits};
 pub use list::{ListLimits, ListVal};
 pub use set::{SetLimits, SetVal};
 pub use value::{RStr, Value};
+pub use zset::ZSetVal;
 
 /// Every compact-encoding threshold, as configured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +44,8 @@ pub struct Limits {
     pub set: SetLimits,
     /// Lists.
     pub list: ListLimits,
+    /// Sorted sets.
+    pub zset: PackLimits,
 }
 
 impl Default for Limits {
@@ -55,6 +62,10 @@ impl Default for Limits {
                 value: 64,
             },
             list: ListLimits { fill: -2 },
+            zset: PackLimits {
+                entries: 128,
+                value: 64,
+            },
         }
     }
 }

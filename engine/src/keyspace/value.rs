@@ -6,12 +6,13 @@
 //! (at most 44 bytes, created whole by SET-like commands) and `raw`
 //! (longer, or modified in place by APPEND/SETRANGE/SETBIT).
 //! Aggregate types keep Redis's compact-then-full encodings: hashes in
-//! [`super::hash`], sets in [`super::set`], lists in [`super::list`].
+//! [`super::hash`], sets in [`super::set`], lists in [`super::list`], sorted sets in [`super::zset`].
 
 use super::compact::CompactBytes;
 use super::hash::HashVal;
 use super::list::ListVal;
 use super::set::SetVal;
+use super::zset::ZSetVal;
 use resp::numfmt;
 use std::borrow::Cow;
 
@@ -150,6 +151,8 @@ pub enum Value {
     Set(SetVal),
     /// A list.
     List(ListVal),
+    /// A sorted set.
+    ZSet(ZSetVal),
 }
 
 impl Value {
@@ -160,6 +163,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::List(_) => "list",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -170,6 +174,7 @@ impl Value {
             Value::Hash(h) => h.encoding(),
             Value::Set(s) => s.encoding(),
             Value::List(l) => l.encoding(),
+            Value::ZSet(z) => z.encoding(),
         }
     }
 
@@ -182,6 +187,7 @@ impl Value {
             Value::Hash(h) => h.mem_usage(),
             Value::Set(s) => s.mem_usage(),
             Value::List(l) => l.mem_usage(),
+            Value::ZSet(z) => z.mem_usage(),
         }
     }
 
@@ -192,6 +198,7 @@ impl Value {
             Value::Hash(h) => h.is_empty(),
             Value::Set(s) => s.is_empty(),
             Value::List(l) => l.is_empty(),
+            Value::ZSet(z) => z.is_empty(),
         }
     }
 }

@@ -17,12 +17,18 @@
 //! aggregates are refused, as Redis refuses them.
 
 use super::{write_len, write_string, RdbError, Reader};
-use crate::keyspace::{HashVal, Limits, ListVal, SetVal, Value};
+use crate::keyspace::{HashVal, Limits, ListVal, SetVal, Value, ZSetVal};
 
 /// Plain list: length, then elements.
 pub const TYPE_LIST: u8 = 1;
 /// List as quicklist nodes (container kind, then a listpack or plain string).
 pub const TYPE_LIST_QUICKLIST_2: u8 = 18;
+/// Sorted set, scores as text (old format, still read).
+pub const TYPE_ZSET: u8 = 3;
+/// Sorted set, scores as binary doubles.
+pub const TYPE_ZSET_2: u8 = 5;
+/// Sorted set as a listpack blob.
+pub const TYPE_ZSET_LISTPACK: u8 = 17;
 /// Plain set: length, then members.
 pub const TYPE_SET: u8 = 2;
 /// Plain hash: length, then field, value pairs.
@@ -60,6 +66,53 @@ pub fn write_list(out: &mut Vec<u8>, l: &ListVal, compress: bool) {
     for e in l.to_vec() {
         write_string(out, &e, compress);
     }
+}
+
+/// Append a sorted set as `ZSET_2` (binary double scores).
+pub fn write_zset(out: &mut Vec<u8>, z: &ZSetVal, compress: bool) {
+    out.push(TYPE_ZSET_2);
+    write_len(out, z.len() as u64);
+    for (m, s) in z.all() {
+        write_string(out, &m, compress);
+        out.extend_from_slice(&s.to_le_bytes());
+    }
+}
+
+fn zset_from(pairs: Vec<(Vec<u8>, f64)>, lim: &Limits) -> Result<Value, RdbError> {
+    if pairs.is_empty() || pairs.iter().any(|(_, s)| s.is_nan()) {
+        return Err(RdbError::Bad);
+    }
+    let max = pairs.iter().map(|(m, _)| m.len()).max().unwrap_or(0);
+    let mut z = ZSetVal::create(pairs.len(), max, lim.zset);
+    for (m, s) in &pairs {
+        if !z.insert(m, *s, lim.zset) {
+            return Err(RdbError::Bad);
+        }
+    }
+    Ok(Value::ZSet(z))
+}
+
+/// A score in the old text form: length byte (253 NaN, 254 +inf, 255 -inf), digits.
+fn text_score(r: &mut Reader<'_>) -> Result<f64, RdbError> {
+    match r.byte()? {
+        253 => Ok(f64::NAN),
+        254 => Ok(f64::INFINITY),
+        255 => Ok(f64::NEG_INFINITY),
+        n => {
+            let mut digits = Vec::with_capacity(usize::from(n));
+            for _ in 0..n {
+                digits.push(r.byte()?);
+            }
+            parse_f64(&digits)
+        }
+    }
+}
+
+fn parse_f64(b: &[u8]) -> Result<f64, RdbError> {
+    std::str::from_utf8(b)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or(RdbError::Bad)
 }
 
 fn list_from(items: Vec<Vec<u8>>, lim: &Limits) -> Result<Value, RdbError> {
@@ -140,6 +193,38 @@ pub fn read(ty: u8, r: &mut Reader<'_>, lim: &Limits) -> Option<Result<Value, Rd
             }
             list_from(items, lim)
         })(),
+        TYPE_ZSET | TYPE_ZSET_2 => (|| {
+            let n = r.len()?;
+            let mut pairs = Vec::new();
+            for _ in 0..n {
+                let m = r.string()?;
+                let s = if ty == TYPE_ZSET_2 {
+                    let mut b = [0u8; 8];
+                    for x in &mut b {
+                        *x = r.byte()?;
+                    }
+                    f64::from_le_bytes(b)
+                } else {
+                    text_score(r)?
+                };
+                pairs.push((m, s));
+            }
+            zset_from(pairs, lim)
+        })(),
+        TYPE_ZSET_LISTPACK => r.string().and_then(|b| {
+            let items = listpack_entries(&b)?;
+            if !items.len().is_multiple_of(2) {
+                return Err(RdbError::Bad);
+            }
+            let pairs = items
+                .chunks_exact(2)
+                .map(|c| match c {
+                    [m, s] => Ok((m.clone(), parse_f64(s)?)),
+                    _ => Err(RdbError::Bad),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            zset_from(pairs, lim)
+        }),
         TYPE_SET_INTSET => (|| {
             let blob = r.string()?;
             let ints = intset_entries(&blob)?;

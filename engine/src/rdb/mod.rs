@@ -120,6 +120,7 @@ pub fn write_value(out: &mut Vec<u8>, v: &Value, compress: bool) {
         Value::Hash(h) => aggregate::write_hash(out, h, compress),
         Value::Set(s) => aggregate::write_set(out, s, compress),
         Value::List(l) => aggregate::write_list(out, l, compress),
+        Value::ZSet(z) => aggregate::write_zset(out, z, compress),
     }
 }
 

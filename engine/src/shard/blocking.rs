@@ -22,7 +22,7 @@
 //! This module names glommio (the timeout) like the mesh does.
 
 use super::{owner_of, Shard, ShardId, ShardState};
-use crate::keyspace::{Db, ListLimits, ListVal, Value};
+use crate::keyspace::{Db, ExpirePolicy, ListLimits, ListVal, Value, ZSetVal};
 use ahash::AHashMap;
 use bytes::Bytes;
 use std::collections::{HashMap, VecDeque};
@@ -53,6 +53,27 @@ pub enum PopOp {
         to_left: bool,
         dst: Bytes,
     },
+    /// Pop `count` members of a sorted set, highest first when `max`
+    /// (BZPOPMIN, BZPOPMAX, BZMPOP); items alternate member, score text.
+    ZPop { max: bool, count: usize },
+}
+
+impl PopOp {
+    /// True when this operation serves from `v`'s type.
+    fn fits(&self, v: &Value) -> bool {
+        match self {
+            PopOp::ZPop { .. } => matches!(v, Value::ZSet(_)),
+            _ => matches!(v, Value::List(_)),
+        }
+    }
+}
+
+fn has_elements(v: &Value) -> bool {
+    match v {
+        Value::List(l) => !l.is_empty(),
+        Value::ZSet(z) => !z.is_empty(),
+        _ => false,
+    }
 }
 
 /// A client waiting on a key, as its owner shard sees it.
@@ -176,6 +197,19 @@ fn pop_for(db: &mut Db, key: &[u8], op: &PopOp, now: i64, lim: ListLimits) -> Ve
         Some(Value::List(l)) => match op {
             PopOp::Pop { left, count } => l.pop(*left, *count, lim),
             PopOp::Move { from_left, .. } => l.pop(*from_left, 1, lim),
+            PopOp::ZPop { .. } => Vec::new(),
+        },
+        Some(Value::ZSet(z)) => match op {
+            PopOp::ZPop { max, count } => z
+                .pop(*max, *count)
+                .into_iter()
+                .flat_map(|(m, s)| {
+                    let mut t = Vec::new();
+                    resp::numfmt::write_g17(&mut t, s);
+                    [m, t]
+                })
+                .collect(),
+            _ => Vec::new(),
         },
         _ => Vec::new(),
     };
@@ -227,21 +261,36 @@ pub fn try_or_register(st: &mut ShardState, db: usize, key: &[u8], w: Waiter, no
     let lim = list_limits(st);
     let d = st.db(db);
     match d.get(key, now).map(|e| e.value()) {
-        Some(Value::List(l)) if !l.is_empty() => {
+        Some(v) if !w.op.fits(v) => Attempt::WrongType,
+        Some(v) if has_elements(v) => {
             if !take(&w.claim) {
                 return Attempt::Claimed;
             }
             Attempt::Popped(pop_for(d, key, &w.op, now, lim))
         }
-        Some(Value::List(_)) | None => {
+        _ => {
             if w.claim.load(Ordering::Acquire) {
                 return Attempt::Claimed;
             }
             st.blocking.register(db, key, w);
             Attempt::Registered
         }
-        Some(_) => Attempt::WrongType,
     }
+}
+
+/// The longest waiter on `key` whose command fits the key's type, while
+/// the key has elements (a BLPOP client stays blocked while the key is a
+/// sorted set).
+fn next_waiter(st: &mut ShardState, db: usize, key: &[u8], now: i64) -> Option<Waiter> {
+    let v = st
+        .dbs
+        .get_mut(db)?
+        .get(key, now)
+        .map(|e| e.value())
+        .filter(|v| has_elements(v))?;
+    let q = st.blocking.waiters.get_mut(&(db, key.to_vec()))?;
+    let i = q.iter().position(|w| w.op.fits(v))?;
+    q.remove(i)
 }
 
 /// A push made `key` non-empty: serve its waiters, first come first
@@ -253,19 +302,7 @@ pub fn signal(st: &mut ShardState, db: usize, key: &[u8], now: i64) {
     let lim = list_limits(st);
     let mut ready: Vec<Vec<u8>> = vec![key.to_vec()];
     while let Some(k) = ready.pop() {
-        loop {
-            let nonempty = matches!(st.db(db).get(&k, now).map(|e| e.value()), Some(Value::List(l)) if !l.is_empty());
-            if !nonempty {
-                break;
-            }
-            let Some(w) = st
-                .blocking
-                .waiters
-                .get_mut(&(db, k.clone()))
-                .and_then(VecDeque::pop_front)
-            else {
-                break;
-            };
+        while let Some(w) = next_waiter(st, db, &k, now) {
             if !take(&w.claim) {
                 continue;
             }
@@ -330,6 +367,24 @@ fn restore_here(st: &mut ShardState, d: Delivery, now: i64) {
             signal(st, d.db, &d.key, now);
         }
         PopOp::Move { .. } => {}
+        PopOp::ZPop { .. } => {
+            let zlim = st.config.limits.zset;
+            let db = st.db(d.db);
+            if db.get(&d.key, now).is_none() {
+                let z = Value::ZSet(ZSetVal::create(0, 0, zlim));
+                db.set(&d.key, z, ExpirePolicy::Clear, now);
+            }
+            if let Some(Value::ZSet(z)) = db.write(&d.key, now).map(|e| e.value_mut()) {
+                for pair in d.items.chunks_exact(2) {
+                    if let [m, s] = pair {
+                        let score = std::str::from_utf8(s).ok().and_then(|t| t.parse().ok());
+                        z.insert(m, score.unwrap_or(0.0), zlim);
+                    }
+                }
+            }
+            db.drop_if_empty(&d.key);
+            signal(st, d.db, &d.key, now);
+        }
     }
 }
 
@@ -447,12 +502,7 @@ pub fn give_back(shard: &Rc<Shard>, d: Delivery) {
 fn put_list(db: &mut Db, key: &[u8], items: &[&[u8]], now: i64) {
     let mut l = ListVal::default();
     l.push(items, false, ListLimits { fill: -2 });
-    db.set(
-        key,
-        Value::List(l),
-        crate::keyspace::ExpirePolicy::Clear,
-        now,
-    );
+    db.set(key, Value::List(l), ExpirePolicy::Clear, now);
 }
 
 #[cfg(test)]
