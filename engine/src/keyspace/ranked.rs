@@ -6,15 +6,18 @@
 //! Two levels: sorted blocks of up to `2 * BLOCK` elements, and a Fenwick
 //! tree over the block lengths, so that "how many elements come before
 //! block b" and "which block holds position i" are O(log blocks). A block
-//! splits in two when full and disappears when empty (the Fenwick tree is
-//! rebuilt then, which amortizes to O(1) per operation).
+//! splits in two when full and disappears when empty; the Fenwick tree is
+//! then rebuilt in O(blocks) (a linear build), at most once per ~128
+//! operations.
+
+use std::collections::VecDeque;
 
 const BLOCK: usize = 128;
 
 /// Sorted distinct elements with O(log n) rank and select.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ranked<T> {
-    blocks: Vec<Vec<T>>,
+    blocks: Vec<VecDeque<T>>,
     fen: Vec<usize>,
     len: usize,
 }
@@ -40,12 +43,19 @@ impl<T: Ord> Ranked<T> {
         self.len == 0
     }
 
+    /// Rebuild the Fenwick tree in O(blocks): each node adds itself into
+    /// its parent once.
     fn rebuild(&mut self) {
-        let n = self.blocks.len();
-        self.fen = vec![0; n];
-        for i in 0..n {
-            let add = self.blocks.get(i).map_or(0, Vec::len);
-            self.fen_add(i, add as isize);
+        self.fen = self.blocks.iter().map(VecDeque::len).collect();
+        let n = self.fen.len();
+        for i in 1..=n {
+            let parent = i + (i & i.wrapping_neg());
+            if parent <= n {
+                let v = self.fen.get(i - 1).copied().unwrap_or(0);
+                if let Some(p) = self.fen.get_mut(parent - 1) {
+                    *p += v;
+                }
+            }
         }
     }
 
@@ -97,14 +107,14 @@ impl<T: Ord> Ranked<T> {
     fn block_for(&self, x: &T) -> usize {
         let b = self
             .blocks
-            .partition_point(|blk| blk.last().is_some_and(|l| l < x));
+            .partition_point(|blk| blk.back().is_some_and(|l| l < x));
         b.min(self.blocks.len().saturating_sub(1))
     }
 
     /// Insert `x`; false when it was already there.
     pub fn insert(&mut self, x: T) -> bool {
         if self.blocks.is_empty() {
-            self.blocks.push(vec![x]);
+            self.blocks.push(VecDeque::from([x]));
             self.len = 1;
             self.rebuild();
             return true;
@@ -166,7 +176,7 @@ impl<T: Ord> Ranked<T> {
     pub fn partition_point(&self, pred: impl Fn(&T) -> bool) -> usize {
         let b = self
             .blocks
-            .partition_point(|blk| blk.last().is_some_and(&pred));
+            .partition_point(|blk| blk.back().is_some_and(&pred));
         match self.blocks.get(b) {
             None => self.len,
             Some(blk) => self.before(b) + blk.partition_point(&pred),
@@ -180,15 +190,14 @@ impl<T: Ord> Ranked<T> {
     }
 
     /// Elements from position `from` on, in order.
-    pub fn iter_from(&self, from: usize) -> impl DoubleEndedIterator<Item = &T> + '_ {
+    pub fn iter_from(&self, from: usize) -> impl Iterator<Item = &T> + '_ {
         let (b, o) = self.locate(from).unwrap_or((self.blocks.len(), 0));
         let first = self
             .blocks
             .get(b)
-            .map_or(&[][..], |blk| blk.get(o..).unwrap_or(&[]));
-        first
-            .iter()
-            .chain(self.blocks.get(b + 1..).unwrap_or(&[]).iter().flatten())
+            .into_iter()
+            .flat_map(move |blk| blk.range(o..));
+        first.chain(self.blocks.get(b + 1..).unwrap_or(&[]).iter().flatten())
     }
 
     /// All elements in order.
