@@ -136,13 +136,53 @@ fn zset_cmd(r: &mut Rng) -> String {
     }
 }
 
+fn bitmap_cmd(r: &mut Rng) -> String {
+    let k = r.pick(KEYS);
+    let ty = r.pick(&["u1", "u3", "u8", "i4", "i8", "i16", "u15", "i64"]);
+    let ow = r.pick(&["WRAP", "SAT", "FAIL"]);
+    match r.next() % 9 {
+        0 | 1 => format!("SETBIT {k} {} {}", r.int(0, 80), r.int(0, 1)),
+        2 => format!("GETBIT {k} {}", r.int(0, 90)),
+        3 => format!(
+            "BITCOUNT {k} {} {} {}",
+            r.int(-12, 12),
+            r.int(-12, 12),
+            r.pick(&["BIT", "BYTE"])
+        ),
+        4 => format!(
+            "BITPOS {k} {} {} {}",
+            r.int(0, 1),
+            r.int(-6, 6),
+            r.int(-6, 6)
+        ),
+        5 => format!("BITPOS {k} {}", r.int(0, 1)),
+        6 => format!(
+            "BITFIELD {k} OVERFLOW {ow} INCRBY {ty} {} {}",
+            r.int(0, 40),
+            r.int(-300, 300)
+        ),
+        7 => format!(
+            "BITFIELD {k} OVERFLOW {ow} SET {ty} #{} {} GET {ty} 0",
+            r.int(0, 4),
+            r.int(-200, 200)
+        ),
+        _ => format!(
+            "BITOP {} {k} {} {}",
+            r.pick(&["AND", "OR", "XOR"]),
+            r.pick(KEYS),
+            r.pick(KEYS)
+        ),
+    }
+}
+
 /// All four families over the same keys: type clashes give WRONGTYPE.
 fn mixed_cmd(r: &mut Rng) -> String {
-    match r.next() % 5 {
+    match r.next() % 6 {
         0 => hash_cmd(r),
         1 => set_cmd(r),
         2 => list_cmd(r),
         3 => zset_cmd(r),
+        4 => bitmap_cmd(r),
         _ => format!("DEL {}", r.pick(KEYS)),
     }
 }
@@ -165,6 +205,11 @@ fn random_list_commands_match_redis() {
 #[test]
 fn random_sorted_set_commands_match_redis() {
     run(0x5eed_0005, 3000, zset_cmd);
+}
+
+#[test]
+fn random_bitmap_commands_match_redis() {
+    run(0x5eed_0006, 3000, bitmap_cmd);
 }
 
 #[test]

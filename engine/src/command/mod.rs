@@ -11,6 +11,7 @@
 //! | [`connection`] | PING ECHO HELLO AUTH SELECT QUIT RESET |
 //! | [`client`] | CLIENT * |
 //! | [`string`] | GET SET ... INCRBYFLOAT (LCS in [`lcs`]) |
+//! | [`bitmap`] | SETBIT GETBIT BITCOUNT BITPOS BITOP BITFIELD(_RO) |
 //! | [`multikey`] | MGET MSET MSETNX DEL UNLINK EXISTS TOUCH (cross-shard through the tx layer) |
 //! | [`hash`] | HSET HGET ... HRANDFIELD HSCAN |
 //! | [`set`] | SADD SREM ... SINTERCARD SSCAN (multi-key ones across shards) |
@@ -32,6 +33,7 @@
 
 pub mod access;
 pub mod args;
+pub mod bitmap;
 pub mod blocking;
 pub mod client;
 pub mod config;

@@ -36,6 +36,7 @@ fn families() -> Vec<&'static [CommandSpec]> {
         super::blocking::COMMANDS,
         super::zset::COMMANDS,
         super::zset_multi::COMMANDS,
+        super::bitmap::COMMANDS,
         super::keys::COMMANDS,
         super::dump::COMMANDS,
         super::server::COMMANDS,

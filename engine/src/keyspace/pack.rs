@@ -218,7 +218,11 @@ impl Pack {
     /// place), which for small aggregates costs up to half their memory.
     pub fn from_items<'a>(items: impl IntoIterator<Item = &'a [u8]>) -> Self {
         let items: Vec<&[u8]> = items.into_iter().collect();
-        let size = HDR + items.iter().map(|i| varint_len(i.len()) + i.len()).sum::<usize>();
+        let size = HDR
+            + items
+                .iter()
+                .map(|i| varint_len(i.len()) + i.len())
+                .sum::<usize>();
         let mut v = Vec::with_capacity(size);
         v.resize(HDR, 0);
         let mut n = 0;

@@ -1,0 +1,137 @@
+//! Differential tests of the bitmap commands against redis-server (RESP2
+//! and RESP3), errors and edge ranges included.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::Pair;
+
+const SCRIPT: &str = r#"
+SETBIT b 7 1
+SETBIT b 7 0
+SETBIT b 100 1
+GET b
+STRLEN b
+GETBIT b 100
+GETBIT b 99
+GETBIT b 100000
+GETBIT nokey 3
+SETBIT b -1 1
+SETBIT b x 1
+SETBIT b 1 2
+SETBIT b 1 x
+SETBIT b 4294967296 1
+GETBIT b -1
+OBJECT ENCODING b
+SET s foobar
+BITCOUNT s
+BITCOUNT s 0 0
+BITCOUNT s 1 1
+BITCOUNT s 1 -1
+BITCOUNT s -2 -1
+BITCOUNT s -1 -2
+BITCOUNT s 5 1
+BITCOUNT s 0 100
+BITCOUNT s 5 30 BIT
+BITCOUNT s 0 -1 BIT
+BITCOUNT s -5 -1 BIT
+BITCOUNT s 0 0 BYTE
+BITCOUNT s 0 1 FOO
+BITCOUNT s 0
+BITCOUNT s x 1
+BITCOUNT nokey
+BITCOUNT nokey 0 1
+SET z ""
+BITCOUNT z
+SET p "\xff\xf0\x00"
+BITPOS p 0
+BITPOS p 1
+BITPOS p 0 2
+BITPOS p 1 2
+BITPOS p 0 0 0
+BITPOS p 0 0 -1
+BITPOS p 1 -1
+BITPOS p 0 12 23 BIT
+BITPOS p 1 7 15 BIT
+BITPOS p 0 0 15 BIT
+BITPOS p 1 3 2
+BITPOS p 2
+BITPOS p x
+BITPOS p 0 x
+BITPOS p 0 0 1 FOO
+BITPOS nokey 0
+BITPOS nokey 1
+SET ones "\xff\xff"
+BITPOS ones 0
+BITPOS ones 0 0 -1
+BITPOS ones 0 0
+BITPOS z 0
+BITPOS z 1
+# BITOP (a1, a2 on different shards; {t}* on one)
+SET a1 "\x0f\xf0"
+SET a2 "\xff\x00\xaa"
+BITOP AND dst a1 a2
+GET dst
+BITOP OR dst a1 a2
+GET dst
+BITOP XOR dst a1 a2 nokey
+GET dst
+BITOP NOT dst a1
+GET dst
+BITOP NOT dst a1 a2
+BITOP FOO dst a1
+BITOP AND dst nokey nokey2
+EXISTS dst
+BITOP AND
+SET {t}x "\x01"
+BITOP OR {t}y {t}x
+GET {t}y
+HSET h f v
+BITOP AND dst a1 h
+SETBIT h 1 1
+GETBIT h 1
+BITCOUNT h
+BITPOS h 1
+# BITFIELD
+BITFIELD bf SET u8 0 255 GET u8 0 GET i8 0
+BITFIELD bf INCRBY u8 0 10
+BITFIELD bf OVERFLOW SAT INCRBY u8 0 10
+BITFIELD bf OVERFLOW FAIL INCRBY u8 0 10
+BITFIELD bf OVERFLOW WRAP INCRBY i8 0 200
+BITFIELD bf SET i5 #2 -3 GET i5 #2 GET u5 #2
+BITFIELD bf SET u8 0 -1
+BITFIELD bf OVERFLOW SAT SET u8 0 -1
+BITFIELD bf OVERFLOW SAT SET i8 0 1000
+BITFIELD bf GET i64 0 GET u63 1
+BITFIELD bf SET i64 0 9223372036854775807 INCRBY i64 0 1
+GET bf
+BITFIELD bf GET u64 0
+BITFIELD bf GET i65 0
+BITFIELD bf GET x8 0
+BITFIELD bf GET u8 -1
+BITFIELD bf GET u8 #x
+BITFIELD bf SET u8 0 x
+BITFIELD bf OVERFLOW BAD GET u8 0
+BITFIELD bf FOO
+BITFIELD bf GET u8
+BITFIELD bf
+BITFIELD nokey GET u8 0
+EXISTS nokey
+BITFIELD newkey OVERFLOW FAIL INCRBY u8 16 300
+GET newkey
+BITFIELD_RO bf GET u8 0 GET i4 4
+BITFIELD_RO bf SET u8 0 1
+BITFIELD_RO nokey GET u8 0
+BITFIELD h GET u8 0
+"#;
+
+#[test]
+fn bitmaps_resp2() {
+    Pair::start().script(false, SCRIPT);
+}
+
+#[test]
+fn bitmaps_resp3() {
+    Pair::start().script(true, SCRIPT);
+}
