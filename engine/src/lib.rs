@@ -19,9 +19,11 @@
 //! | pipelined single-shard jobs on their shard | [`shard::batch`] |
 //! | commandstats, latency histograms, errorstats | [`shard::stats`] |
 //! | connected clients (CLIENT LIST/KILL) | [`shard::clients`] |
-//! | keyspace: dict, values, databases, expiry | [`keyspace`] |
+//! | keyspace: dict, values and their encodings, databases, expiry | [`keyspace`] |
 //! | the command table, dispatch, handler context | [`command`] |
-//! | one file per command family | [`command`]`::{string, multikey, keys, connection, client, server, config, info, introspect}` |
+//! | one file per command family | [`command`]`::{string, multikey, keys, hash, set, list, blocking, zset, zset_multi, bitmap, hll, connection, client, server, config, info, introspect}` |
+//! | blocked clients (BLPOP & co) | [`shard::blocking`] |
+//! | HyperLogLog in Redis's format | [`hll`] |
 //! | every wire error string | [`command::errors`] |
 //! | DUMP/RESTORE payloads, RDB value encoding | [`command::dump`], [`rdb`] |
 //! | redis.conf parsing, CONFIG directives | [`config`] |
@@ -37,6 +39,7 @@ pub mod clock;
 pub mod command;
 pub mod config;
 pub mod glob;
+pub mod hll;
 pub mod keyspace;
 pub mod log;
 pub mod rdb;

@@ -12,6 +12,7 @@
 //! | [`client`] | CLIENT * |
 //! | [`string`] | GET SET ... INCRBYFLOAT (LCS in [`lcs`]) |
 //! | [`bitmap`] | SETBIT GETBIT BITCOUNT BITPOS BITOP BITFIELD(_RO) |
+//! | [`hll`] | PFADD PFCOUNT PFMERGE (format: [`crate::hll`]) |
 //! | [`multikey`] | MGET MSET MSETNX DEL UNLINK EXISTS TOUCH (cross-shard through the tx layer) |
 //! | [`hash`] | HSET HGET ... HRANDFIELD HSCAN |
 //! | [`set`] | SADD SREM ... SINTERCARD SSCAN (multi-key ones across shards) |
@@ -43,6 +44,7 @@ pub mod dump;
 pub mod elemscan;
 pub mod errors;
 pub mod hash;
+pub mod hll;
 pub mod info;
 pub mod introspect;
 pub mod keys;

@@ -37,6 +37,7 @@ fn families() -> Vec<&'static [CommandSpec]> {
         super::zset::COMMANDS,
         super::zset_multi::COMMANDS,
         super::bitmap::COMMANDS,
+        super::hll::COMMANDS,
         super::keys::COMMANDS,
         super::dump::COMMANDS,
         super::server::COMMANDS,
