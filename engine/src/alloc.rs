@@ -116,6 +116,21 @@ pub fn used_memory() -> u64 {
     u64::try_from(sum).unwrap_or(0)
 }
 
+/// Memory settings, applied first thing in `main`: no transparent huge
+/// pages for this process. mimalloc reserves and commits its first arena
+/// before `main` runs; with THP every first touch in it faulted in a 2 MiB
+/// page, so an idle server sat at ~20 MB RSS and small datasets paid up to
+/// 2 MiB per region for a few bytes. (Measured idle RSS: 19.6 MB with THP,
+/// see docs/benchmarks/memory.md for the datasets.)
+pub fn configure() {
+    // SAFETY: prctl(PR_SET_THP_DISABLE) takes plain integer arguments and
+    // only changes this process's paging policy.
+    let rc = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+    if rc != 0 {
+        log::debug!("PR_SET_THP_DISABLE failed; transparent huge pages stay on");
+    }
+}
+
 /// Net bytes allocated (minus freed) by the calling thread: a shard's
 /// approximate share of `used_memory` (memory freed by another thread than
 /// the one that allocated it is credited to the freeing thread).

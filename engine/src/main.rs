@@ -19,6 +19,7 @@ fn usage() {
 }
 
 fn main() {
+    shoal::alloc::configure();
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("-v" | "--version") => {

@@ -147,10 +147,11 @@ fn allowed_cpus() -> Vec<usize> {
 /// io_uring registered-buffer size per executor, within RLIMIT_MEMLOCK.
 ///
 /// glommio registers `io_memory` with each of its 3 rings, so each executor
-/// locks about 3× that. We want 2 MiB per executor; we raise the limit when
+/// locks about 3× that. We want 512 KiB per executor (the network has its own
+/// ring; only glommio file I/O uses these buffers); we raise the limit when
 /// allowed (root), else shrink the buffers to fit, else refuse to start.
 fn size_io_memory(executors: usize) -> Result<usize, String> {
-    const WANT: usize = 2 << 20;
+    const WANT: usize = 512 << 10;
     const MIN: usize = 128 << 10;
     const RING_SLACK: usize = 256 << 10;
     let per_exec = |io: usize| 3 * io + RING_SLACK;

@@ -39,7 +39,7 @@ use std::task::{Poll, Waker};
 
 const RING_ENTRIES: u32 = 4096;
 const BGID: u16 = 1;
-const NBUFS: u16 = 512;
+const NBUFS: u16 = 128;
 const BUF_SIZE: usize = 16 * 1024;
 /// Unread input per connection before receiving pauses.
 const INBOX_HIGH: usize = 4 << 20;
