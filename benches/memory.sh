@@ -121,6 +121,12 @@ for ds in ("strings", "sessions", "intsets", "zsets"):
     lines.append(f"| {names[ds]} | {int(r['keys']):,} | {mb(r['used_memory'])} / {mb(r['rss_bytes'])} | "
                  f"{mb(s1['used_memory'])} / {mb(s1['rss_bytes'])} | **{q1:.2f}x** | {mb(s2['used_memory'])} / {mb(s2['rss_bytes'])} | **{q2:.2f}x** |")
 lines += ["", "Reproduce: `benches/memory.sh` (about 3 minutes; `--scale 0.1` for a smoke run)."]
-open(out, "w").write("\n".join(lines) + "\n")
+# Keep a hand-written analysis below the generated part, if there is one.
+try:
+    old = open(out).read()
+    keep = old[old.index("\n## Where the bytes go"):]
+except (OSError, ValueError):
+    keep = ""
+open(out, "w").write("\n".join(lines) + "\n" + keep)
 print("\n".join(lines))
 PY
