@@ -1,6 +1,8 @@
 """redis-py 8 (RESP3 by default, no fallback to RESP2) against shoal-server,
 compared with redis-server where replies are deterministic."""
 
+import time
+
 import redis
 
 
@@ -115,3 +117,67 @@ def test_password_via_hello_auth():
             pass
     finally:
         s.stop()
+
+
+def test_data_types_in_resp3_match_redis(shoal, redis_server):
+    """The shapes redis-py 8 parses from RESP3 (maps, sets, doubles, nested
+    pairs) for the session-store, leaderboard and queue patterns."""
+    results = []
+    for port in (shoal.port, redis_server.port):
+        r = redis.Redis(port=port, decode_responses=True)
+        r.flushall()
+        out = []
+        # Session store: HSET a mapping, PEXPIRE, read it back.
+        out.append(r.hset("session:1", mapping={"user": "42", "ip": "10.0.0.1", "n": "0"}))
+        out.append(r.pexpire("session:1", 1800000))
+        out.append(r.hgetall("session:1"))
+        out.append(r.hincrby("session:1", "n", 3))
+        out.append(r.hmget("session:1", ["user", "missing"]))
+        out.append(r.object("encoding", "session:1"))
+        # Leaderboard: scores come back as floats.
+        out.append(r.zadd("board", {"ann": 10, "bob": 7.5, "cid": 12}))
+        out.append(r.zrange("board", 0, -1, withscores=True))
+        out.append(r.zrevrank("board", "ann"))
+        out.append(r.zscore("board", "bob"))
+        out.append(r.zincrby("board", 2.5, "bob"))
+        out.append(r.zpopmin("board", 2))
+        out.append(r.zmpop(1, ["board"], max=True))
+        # Sets come back as Python sets; integers stay an intset.
+        out.append(r.sadd("tags", "a", "b", "c"))
+        out.append(r.smembers("tags"))
+        out.append(r.sinter("tags", "missing"))
+        out.append(r.sadd("ids", 3, 1, 2))
+        out.append(r.object("encoding", "ids"))
+        # Queue: push, pop, blocking pop with data present.
+        out.append(r.rpush("q", "j1", "j2", "j3"))
+        out.append(r.lrange("q", 0, -1))
+        out.append(r.blpop(["empty", "q"], timeout=1))
+        out.append(r.lmpop(1, "q", direction="RIGHT", count=5))
+        out.append(r.blpop(["q"], timeout=0.1))
+        # Bitmaps and HyperLogLog.
+        out.append(r.setbit("bits", 7, 1))
+        out.append(r.bitcount("bits"))
+        out.append(r.pfadd("visitors", *[f"u{i}" for i in range(500)]))
+        out.append(r.pfcount("visitors"))
+        results.append(out)
+    assert results[0] == results[1]
+
+
+def test_blpop_is_woken_by_a_push_from_another_client(shoal):
+    import threading
+
+    r = redis.Redis(port=shoal.port, decode_responses=True)
+    r.delete("jobs")
+    got = {}
+
+    def worker():
+        got["job"] = redis.Redis(port=shoal.port, decode_responses=True).blpop(["jobs"], timeout=5)
+
+    t = threading.Thread(target=worker)
+    t.start()
+    deadline = time.time() + 5
+    while r.info("clients")["blocked_clients"] < 1 and time.time() < deadline:
+        time.sleep(0.01)
+    r.rpush("jobs", "job-1")
+    t.join(5)
+    assert got["job"] == ["jobs", "job-1"]
