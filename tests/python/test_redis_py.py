@@ -180,4 +180,4 @@ def test_blpop_is_woken_by_a_push_from_another_client(shoal):
         time.sleep(0.01)
     r.rpush("jobs", "job-1")
     t.join(5)
-    assert got["job"] == ["jobs", "job-1"]
+    assert list(got["job"]) == ["jobs", "job-1"]
