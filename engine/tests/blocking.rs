@@ -340,3 +340,45 @@ fn bzpopmin_and_bzmpop_wake_on_zadd_and_ignore_other_types() {
         p.call(["DEL", K0, K1, "zz"]).unwrap();
     }
 }
+
+#[test]
+fn client_unblock_ends_the_wait_with_a_timeout_or_an_error() {
+    let pair = Pair::start();
+    for s in [&pair.shoal, &pair.redis] {
+        let mut p = s.client();
+        for (reason, expect) in [
+            ("TIMEOUT", Frame::NullArray),
+            (
+                "ERROR",
+                Frame::Error("UNBLOCKED client unblocked via CLIENT UNBLOCK".into()),
+            ),
+        ] {
+            let mut c = s.client();
+            let Frame::Integer(id) = c.call(["CLIENT", "ID"]).unwrap() else {
+                panic!()
+            };
+            c.send(["BLPOP", K0, K1, "0"]).unwrap();
+            wait_blocked(s, 1);
+            let id = id.to_string();
+            assert_eq!(
+                p.call(["CLIENT", "UNBLOCK", &id, reason]).unwrap(),
+                Frame::Integer(1)
+            );
+            assert_eq!(c.read().unwrap(), expect, "{reason}");
+            assert_eq!(
+                p.call(["CLIENT", "UNBLOCK", &id]).unwrap(),
+                Frame::Integer(0)
+            );
+            // The client is usable afterwards and nothing was left registered.
+            assert_eq!(c.call(["PING"]).unwrap(), Frame::simple("PONG"));
+            p.call(["RPUSH", K0, "x"]).unwrap();
+            assert_eq!(p.call(["LLEN", K0]).unwrap(), Frame::Integer(1));
+            p.call(["DEL", K0]).unwrap();
+        }
+        let r = p.call(["CLIENT", "UNBLOCK", "1", "MAYBE"]).unwrap();
+        assert_eq!(
+            r,
+            Frame::Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR".into())
+        );
+    }
+}

@@ -170,8 +170,10 @@ async fn push_moved(shard: &Rc<Shard>, db: usize, d: &Delivery) -> CmdResult {
 }
 
 /// Run a blocking pop over `keys` and encode its reply.
+#[allow(clippy::too_many_arguments)]
 async fn run_blocking(
     shard: Rc<Shard>,
+    client: u64,
     db: usize,
     keys: Vec<Bytes>,
     op: PopOp,
@@ -179,7 +181,7 @@ async fn run_blocking(
     shape: Shape,
     proto: Proto,
 ) -> Vec<u8> {
-    let token = shard.state.borrow_mut().blocking.open();
+    let token = shard.state.borrow_mut().blocking.open(client);
     let mut b = Blocked {
         shard: shard.clone(),
         token,
@@ -242,7 +244,14 @@ async fn run_blocking(
         }
         None => {
             blocking::wait(&shard, token, timeout).await;
-            b.finish(false).await.map(Ok)
+            let unblocked = shard.state.borrow().blocking.unblocked(token);
+            match (b.finish(false).await, unblocked) {
+                (Some(d), _) => Some(Ok(d)),
+                (None, Some(true)) => Some(Err(CmdError::fixed(
+                    "UNBLOCKED client unblocked via CLIENT UNBLOCK",
+                ))),
+                (None, _) => None,
+            }
         }
     };
     let result = match outcome {
@@ -265,8 +274,10 @@ async fn run_blocking(
 
 fn start(ctx: &mut Ctx<'_>, keys: Vec<Bytes>, op: PopOp, timeout: Option<Duration>, shape: Shape) {
     let shard = ctx.shard.clone();
-    let (db, proto) = (ctx.db(), ctx.proto());
-    ctx.run_blocking(run_blocking(shard, db, keys, op, timeout, shape, proto));
+    let (db, proto, client) = (ctx.db(), ctx.proto(), ctx.conn.id);
+    ctx.run_blocking(run_blocking(
+        shard, client, db, keys, op, timeout, shape, proto,
+    ));
 }
 
 fn bpop(ctx: &mut Ctx<'_>, req: &Request, left: bool) -> CmdResult {

@@ -339,6 +339,30 @@ fn pause(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     Ok(())
 }
 
+fn unblock(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    let id = u64::try_from(parse_i64(req.arg(2))?).unwrap_or(0);
+    let error = match req.len() {
+        3 => false,
+        4 if is(req.arg(3), "TIMEOUT") => false,
+        4 if is(req.arg(3), "ERROR") => true,
+        4 => {
+            return Err(CmdError::fixed(
+                "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ))
+        }
+        _ => return Err(errors::SYNTAX),
+    };
+    let home = ctx.shard.clone();
+    let proto = ctx.proto();
+    ctx.run_async(async move {
+        let hits = home
+            .broadcast(move |s| s.state.borrow_mut().blocking.unblock(id, error))
+            .await;
+        encode(proto, |w| w.int(i64::from(hits.into_iter().any(|h| h))))
+    });
+    Ok(())
+}
+
 fn unpause(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {
     set_pause(ctx, None);
     Ok(())
@@ -500,6 +524,14 @@ const SUBS: &[CommandSpec] = &[
         .flags(NOSCRIPT | LOADING | STALE)
         .acl(C)
         .doc("connection", "2.6.9", "Sets the connection name."),
+    CommandSpec::new("unblock", -3, unblock)
+        .flags(ADMIN_FLAGS)
+        .acl(C)
+        .doc(
+            "connection",
+            "5.0.0",
+            "Unblocks a client blocked by a blocking command from a different connection.",
+        ),
     CommandSpec::new("unpause", 2, unpause)
         .flags(ADMIN_FLAGS)
         .acl(C)

@@ -110,6 +110,10 @@ pub struct Delivery {
 struct Slot {
     delivery: Option<Delivery>,
     waker: Option<Waker>,
+    /// The blocked client (CLIENT UNBLOCK finds it by id).
+    client: u64,
+    /// Set by CLIENT UNBLOCK: true for ERROR, false for TIMEOUT.
+    unblocked: Option<bool>,
 }
 
 /// Per-shard blocking state (both sides).
@@ -119,6 +123,7 @@ pub struct Blocking {
     shards: usize,
     waiters: AHashMap<(usize, Vec<u8>), VecDeque<Waiter>>,
     slots: HashMap<u64, Slot>,
+    by_client: HashMap<u64, u64>,
     next_token: u64,
     outbox: Vec<(ShardId, u64, Delivery)>,
 }
@@ -135,16 +140,49 @@ impl Blocking {
         self.slots.len()
     }
 
-    /// Open a slot for a client about to block here; its token.
-    pub fn open(&mut self) -> u64 {
+    /// Open a slot for `client` about to block here; its token.
+    pub fn open(&mut self, client: u64) -> u64 {
         self.next_token = self.next_token.wrapping_add(1);
-        self.slots.insert(self.next_token, Slot::default());
+        let slot = Slot {
+            client,
+            ..Slot::default()
+        };
+        self.slots.insert(self.next_token, slot);
+        self.by_client.insert(client, self.next_token);
         self.next_token
     }
 
     /// Close a slot, returning any delivery that arrived.
     pub fn close(&mut self, token: u64) -> Option<Delivery> {
-        self.slots.remove(&token).and_then(|s| s.delivery)
+        let slot = self.slots.remove(&token)?;
+        if self.by_client.get(&slot.client) == Some(&token) {
+            self.by_client.remove(&slot.client);
+        }
+        slot.delivery
+    }
+
+    /// CLIENT UNBLOCK: wake `client` if it is blocked here and not served
+    /// yet (`error` picks the UNBLOCKED error over a timeout reply).
+    pub fn unblock(&mut self, client: u64, error: bool) -> bool {
+        let Some(token) = self.by_client.get(&client) else {
+            return false;
+        };
+        let Some(slot) = self.slots.get_mut(token) else {
+            return false;
+        };
+        if slot.delivery.is_some() || slot.unblocked.is_some() {
+            return false;
+        }
+        slot.unblocked = Some(error);
+        if let Some(w) = slot.waker.take() {
+            w.wake();
+        }
+        true
+    }
+
+    /// How CLIENT UNBLOCK ended the wait of `token`, if it did.
+    pub fn unblocked(&self, token: u64) -> Option<bool> {
+        self.slots.get(&token).and_then(|s| s.unblocked)
     }
 
     /// Queue `w` behind the waiters of `key`.
@@ -431,7 +469,7 @@ impl std::future::Future for SlotWait<'_> {
     ) -> std::task::Poll<()> {
         let mut st = self.shard.state.borrow_mut();
         match st.blocking.slots.get_mut(&self.token) {
-            Some(slot) if slot.delivery.is_none() => {
+            Some(slot) if slot.delivery.is_none() && slot.unblocked.is_none() => {
                 slot.waker = Some(cx.waker().clone());
                 std::task::Poll::Pending
             }
@@ -527,8 +565,8 @@ mod tests {
         let mut st = ShardState::new(Arc::new(Config::default()), 1);
         st.blocking.init(0, 1);
         let (a, b) = (Claim::default(), Claim::default());
-        let ta = st.blocking.open();
-        let tb = st.blocking.open();
+        let ta = st.blocking.open(1);
+        let tb = st.blocking.open(2);
         assert!(matches!(
             try_or_register(&mut st, 0, b"q", waiter(&a, ta), 0),
             Attempt::Registered
@@ -560,7 +598,7 @@ mod tests {
         };
         assert_eq!(left, 1, "a claimed waiter is skipped, nothing popped");
         // A delivery nobody waits for goes back to the list.
-        let tc = st.blocking.open();
+        let tc = st.blocking.open(3);
         let c = Claim::default();
         assert!(matches!(
             try_or_register(&mut st, 0, b"q3", waiter(&c, tc), 0),
