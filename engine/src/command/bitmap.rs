@@ -10,7 +10,7 @@ use super::ctx::Ctx;
 use super::errors::{self, CmdError, CmdResult};
 use super::multikey::{gather, Combined};
 use super::spec::{acl, flags::*, ks::*, CommandSpec, KeySpecDef};
-use super::string::check_len;
+use super::string::{check_len, op_get};
 use crate::keyspace::{Db, ExpirePolicy, RStr, Value};
 use crate::shard::ShardState;
 use resp::Request;
@@ -21,11 +21,7 @@ const BAD_OFFSET: CmdError = CmdError::fixed("ERR bit offset is not an integer o
 
 /// The bytes of the string at `key` (None when missing), or WRONGTYPE.
 fn read_bytes(db: &mut Db, key: &[u8], now: i64) -> CmdResult<Option<Vec<u8>>> {
-    match db.read(key, now, true).map(|e| e.value()) {
-        None => Ok(None),
-        Some(Value::Str(s)) => Ok(Some(s.as_bytes().into_owned())),
-        Some(_) => Err(errors::WRONGTYPE),
-    }
+    op_get(db, key, now).map(|s| s.map(|s| s.as_bytes().into_owned()))
 }
 
 /// The raw buffer of the string at `key` for writing, grown with zero

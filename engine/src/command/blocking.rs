@@ -152,7 +152,7 @@ async fn push_moved(shard: &Rc<Shard>, db: usize, d: &Delivery) -> CmdResult {
             let mut st = s.state.borrow_mut();
             let lim = st.config.limits.list;
             let refs: Vec<&[u8]> = items.iter().map(Vec::as_slice).collect();
-            let ok = blocking::push_items(st.db(db), &dst, &refs, left, now, lim);
+            let ok = blocking::push_items(st.db(db), &dst, &refs, left, now, lim).is_some();
             if ok {
                 blocking::signal(&mut st, db, &dst, now);
             }
@@ -280,17 +280,16 @@ fn start(ctx: &mut Ctx<'_>, keys: Vec<Bytes>, op: PopOp, timeout: Option<Duratio
     ));
 }
 
-fn bpop(ctx: &mut Ctx<'_>, req: &Request, left: bool) -> CmdResult {
+/// BLPOP / BRPOP / BZPOPMIN / BZPOPMAX: `key [key ...] timeout`.
+fn keys_then_timeout(ctx: &mut Ctx<'_>, req: &Request, op: PopOp, shape: Shape) -> CmdResult {
     let timeout = parse_timeout(req.arg(req.len() - 1))?;
     let keys = (1..req.len() - 1).map(|i| req.arg_bytes(i)).collect();
-    start(
-        ctx,
-        keys,
-        PopOp::Pop { left, count: 1 },
-        timeout,
-        Shape::KeyElem,
-    );
+    start(ctx, keys, op, timeout, shape);
     Ok(())
+}
+
+fn bpop(ctx: &mut Ctx<'_>, req: &Request, left: bool) -> CmdResult {
+    keys_then_timeout(ctx, req, PopOp::Pop { left, count: 1 }, Shape::KeyElem)
 }
 
 fn blpop(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
@@ -328,16 +327,12 @@ fn brpoplpush(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 }
 
 fn bzpop(ctx: &mut Ctx<'_>, req: &Request, max: bool) -> CmdResult {
-    let timeout = parse_timeout(req.arg(req.len() - 1))?;
-    let keys = (1..req.len() - 1).map(|i| req.arg_bytes(i)).collect();
-    start(
+    keys_then_timeout(
         ctx,
-        keys,
+        req,
         PopOp::ZPop { max, count: 1 },
-        timeout,
         Shape::KeyMemberScore,
-    );
-    Ok(())
+    )
 }
 
 fn bzpopmin(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {

@@ -389,8 +389,11 @@ impl<'a> Ctx<'a> {
         });
         let reply = target.get(start..).unwrap_or(&[]);
         st.stats.record(cmd, self.t0.elapsed(), reply);
+        let deliveries = st.blocking.has_outbox();
         drop(st);
-        crate::shard::blocking::flush(self.shard);
+        if deliveries {
+            crate::shard::blocking::flush(self.shard);
+        }
         self.outcome = Outcome::Executed;
         true
     }

@@ -44,7 +44,6 @@ pub fn op_hset(
     lim: PackLimits,
 ) -> CmdResult<i64> {
     let h = write_hash(db, key, now)?;
-    h.prepare(pairs.iter().flat_map(|(f, v)| [f.len(), v.len()]), lim);
     let mut added = 0;
     for (f, v) in pairs {
         added += i64::from(h.set(f, v, lim));
@@ -366,13 +365,7 @@ fn hrandfield(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         let st = &mut *x.st;
-        let mut seed = st.rand();
-        let mut rand = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rand = st.rand_stream();
         let w = &mut x.w;
         let h = match read::<HashVal>(st.db(x.db), key, now) {
             Err(e) => return err(w, &e),

@@ -7,6 +7,7 @@ use super::ctx::Ctx;
 use super::errors::{self, CmdError, CmdResult};
 use super::multikey::{gather, Combined};
 use super::spec::{acl, flags::*, CommandSpec, KeySpecDef};
+use super::string::op_get;
 use crate::hll::{self, HllError};
 use crate::keyspace::{Db, RStr, Value};
 use crate::shard::ShardState;
@@ -68,15 +69,12 @@ fn pfadd(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 type Regs = CmdResult<Option<(Vec<u8>, bool)>>;
 
 fn read_regs(st: &mut ShardState, db: usize, key: &[u8], now: i64) -> Regs {
-    match st.db(db).read(key, now, true).map(|e| e.value()) {
-        None => Ok(None),
-        Some(Value::Str(s)) => {
-            let b = s.as_bytes();
-            let regs = hll::registers(&b).map_err(hll_err)?;
-            Ok(Some((regs, hll::is_dense(&b))))
-        }
-        Some(_) => Err(errors::WRONGTYPE),
-    }
+    let Some(s) = op_get(st.db(db), key, now)? else {
+        return Ok(None);
+    };
+    let b = s.as_bytes();
+    let regs = hll::registers(&b).map_err(hll_err)?;
+    Ok(Some((regs, hll::is_dense(&b))))
 }
 
 /// Register-wise maximum of the sources, and whether any was dense.

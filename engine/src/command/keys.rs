@@ -301,14 +301,9 @@ fn randomkey(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {
             let key = home
                 .call(s, move |sh| {
                     let mut st = sh.state.borrow_mut();
-                    let mut seed = st.rand();
+                    let rand = st.rand_stream();
                     let now = crate::clock::now_ms();
-                    st.db(db).random_key(now, move || {
-                        seed ^= seed << 13;
-                        seed ^= seed >> 7;
-                        seed ^= seed << 17;
-                        seed
-                    })
+                    st.db(db).random_key(now, rand)
                 })
                 .await
                 .ok()

@@ -11,7 +11,7 @@ use super::args::{is, parse_i64};
 use super::ctx::{encode, Ctx};
 use super::errors::{self, CmdError, CmdResult};
 use super::spec::{acl, flags::*, ks::*, CommandSpec, KeySpecDef};
-use crate::keyspace::{Db, ListVal, Value};
+use crate::keyspace::{ListVal, Value};
 use crate::shard::blocking::{self, push_items};
 use crate::shard::locks::{LockSet, Mode};
 use crate::shard::tx::Session;
@@ -46,23 +46,13 @@ pub fn op_push(
 ) -> CmdResult<i64> {
     let lim = st.config.limits.list;
     let d = st.db(db);
-    match d.get(key, now).map(|e| e.value()) {
-        None if only_existing => return Ok(0),
-        None | Some(Value::List(_)) => {}
-        Some(_) => return Err(errors::WRONGTYPE),
+    if only_existing && d.get(key, now).is_none() {
+        return Ok(0);
     }
     let refs: Vec<&[u8]> = items.iter().map(|b| &b[..]).collect();
-    push_items(d, key, &refs, left, now, lim);
-    let len = read_len(d, key, now);
+    let len = push_items(d, key, &refs, left, now, lim).ok_or(errors::WRONGTYPE)?;
     blocking::signal(st, db, key, now);
-    Ok(len)
-}
-
-fn read_len(d: &mut Db, key: &[u8], now: i64) -> i64 {
-    match d.get(key, now).map(|e| e.value()) {
-        Some(Value::List(l)) => l.len() as i64,
-        _ => 0,
-    }
+    Ok(len as i64)
 }
 
 /// LMOVE on one shard: the moved element, if any.

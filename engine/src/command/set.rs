@@ -120,22 +120,11 @@ fn scard(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     Ok(())
 }
 
-/// A xorshift stream seeded from the shard's generator.
-fn rng(seed: u64) -> impl FnMut() -> u64 {
-    let mut s = seed | 1;
-    move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        s
-    }
-}
-
 fn spop(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     let count = super::args::optional_count(req, errors::SYNTAX)?;
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
-        let mut rand = rng(x.st.rand());
+        let mut rand = x.st.rand_stream();
         let (db, w) = x.split();
         let r = modify::<SetVal, _>(db, key, now, |s| {
             let want = count.unwrap_or(1).min(s.len());
@@ -172,7 +161,7 @@ fn srandmember(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     };
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
-        let mut rand = rng(x.st.rand());
+        let mut rand = x.st.rand_stream();
         let (db, w) = x.split();
         let s = match read::<SetVal>(db, key, now) {
             Err(e) => return err(w, &e),

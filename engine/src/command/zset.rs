@@ -78,13 +78,7 @@ fn zadd_one(
     }
 }
 
-fn zadd_generic(
-    ctx: &mut Ctx<'_>,
-    req: &Request,
-    f: AddFlags,
-    first: usize,
-    name: &str,
-) -> CmdResult {
+fn zadd_generic(ctx: &mut Ctx<'_>, req: &Request, f: AddFlags, first: usize) -> CmdResult {
     let rest = req.len() - first;
     if rest == 0 || !rest.is_multiple_of(2) {
         return Err(errors::SYNTAX);
@@ -108,7 +102,6 @@ fn zadd_generic(
     for i in (first..req.len()).step_by(2) {
         pairs.push((parse_score(req.arg(i))?, req.arg_bytes(i + 1)));
     }
-    let _ = name;
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let (now, db, lim) = (x.now, x.db, x.st.config.limits.zset);
         let d = x.st.db(db);
@@ -190,7 +183,7 @@ fn zadd(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         }
         i += 1;
     }
-    zadd_generic(ctx, req, f, i, "zadd")
+    zadd_generic(ctx, req, f, i)
 }
 
 fn zincrby(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
@@ -198,7 +191,7 @@ fn zincrby(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         incr: true,
         ..AddFlags::default()
     };
-    zadd_generic(ctx, req, f, 2, "zincrby")
+    zadd_generic(ctx, req, f, 2)
 }
 
 // ---- reads ----
@@ -463,13 +456,7 @@ fn zrandmember(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     let withscores = req.len() == 4;
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
-        let mut seed = x.st.rand() | 1;
-        let mut rand = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rand = x.st.rand_stream();
         let (db, w) = x.split();
         let z = match read::<ZSetVal>(db, key, now) {
             Ok(z) => z,

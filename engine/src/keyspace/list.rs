@@ -130,13 +130,6 @@ impl ListVal {
         }
     }
 
-    fn lp_bytes(&self) -> usize {
-        match self {
-            ListVal::Pack(_, b) => *b as usize,
-            ListVal::Quick(q) => q.lp_bytes,
-        }
-    }
-
     /// All elements, head to tail.
     pub fn to_vec(&self) -> Vec<Vec<u8>> {
         match self {
@@ -324,11 +317,6 @@ impl ListVal {
                     + q.items.iter().map(CompactBytes::heap_bytes).sum::<usize>()
             }
         }
-    }
-
-    /// Redis listpack bytes of the contents (for tests and reports).
-    pub fn listpack_bytes(&self) -> usize {
-        self.lp_bytes()
     }
 }
 

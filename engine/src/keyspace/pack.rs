@@ -165,11 +165,6 @@ impl Pack {
         self.buf = v.into_boxed_slice();
     }
 
-    /// Insert `items` before the entry at `off` (or at the end).
-    pub fn insert(&mut self, off: usize, items: &[&[u8]]) {
-        self.splice(off, off, items, 0);
-    }
-
     /// Append `items`.
     pub fn push_back(&mut self, items: &[&[u8]]) {
         self.splice(self.end(), self.end(), items, 0);

@@ -135,6 +135,12 @@ impl Blocking {
         self.shards = shards.max(1);
     }
 
+    /// True when deliveries wait for [`flush`] (checked under the caller's
+    /// borrow, so the common case costs no second one).
+    pub fn has_outbox(&self) -> bool {
+        !self.outbox.is_empty()
+    }
+
     /// Clients blocked on this (home) shard (INFO blocked_clients).
     pub fn blocked_clients(&self) -> usize {
         self.slots.len()
@@ -256,7 +262,8 @@ fn pop_for(db: &mut Db, key: &[u8], op: &PopOp, now: i64, lim: ListLimits) -> Ve
 }
 
 /// Push `items` one by one at the head or tail of the list at `key`,
-/// creating it; false (and nothing done) when `key` holds another type.
+/// creating it: the new length, or None (nothing done) when `key` holds
+/// another type.
 pub fn push_items(
     db: &mut Db,
     key: &[u8],
@@ -264,20 +271,23 @@ pub fn push_items(
     left: bool,
     now: i64,
     lim: ListLimits,
-) -> bool {
+) -> Option<usize> {
     if db
         .get(key, now)
         .is_some_and(|e| !matches!(e.value(), Value::List(_)))
     {
-        return false;
+        return None;
     }
-    if let Value::List(l) = db
+    match db
         .write_or_insert(key, now, || Value::List(ListVal::default()))
         .value_mut()
     {
-        l.push(items, left, lim);
+        Value::List(l) => {
+            l.push(items, left, lim);
+            Some(l.len())
+        }
+        _ => None,
     }
-    true
 }
 
 /// What [`try_or_register`] found.
@@ -430,15 +440,7 @@ fn restore_here(st: &mut ShardState, d: Delivery, now: i64) {
 fn deliver(shard: &Rc<Shard>, token: u64, d: Delivery) {
     let back = shard.state.borrow_mut().blocking.fill(token, d);
     if let Err(d) = back {
-        let owner = owner_of(&d.key, shard.count);
-        shard.post_now(
-            owner,
-            Box::new(move |s| {
-                let now = crate::clock::now_ms();
-                restore_here(&mut s.state.borrow_mut(), d, now);
-                flush(s);
-            }),
-        );
+        give_back(shard, d);
     }
 }
 

@@ -94,6 +94,18 @@ impl ShardState {
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
+    /// A stream of pseudo-random numbers seeded from [`ShardState::rand`],
+    /// for operations that need many (random picks) without holding the state.
+    pub fn rand_stream(&mut self) -> impl FnMut() -> u64 + use<> {
+        let mut s = self.rand() | 1;
+        move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        }
+    }
+
     /// Install a new configuration (CONFIG SET).
     pub fn set_config(&mut self, config: Arc<Config>) {
         if config.generation < self.config.generation {

@@ -50,8 +50,11 @@ fn run_part<R>(shard: &Rc<Shard>, locks: &LockSet, op: PartFn<R>) -> R {
     let mut st = shard.state.borrow_mut();
     let r = op(&mut st, crate::clock::now_ms());
     st.locks.release(locks);
+    let deliveries = st.blocking.has_outbox();
     drop(st);
-    super::blocking::flush(shard);
+    if deliveries {
+        super::blocking::flush(shard);
+    }
     r
 }
 
