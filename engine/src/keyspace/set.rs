@@ -34,10 +34,11 @@ pub struct SetLimits {
 }
 
 /// Sorted distinct integers, stored at 2, 4 or 8 bytes each (byte 0 holds
-/// the width), like Redis's intset.
+/// the width), like Redis's intset. Up to 22 bytes (ten 16-bit members)
+/// live inline in the value, with no allocation of their own.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IntSet {
-    buf: Box<[u8]>,
+    buf: CompactBytes,
 }
 
 fn width_for(v: i64) -> usize {
@@ -53,7 +54,7 @@ fn width_for(v: i64) -> usize {
 impl Default for IntSet {
     fn default() -> Self {
         IntSet {
-            buf: vec![2u8].into_boxed_slice(),
+            buf: CompactBytes::new(&[2u8]),
         }
     }
 }
@@ -103,7 +104,7 @@ impl IntSet {
         self.search(v).is_ok()
     }
 
-    fn rebuild(vals: impl ExactSizeIterator<Item = i64>, width: usize) -> Box<[u8]> {
+    fn rebuild(vals: impl ExactSizeIterator<Item = i64>, width: usize) -> CompactBytes {
         let mut out = Vec::with_capacity(1 + vals.len() * width);
         out.push(width as u8);
         for v in vals {
@@ -113,7 +114,7 @@ impl IntSet {
                 _ => out.extend_from_slice(&v.to_le_bytes()),
             }
         }
-        out.into_boxed_slice()
+        CompactBytes::new(&out)
     }
 
     /// Add `v`; true when it was not there.
@@ -138,9 +139,9 @@ impl IntSet {
             return false;
         };
         let w = self.width();
-        let mut b = std::mem::take(&mut self.buf).into_vec();
+        let mut b = self.buf.to_vec();
         b.drain(1 + pos * w..1 + (pos + 1) * w);
-        self.buf = b.into_boxed_slice();
+        self.buf = CompactBytes::new(&b);
         true
     }
 
