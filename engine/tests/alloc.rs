@@ -15,7 +15,10 @@ fn every_alignment_is_honoured() {
     let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let a = shoal::alloc::CountingMimalloc;
     for align in [1usize, 2, 4, 8, 16, 32, 64, 4096] {
-        for size in (align.max(1)..=1024).step_by(8).chain([align, 3 * align, 100_000]) {
+        for size in (align.max(1)..=1024)
+            .step_by(8)
+            .chain([align, 3 * align, 100_000])
+        {
             let layout = Layout::from_size_align(size, align).expect("layout");
             let mut live = Vec::new();
             for zeroed in [false, true] {
@@ -38,7 +41,10 @@ fn every_alignment_is_honoured() {
                 unsafe {
                     let q = a.realloc(p, layout, size * 2 + 8);
                     assert_eq!(q as usize % align, 0, "realloc size {size} align {align}");
-                    a.dealloc(q, Layout::from_size_align(size * 2 + 8, align).expect("layout"));
+                    a.dealloc(
+                        q,
+                        Layout::from_size_align(size * 2 + 8, align).expect("layout"),
+                    );
                 }
             }
         }

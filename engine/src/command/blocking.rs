@@ -44,6 +44,9 @@ enum Shape {
     KeyElem,
     /// BLMOVE / BRPOPLPUSH: the element.
     Elem,
+    /// BLMOVE / BRPOPLPUSH inside EXEC: the element, or a null (bulk)
+    /// rather than a timeout's null array when there is none.
+    ElemNoBlock,
     /// BLMPOP: `[key, [elements]]`.
     KeyElems,
     /// BZPOPMIN / BZPOPMAX: `[key, member, score]`.
@@ -63,9 +66,14 @@ fn pairs_of(items: &[Vec<u8>]) -> Vec<(Vec<u8>, f64)> {
         .collect()
 }
 
-/// Every blocking list command times out with the null array, BLMOVE too.
-fn reply_timeout(w: &mut ReplyWriter<'_>) {
-    w.null_array();
+/// Every blocking list command times out with the null array, BLMOVE too;
+/// inside EXEC, BLMOVE answers an empty source with a null bulk.
+fn reply_timeout(w: &mut ReplyWriter<'_>, shape: Shape) {
+    if shape == Shape::ElemNoBlock {
+        w.null();
+    } else {
+        w.null_array();
+    }
 }
 
 fn reply_items(w: &mut ReplyWriter<'_>, shape: Shape, key: &[u8], items: Vec<Vec<u8>>) {
@@ -75,7 +83,7 @@ fn reply_items(w: &mut ReplyWriter<'_>, shape: Shape, key: &[u8], items: Vec<Vec
             w.bulk(key);
             w.bulk(items.first().map_or(&[][..], |v| &v[..]));
         }
-        Shape::Elem => match items.first() {
+        Shape::Elem | Shape::ElemNoBlock => match items.first() {
             Some(v) => w.bulk(v),
             None => w.null(),
         },
@@ -157,7 +165,7 @@ async fn push_moved(shard: &Rc<Shard>, db: usize, d: &Delivery) -> CmdResult {
                 blocking::signal(&mut st, db, &dst, now);
             }
             drop(st);
-            blocking::flush(s);
+            crate::shard::flush_outbox(s);
             ok
         })
         .await
@@ -203,7 +211,7 @@ async fn run_blocking(
             .call(shard.owner(key), move |s| {
                 let now = crate::clock::now_ms();
                 let r = blocking::try_or_register(&mut s.state.borrow_mut(), db, &k, waiter, now);
-                blocking::flush(s);
+                crate::shard::flush_outbox(s);
                 r
             })
             .await
@@ -255,7 +263,7 @@ async fn run_blocking(
         }
     };
     let result = match outcome {
-        None => return encode(proto, reply_timeout),
+        None => return encode(proto, |w| reply_timeout(w, shape)),
         Some(Err(e)) => Err(e),
         Some(Ok(d)) if d.wrongtype => Err(errors::WRONGTYPE),
         Some(Ok(d)) => {
@@ -275,6 +283,12 @@ async fn run_blocking(
 fn start(ctx: &mut Ctx<'_>, keys: Vec<Bytes>, op: PopOp, timeout: Option<Duration>, shape: Shape) {
     let shard = ctx.shard.clone();
     let (db, proto, client) = (ctx.db(), ctx.proto(), ctx.conn.id);
+    // Inside EXEC nothing blocks: an empty key times out at once, as in Redis.
+    let (timeout, shape) = match (ctx.conn.exec_owner != 0, shape) {
+        (false, shape) => (timeout, shape),
+        (true, Shape::Elem) => (Some(Duration::ZERO), Shape::ElemNoBlock),
+        (true, shape) => (Some(Duration::ZERO), shape),
+    };
     ctx.run_blocking(run_blocking(
         shard, client, db, keys, op, timeout, shape, proto,
     ));

@@ -96,6 +96,16 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 // ---- handlers ----
 
 fn ping(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    if super::pubsub::subscribed_ping(ctx.conn) {
+        if req.len() > 2 {
+            return Err(errors::wrong_arity("ping"));
+        }
+        let mut w = ctx.w();
+        w.array(2);
+        w.bulk(b"pong");
+        w.bulk(if req.len() == 2 { req.arg(1) } else { b"" });
+        return Ok(());
+    }
     match req.len() {
         1 => ctx.w().simple(b"PONG"),
         2 => ctx.w().bulk(req.arg(1)),
@@ -190,6 +200,11 @@ fn reset(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {
     c.info.name.borrow_mut().clear();
     c.info.no_evict.set(false);
     c.info.no_touch.set(false);
+    c.multi = None;
+    super::pubsub::unsubscribe_all(ctx.shard, c);
+    if !c.watched.is_empty() {
+        c.pending = Some(super::multi::ConnTask::Unwatch);
+    }
     ctx.set_suppress_self(false);
     ctx.w().simple(b"RESET");
     Ok(())

@@ -58,6 +58,17 @@ pub struct Conn {
     /// Unix ms when the current pipeline was read; commands of one batch
     /// share it (Redis likewise caches the time per command call).
     pub now_ms: i64,
+    /// MULTI state: the queued commands, once MULTI was sent.
+    pub multi: Option<crate::command::multi::Queue>,
+    /// Keys WATCHed, with the versions seen.
+    pub watched: Vec<crate::command::multi::Watched>,
+    /// Work for the connection task once dispatch returns (EXEC, WATCH,
+    /// unwatching): it needs the connection across awaits.
+    pub pending: Option<crate::command::multi::ConnTask>,
+    /// Nonzero (the client id) while this connection runs EXEC.
+    pub exec_owner: u64,
+    /// Pub/Sub subscriptions, once the connection subscribed to something.
+    pub subs: Option<Box<crate::command::pubsub::Subscriptions>>,
 }
 
 /// How the current command produced (or will produce) its reply.
@@ -312,6 +323,12 @@ impl<'a> Ctx<'a> {
         self.shard.count
     }
 
+    /// The owner multi-shard commands lock on behalf of: the client while
+    /// it runs EXEC (so they re-enter the EXEC's locks), else 0.
+    pub fn lock_owner(&self) -> u64 {
+        self.conn.exec_owner
+    }
+
     fn mode(&self) -> Mode {
         if self.spec.has(flags::WRITE) {
             Mode::Write
@@ -376,7 +393,7 @@ impl<'a> Ctx<'a> {
         let mode = self.mode();
         let (db, proto, cmd, now) = (self.conn.db, self.conn.proto, self.cmd, self.conn.now_ms);
         let mut st = self.shard.state.borrow_mut();
-        if batch::must_wait(&st, db, keys, mode) {
+        if batch::must_wait(&st, db, keys, mode, self.conn.exec_owner) {
             return false;
         }
         let target = self.batch.target();
@@ -389,10 +406,10 @@ impl<'a> Ctx<'a> {
         });
         let reply = target.get(start..).unwrap_or(&[]);
         st.stats.record(cmd, self.t0.elapsed(), reply);
-        let deliveries = st.blocking.has_outbox();
+        let deliveries = st.has_outbox();
         drop(st);
         if deliveries {
-            crate::shard::blocking::flush(self.shard);
+            crate::shard::flush_outbox(self.shard);
         }
         self.outcome = Outcome::Executed;
         true
@@ -405,6 +422,7 @@ impl<'a> Ctx<'a> {
             proto: self.conn.proto,
             keys,
             mode: self.mode(),
+            owner: self.conn.exec_owner,
             f,
         };
         let Some(list) = self.batch.jobs.get_mut(shard) else {

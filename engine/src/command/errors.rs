@@ -95,6 +95,16 @@ pub fn unknown_subcommand(sub: &[u8], container: &str) -> CmdError {
     ))
 }
 
+/// `ERR unknown subcommand or wrong number of arguments for 'X'. Try CMD HELP.`
+/// (Redis's `addReplySubcommandSyntaxError`; `sub` as the client typed it).
+pub fn subcommand_syntax(sub: &[u8], container: &str) -> CmdError {
+    CmdError::owned(format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+        String::from_utf8_lossy(sub),
+        container.to_ascii_uppercase()
+    ))
+}
+
 /// `ERR wrong number of arguments for 'get' command`
 pub fn wrong_arity(fullname: &str) -> CmdError {
     CmdError::owned(format!(

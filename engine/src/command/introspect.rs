@@ -250,7 +250,7 @@ fn list(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 }
 
 /// Key positions of a command line (argv includes the command name).
-fn key_positions(id: CmdId, argv: &[&[u8]]) -> CmdResult<Vec<usize>> {
+pub(crate) fn key_positions(id: CmdId, argv: &[&[u8]]) -> CmdResult<Vec<usize>> {
     let s = table().get(id).spec;
     let argc = i64::try_from(argv.len()).unwrap_or(i64::MAX);
     let arity = i64::from(s.arity);

@@ -374,13 +374,14 @@ fn rename_generic(ctx: &mut Ctx<'_>, req: &Request, nx: bool) -> CmdResult {
         return Ok(());
     }
     let home = ctx.shard.clone();
+    let owner = ctx.lock_owner();
     let proto = ctx.proto();
     ctx.run_async(async move {
         let locks = vec![
             (s1, LockSet::of_keys(db, [&src[..]], Mode::Write)),
             (s2, LockSet::of_keys(db, [&dst[..]], Mode::Write)),
         ];
-        let Ok(session) = Session::lock(&home, locks).await else {
+        let Ok(session) = Session::lock(&home, owner, locks).await else {
             return encode(proto, |w| w.error(b"ERR shard unavailable"));
         };
         let r = async {
@@ -483,13 +484,14 @@ fn copy(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         return Ok(());
     }
     let home = ctx.shard.clone();
+    let owner = ctx.lock_owner();
     let proto = ctx.proto();
     ctx.run_async(async move {
         let locks = vec![
             (s1, LockSet::of_keys(src_db, [&src[..]], Mode::Read)),
             (s2, LockSet::of_keys(dst_db, [&dst[..]], Mode::Write)),
         ];
-        let Ok(session) = Session::lock(&home, locks).await else {
+        let Ok(session) = Session::lock(&home, owner, locks).await else {
             return encode(proto, |w| w.error(b"ERR shard unavailable"));
         };
         let s = src.clone();

@@ -198,9 +198,10 @@ pub fn handle(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         },
     ];
     let home = ctx.shard.clone();
+    let owner = ctx.lock_owner();
     let proto = ctx.proto();
     ctx.run_async(async move {
-        match tx::run(&home, parts).await {
+        match tx::run(&home, owner, parts).await {
             Ok(mut sides) if sides.len() == 2 => {
                 let b = sides.pop().unwrap_or(Err(()));
                 let a = sides.pop().unwrap_or(Err(()));

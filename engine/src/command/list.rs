@@ -438,13 +438,14 @@ pub fn lmove_generic(ctx: &mut Ctx<'_>, src: Bytes, dst: Bytes, from_left: bool,
         return;
     }
     let home = ctx.shard.clone();
+    let owner = ctx.lock_owner();
     let proto = ctx.proto();
     ctx.run_async(async move {
         let locks = vec![
             (s1, LockSet::of_keys(db, [&src[..]], Mode::Write)),
             (s2, LockSet::of_keys(db, [&dst[..]], Mode::Write)),
         ];
-        let Ok(session) = Session::lock(&home, locks).await else {
+        let Ok(session) = Session::lock(&home, owner, locks).await else {
             return encode(proto, |w| w.error(b"ERR shard unavailable"));
         };
         let r = cross_shard_move(&session, db, s1, s2, src, dst, from_left, to_left).await;
@@ -636,9 +637,10 @@ where
         })
         .collect();
     let home = ctx.shard.clone();
+    let owner = ctx.lock_owner();
     let proto = ctx.proto();
     ctx.run_async(async move {
-        let Ok(session) = Session::lock(&home, locks).await else {
+        let Ok(session) = Session::lock(&home, owner, locks).await else {
             return encode(proto, |w| w.error(b"ERR shard unavailable"));
         };
         let mut result = Ok(None);

@@ -23,6 +23,8 @@
 //! | [`zrange`] | ZRANGE grammar: score/lex bounds, REV, LIMIT, selection, reply shapes |
 //! | [`zset_multi`] | ZUNION ZINTER ZDIFF (+STORE) ZINTERCARD ZRANGESTORE ZMPOP |
 //! | [`keys`] | TYPE EXPIRE* TTL* PERSIST KEYS SCAN RANDOMKEY RENAME COPY OBJECT MOVE |
+//! | [`multi`] | MULTI EXEC DISCARD WATCH UNWATCH (queueing happens in [`dispatch`]) |
+//! | [`pubsub`] | (P|S)SUBSCRIBE (P|S)UNSUBSCRIBE PUBLISH SPUBLISH PUBSUB |
 //! | [`dump`] | DUMP RESTORE (payloads: [`crate::rdb`]) |
 //! | [`server`] | DBSIZE FLUSHDB FLUSHALL SWAPDB TIME DEBUG SHUTDOWN |
 //! | [`config`] | CONFIG GET SET RESETSTAT REWRITE |
@@ -50,7 +52,9 @@ pub mod introspect;
 pub mod keys;
 pub mod lcs;
 pub mod list;
+pub mod multi;
 pub mod multikey;
+pub mod pubsub;
 pub mod server;
 pub mod set;
 pub mod spec;
@@ -79,8 +83,12 @@ fn arity_ok(arity: i32, argc: usize) -> bool {
     }
 }
 
-/// Reply with an error before running the command (and count it as rejected).
-fn reject(shard: &Rc<Shard>, conn: &Conn, batch: &mut Batch, id: Option<CmdId>, err: CmdError) {
+/// Reply with an error before running the command (and count it as
+/// rejected). Inside MULTI this also dooms the transaction (EXECABORT).
+fn reject(shard: &Rc<Shard>, conn: &mut Conn, batch: &mut Batch, id: Option<CmdId>, err: CmdError) {
+    if let Some(q) = conn.multi.as_mut() {
+        q.dirty = true;
+    }
     let suppressed = conn.reply_mode != ReplyMode::On;
     let target = batch.target();
     let start = target.len();
@@ -136,6 +144,7 @@ pub fn dispatch(shard: &Rc<Shard>, conn: &mut Conn, batch: &mut Batch, req: &Req
         );
         return;
     };
+    let top = id;
     let mut entry = t.get(id);
     if !entry.spec.subcommands.is_empty() && (req.len() >= 2 || entry.spec.handler.is_none()) {
         if req.len() < 2 {
@@ -178,6 +187,25 @@ pub fn dispatch(shard: &Rc<Shard>, conn: &mut Conn, batch: &mut Batch, req: &Req
     }
     if !conn.authenticated && !spec.has(flags::NO_AUTH) {
         reject(shard, conn, batch, Some(id), errors::NOAUTH);
+        return;
+    }
+    if let Some(e) = pubsub::check_subscribed_mode(conn, t.get(top).spec.name, &entry.fullname) {
+        reject(shard, conn, batch, Some(id), e);
+        return;
+    }
+    if conn.multi.is_some() && !multi::runs_inside_multi(t.get(top).spec.name) {
+        if spec.has(flags::NO_MULTI) {
+            reject(shard, conn, batch, Some(id), multi::not_allowed());
+            return;
+        }
+        if let Some(q) = conn.multi.as_mut() {
+            q.cmds.push(req.clone());
+        }
+        let suppressed = conn.reply_mode != ReplyMode::On;
+        let target = batch.target();
+        let start = target.len();
+        ReplyWriter::new(target, conn.proto).simple(b"QUEUED");
+        batch.finish_immediate(start, suppressed);
         return;
     }
     let Some(handler) = spec.handler else {

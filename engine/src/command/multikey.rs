@@ -79,9 +79,10 @@ where
         })
         .collect();
     let home = ctx.shard.clone();
+    let owner = ctx.lock_owner();
     let proto = ctx.proto();
     ctx.run_async(async move {
-        match tx::run(&home, parts).await {
+        match tx::run(&home, owner, parts).await {
             Ok(results) => encode(proto, |w| finish(results, w)),
             Err(_) => gone(proto),
         }
@@ -172,13 +173,14 @@ fn msetnx(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         return Ok(());
     }
     let home = ctx.shard.clone();
+    let owner = ctx.lock_owner();
     let proto = ctx.proto();
     ctx.run_async(async move {
         let locks = groups
             .iter()
             .map(|(s, ks)| (*s, lockset(db, ks, Mode::Write)))
             .collect();
-        let Ok(session) = Session::lock(&home, locks).await else {
+        let Ok(session) = Session::lock(&home, owner, locks).await else {
             return gone(proto);
         };
         let mut exists = false;
@@ -405,9 +407,10 @@ pub fn gather<S, Snap, Comb>(
         })
         .collect();
     let home = ctx.shard.clone();
+    let owner = ctx.lock_owner();
     let proto = ctx.proto();
     ctx.run_async(async move {
-        let Ok(session) = Session::lock(&home, locks).await else {
+        let Ok(session) = Session::lock(&home, owner, locks).await else {
             return gone(proto);
         };
         let mut snaps = Vec::with_capacity(srcs.len());

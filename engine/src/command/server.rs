@@ -46,12 +46,13 @@ where
     F: Fn(&mut crate::shard::ShardState) + Send + Clone + 'static,
 {
     let home: Rc<crate::shard::Shard> = ctx.shard.clone();
+    let owner = ctx.lock_owner();
     let proto = ctx.proto();
     ctx.run_async(async move {
         let locks = (0..home.count)
             .map(|s| (s, LockSet::whole_shard(Mode::Write)))
             .collect();
-        let Ok(session) = Session::lock(&home, locks).await else {
+        let Ok(session) = Session::lock(&home, owner, locks).await else {
             return encode(proto, |w| w.error(b"ERR shard unavailable"));
         };
         for s in 0..home.count {
@@ -93,8 +94,11 @@ fn swapdb(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         return Err(errors::DB_INDEX);
     };
     on_all_shards_locked(ctx, move |st| {
-        if a != b {
-            st.dbs.swap(a, b);
+        let (lo, hi) = (a.min(b), a.max(b));
+        if lo != hi {
+            if let Some([x, .., y]) = st.dbs.get_mut(lo..=hi) {
+                x.swap(y);
+            }
         }
     });
     Ok(())
@@ -237,10 +241,7 @@ fn debug(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
             ],
         );
     } else {
-        return Err(CmdError::owned(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
-            String::from_utf8_lossy(sub)
-        )));
+        return Err(errors::subcommand_syntax(sub, "debug"));
     }
     Ok(())
 }

@@ -39,6 +39,8 @@ fn families() -> Vec<&'static [CommandSpec]> {
         super::bitmap::COMMANDS,
         super::hll::COMMANDS,
         super::keys::COMMANDS,
+        super::multi::COMMANDS,
+        super::pubsub::COMMANDS,
         super::dump::COMMANDS,
         super::server::COMMANDS,
         super::config::COMMANDS,

@@ -267,6 +267,14 @@ pub fn parse_memory(s: &str) -> Option<i64> {
 /// Check and normalize one value for `dir`. Errors use Redis's wording
 /// (the part after "... - " in CONFIG SET errors).
 pub fn normalize(dir: &Directive, args: &[String]) -> Result<String, String> {
+    if dir.name == "notify-keyspace-events" {
+        let [v] = args else {
+            return Err("wrong number of arguments".into());
+        };
+        let flags = crate::keyspace::events::parse(v)
+            .ok_or("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")?;
+        return Ok(crate::keyspace::events::format(flags));
+    }
     match dir.kind {
         Kind::Words => {
             if dir.name == "save" {

@@ -85,6 +85,8 @@ pub struct Config {
     pub latency_percentiles: Vec<f64>,
     /// Compact-encoding thresholds (`*-max-listpack-*`, `set-max-intset-entries`).
     pub limits: Limits,
+    /// `notify-keyspace-events` as class bits ([`crate::keyspace::events`]).
+    pub notify_flags: u32,
 }
 
 impl Default for Config {
@@ -118,6 +120,7 @@ impl Default for Config {
             latency_tracking: true,
             latency_percentiles: vec![50.0, 99.0, 99.9],
             limits: Limits::default(),
+            notify_flags: 0,
         };
         c.refresh();
         c
@@ -349,6 +352,10 @@ impl Config {
             .split_whitespace()
             .filter_map(|w| w.parse().ok())
             .collect();
+        self.notify_flags = self
+            .get("notify-keyspace-events")
+            .and_then(crate::keyspace::events::parse)
+            .unwrap_or(0);
         let size = |name: &str| usize::try_from(self.num(name)).unwrap_or(usize::MAX);
         self.limits = Limits {
             hash: PackLimits {

@@ -8,7 +8,9 @@
 
 use super::compact::CompactBytes;
 use super::dict::{Dict, Keyed};
+use super::events::{self, Events};
 use super::value::Value;
+use super::watch::Watches;
 
 /// A key, its value and its metadata.
 #[derive(Debug)]
@@ -95,6 +97,10 @@ pub struct Db {
     /// Sum of remaining TTLs (ms) seen by the last full expiry sweep, and how many.
     ttl_sample: (i128, u64),
     avg_ttl: i64,
+    /// WATCHed keys (MULTI/EXEC); every change below touches them.
+    pub watches: Watches,
+    /// Keyspace notifications raised here, waiting to be published.
+    pub events: Events,
 }
 
 fn access_now(now_ms: i64) -> u32 {
@@ -141,6 +147,7 @@ impl Db {
         if expired {
             self.remove(key);
             self.stats.expired += 1;
+            self.events.raise(events::EXPIRED, "expired", key);
         }
         expired
     }
@@ -159,6 +166,7 @@ impl Db {
             }
             None => {
                 self.stats.misses += 1;
+                self.events.raise(events::KEY_MISS, "keymiss", key);
                 None
             }
         }
@@ -168,8 +176,16 @@ impl Db {
     pub fn write(&mut self, key: &[u8], now: i64) -> Option<&mut Entry> {
         self.expire_if_needed(key, now);
         let e = self.dict.get_mut(key)?;
+        self.watches.touch(key);
         e.access = access_now(now);
         Some(e)
+    }
+
+    /// Raise keyspace event `name` of `class` for `key` (a no-op unless
+    /// `notify-keyspace-events` enables it).
+    #[inline]
+    pub fn notify(&mut self, class: u32, name: &'static str, key: &[u8]) {
+        self.events.raise(class, name, key);
     }
 
     /// Look a key up without statistics or access-time update (after expiry).
@@ -186,6 +202,7 @@ impl Db {
     /// Store `value` under `key`, creating or replacing it.
     pub fn set(&mut self, key: &[u8], value: Value, expire: ExpirePolicy, now: i64) {
         self.expire_if_needed(key, now);
+        self.watches.touch(key);
         let access = access_now(now);
         if let Some(e) = self.dict.get_mut(key) {
             e.value = value;
@@ -221,8 +238,10 @@ impl Db {
         make: impl FnOnce() -> Value,
     ) -> &mut Entry {
         self.expire_if_needed(key, now);
+        self.watches.touch(key);
         let access = access_now(now);
         if !self.dict.contains(key) {
+            self.events.raise(events::NEW, "new", key);
             return self.dict.insert_new(Entry {
                 key: CompactBytes::new(key),
                 value: make(),
@@ -251,6 +270,8 @@ impl Db {
 
     /// Insert a whole entry whose key is absent (RENAME, COPY, MOVE, RESTORE).
     pub fn insert_entry(&mut self, entry: Entry) {
+        self.watches.touch(entry.key.as_slice());
+        self.events.raise(events::NEW, "new", entry.key.as_slice());
         if entry.expire_at != 0 {
             self.volatile += 1;
         }
@@ -268,6 +289,7 @@ impl Db {
     /// Remove a key regardless of its TTL; returns the entry.
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let e = self.dict.remove(key)?;
+        self.watches.touch(key);
         if e.expire_at != 0 {
             self.volatile = self.volatile.saturating_sub(1);
         }
@@ -287,6 +309,7 @@ impl Db {
         let Some(e) = self.dict.get_mut(key) else {
             return false;
         };
+        self.watches.touch(key);
         let old = e.expire_at;
         let new = at.unwrap_or(0);
         e.expire_at = new;
@@ -296,6 +319,8 @@ impl Db {
 
     /// Drop every key.
     pub fn clear(&mut self) {
+        let dict = &self.dict;
+        self.watches.touch_where(|k| dict.get(k).is_some());
         self.dict.clear();
         self.volatile = 0;
         self.expire_cursor = 0;
@@ -303,6 +328,8 @@ impl Db {
 
     /// Take every entry out (SWAPDB moves whole dicts instead; this is for MOVE-like bulk work).
     pub fn take_all(&mut self) -> Vec<Entry> {
+        let dict = &self.dict;
+        self.watches.touch_where(|k| dict.get(k).is_some());
         self.volatile = 0;
         self.dict.drain_all()
     }
@@ -347,6 +374,8 @@ impl Db {
         let mut removed_volatile = 0usize;
         let mut ttl_sum = 0i128;
         let mut ttl_n = 0u64;
+        let watches = &mut self.watches;
+        let notes = &mut self.events;
         let cursor = self.dict.sweep(
             self.expire_cursor,
             budget,
@@ -361,9 +390,11 @@ impl Db {
                 }
                 false
             },
-            |_e| {
+            |e| {
                 removed += 1;
                 removed_volatile += 1;
+                watches.touch(e.key.as_slice());
+                notes.raise(events::EXPIRED, "expired", e.key.as_slice());
             },
         );
         self.volatile = self.volatile.saturating_sub(removed_volatile);
@@ -382,9 +413,18 @@ impl Db {
         (removed, seen, wrapped)
     }
 
-    /// Swap contents with another database (SWAPDB on one shard).
+    /// Swap contents with another database (SWAPDB on one shard). Watches
+    /// stay with their database index; a watched key existing on either
+    /// side is touched (its database's contents change).
     pub fn swap(&mut self, other: &mut Db) {
+        let touch = |w: &mut Watches, x: &Dict<Entry>, y: &Dict<Entry>| {
+            w.touch_where(|k| x.get(k).is_some() || y.get(k).is_some())
+        };
+        touch(&mut self.watches, &self.dict, &other.dict);
+        touch(&mut other.watches, &other.dict, &self.dict);
         std::mem::swap(self, other);
+        std::mem::swap(&mut self.watches, &mut other.watches);
+        std::mem::swap(&mut self.events, &mut other.events);
     }
 }
 

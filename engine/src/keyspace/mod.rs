@@ -12,6 +12,8 @@
 //! | [`zset`] | sorted-set values: listpack / skiplist |
 //! | [`ranked`] | the order-statistic sequence behind `skiplist` |
 //! | [`db`] | `Db`: one SELECT-able database with lazy + active expiry |
+//! | [`watch`] | WATCHed keys of a database and their change versions |
+//! | [`events`] | keyspace-notification classes and the per-database event queue |
 //!
 //! Nothing here knows about threads, commands or the wire: the shard owns
 //! its `Db`s and command `op_*` functions work on them synchronously.
@@ -19,12 +21,14 @@
 pub mod compact;
 pub mod db;
 pub mod dict;
+pub mod events;
 pub mod hash;
 pub mod list;
 pub mod pack;
 pub mod ranked;
 pub mod set;
 pub mod value;
+pub mod watch;
 pub mod zset;
 
 pub use compact::CompactBytes;

@@ -71,6 +71,10 @@ async fn active_expire_cycle(shard: &Rc<Shard>, budget: Duration) {
                 }
                 d.active_expire(crate::clock::now_ms(), STEP_BUCKETS)
             };
+            if removed > 0 {
+                // Expiry breaks watches and raises `expired` notifications.
+                crate::shard::flush_outbox(shard);
+            }
             if wrapped || (seen > 0 && removed * 10 < seen) {
                 break;
             }

@@ -9,7 +9,7 @@
 
 use super::net::{self, Transport};
 use crate::command::ctx::{Batch, Conn, ReplyMode};
-use crate::command::{dispatch, errors};
+use crate::command::{dispatch, errors, multi};
 use crate::shard::clients::ClientInfo;
 use crate::shard::Shard;
 use bytes::BytesMut;
@@ -48,6 +48,17 @@ pub fn kill(info: &ClientInfo) {
     // open (owned by the stream) until the connection task drops it.
     unsafe {
         libc::shutdown(info.fd, libc::SHUT_RD);
+    }
+}
+
+/// Close a client at once, even one stuck writing to a peer that does not
+/// read (a subscriber past its output-buffer limit).
+pub fn kill_now(info: &ClientInfo) {
+    info.killed.set(true);
+    // SAFETY: shutdown(2) on the connection's own socket fd, which stays
+    // open (owned by the stream) until the connection task drops it.
+    unsafe {
+        libc::shutdown(info.fd, libc::SHUT_RDWR);
     }
 }
 
@@ -113,6 +124,11 @@ async fn serve_inner<T: Transport>(shard: &Rc<Shard>, stream: &mut T) {
         close_after_reply: false,
         is_local,
         now_ms: now,
+        multi: None,
+        watched: Vec::new(),
+        pending: None,
+        exec_owner: 0,
+        subs: None,
     };
     drop(config);
 
@@ -125,7 +141,35 @@ async fn serve_inner<T: Transport>(shard: &Rc<Shard>, stream: &mut T) {
         if info.killed.get() {
             break;
         }
-        let n = match stream.read_into(&mut rbuf).await {
+        let mailbox = conn.subs.as_ref().map(|s| s.mailbox.clone());
+        let read = match &mailbox {
+            None => stream.read_into(&mut rbuf).await,
+            Some(mb) => {
+                mb.resp3.set(conn.proto == Proto::Resp3);
+                let woke = futures_lite::future::or(
+                    async { Some(stream.read_into(&mut rbuf).await) },
+                    async {
+                        mb.ready().await;
+                        None
+                    },
+                )
+                .await;
+                match woke {
+                    Some(r) => r,
+                    None => {
+                        if mb.overflowed() {
+                            break;
+                        }
+                        mb.drain_into(&mut batch.out);
+                        if !write_out(shard, &info, stream, &mut batch.out).await {
+                            break;
+                        }
+                        continue;
+                    }
+                }
+            }
+        };
+        let n = match read {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
@@ -173,6 +217,10 @@ async fn serve_inner<T: Transport>(shard: &Rc<Shard>, stream: &mut T) {
                     glommio::timer::sleep(Duration::from_millis(wait as u64)).await;
                 }
                 dispatch(shard, &mut conn, &mut batch, &req);
+                if let Some(task) = conn.pending.take() {
+                    batch.flush(shard).await;
+                    multi::run_task(shard, &mut conn, &mut batch.out, task).await;
+                }
                 if batch.barrier_blocks() {
                     let limit = shard.state.borrow().config.client_query_buffer_limit;
                     if !flush_watching(shard, &mut batch, stream, &mut rbuf, limit).await {
@@ -213,6 +261,12 @@ async fn serve_inner<T: Transport>(shard: &Rc<Shard>, stream: &mut T) {
             );
             conn.close_after_reply = true;
         }
+        if let Some(subs) = conn.subs.as_ref() {
+            if subs.mailbox.overflowed() {
+                break;
+            }
+            subs.mailbox.drain_into(&mut batch.out);
+        }
         info.qbuf.set(rbuf.len());
         info.qbuf_free.set(rbuf.capacity() - rbuf.len());
         if !write_out(shard, &info, stream, &mut batch.out).await {
@@ -226,6 +280,8 @@ async fn serve_inner<T: Transport>(shard: &Rc<Shard>, stream: &mut T) {
         }
     }
 
+    multi::unwatch_all(shard, &mut conn).await;
+    crate::command::pubsub::unsubscribe_all(shard, &mut conn);
     shard.state.borrow_mut().clients.remove(id);
     shared.clients.fetch_sub(1, Ordering::SeqCst);
 }

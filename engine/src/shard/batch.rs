@@ -62,6 +62,8 @@ pub struct Job {
     pub keys: SmallVec<[Bytes; 2]>,
     /// Exclusive (write) or shared access.
     pub mode: Mode,
+    /// The client running EXEC that queued it (its locks are re-entered), or 0.
+    pub owner: u64,
     /// The work.
     pub f: JobFn,
 }
@@ -90,7 +92,7 @@ impl BatchOut {
 
 impl Job {
     fn lock_set(&self) -> LockSet {
-        LockSet::of_keys(self.db, self.keys.iter().map(|k| &k[..]), self.mode)
+        LockSet::of_keys(self.db, self.keys.iter().map(|k| &k[..]), self.mode).owned_by(self.owner)
     }
 }
 
@@ -112,12 +114,13 @@ pub fn exec_job(st: &mut ShardState, job: Job, out: &mut Vec<u8>, now: i64) {
     st.stats.record(cmd, t0.elapsed(), reply);
 }
 
-/// True when a job touching `keys` must wait for intent locks.
-pub fn must_wait(st: &ShardState, db: usize, keys: &[Bytes], mode: Mode) -> bool {
+/// True when a job touching `keys` for `owner` (see [`Job::owner`]) must
+/// wait for intent locks.
+pub fn must_wait(st: &ShardState, db: usize, keys: &[Bytes], mode: Mode, owner: u64) -> bool {
     if st.locks.is_idle() {
         return false;
     }
-    let set = LockSet::of_keys(db, keys.iter().map(|k| &k[..]), mode);
+    let set = LockSet::of_keys(db, keys.iter().map(|k| &k[..]), mode).owned_by(owner);
     st.locks.must_wait(&set)
 }
 
@@ -132,7 +135,7 @@ pub fn run(shard: &Rc<Shard>, jobs: Vec<Job>, reply: ReplyTo) {
     while let Some(job) = iter.next() {
         let blocked = {
             let st = shard.state.borrow();
-            must_wait(&st, job.db, &job.keys, job.mode)
+            must_wait(&st, job.db, &job.keys, job.mode, job.owner)
         };
         if blocked {
             let rest: Vec<Job> = iter.collect();
@@ -147,7 +150,7 @@ pub fn run(shard: &Rc<Shard>, jobs: Vec<Job>, reply: ReplyTo) {
         exec_job(&mut shard.state.borrow_mut(), job, &mut out.buf, now);
         out.ends.push(out.buf.len() as u32);
     }
-    super::blocking::flush(shard);
+    super::flush_outbox(shard);
     reply.send(shard, out);
 }
 
@@ -170,7 +173,7 @@ async fn run_waiting(shard: &Rc<Shard>, first: Job, rest: Vec<Job>, out: &mut Ba
         exec_job(&mut st, job, &mut out.buf, crate::clock::now_ms());
         st.locks.release(&set);
         drop(st);
-        super::blocking::flush(shard);
+        super::flush_outbox(shard);
         out.ends.push(out.buf.len() as u32);
     }
 }

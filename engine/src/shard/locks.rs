@@ -17,6 +17,12 @@
 //! IMPORTANT: grants are strictly FIFO per conflicting key: a waiter is not
 //! granted while an earlier, still-waiting request conflicts with it, which
 //! prevents starvation. Ordered acquisition across shards prevents deadlock.
+//!
+//! Re-entrancy for EXEC: a transaction (MULTI/EXEC) holds the whole shard
+//! exclusively on behalf of an owner (its client id). The commands it runs
+//! carry the same owner, and their own lock requests on that shard are
+//! granted at once without being recorded (a depth count keeps their
+//! releases from freeing the EXEC's lock).
 
 use smallvec::SmallVec;
 use std::cell::{Cell, RefCell};
@@ -42,6 +48,8 @@ pub struct LockSet {
     keys: SmallVec<[(u64, Mode); 4]>,
     /// The whole shard, for keyspace-wide commands.
     global: Option<Mode>,
+    /// Who asks (a client running EXEC), 0 for nobody in particular.
+    owner: u64,
 }
 
 fn fp_hasher() -> ahash::RandomState {
@@ -85,7 +93,14 @@ impl LockSet {
         LockSet {
             keys: SmallVec::new(),
             global: Some(mode),
+            owner: 0,
         }
+    }
+
+    /// The same set, requested on behalf of `owner` (0: nobody).
+    pub fn owned_by(mut self, owner: u64) -> Self {
+        self.owner = owner;
+        self
     }
 
     fn conflicts_with(&self, other: &LockSet) -> bool {
@@ -156,6 +171,10 @@ pub struct LockTable {
     held: HashMap<u64, Held>,
     global_readers: u32,
     global_writer: bool,
+    /// Owner of the whole-shard write lock (an EXEC), 0 when anonymous.
+    writer_owner: u64,
+    /// Re-entrant grants to that owner not yet released.
+    reentrant: u32,
     waiters: VecDeque<Waiter>,
 }
 
@@ -167,6 +186,12 @@ impl LockTable {
             && !self.global_writer
             && self.global_readers == 0
             && self.waiters.is_empty()
+    }
+
+    /// True when `set` comes from the transaction holding the whole shard.
+    #[inline]
+    fn is_reentrant(&self, set: &LockSet) -> bool {
+        set.owner != 0 && self.global_writer && set.owner == self.writer_owner
     }
 
     fn free_for(&self, set: &LockSet) -> bool {
@@ -194,12 +219,18 @@ impl LockTable {
     /// True when `set` could not be granted right now (held locks or an
     /// earlier conflicting waiter).
     pub fn must_wait(&self, set: &LockSet) -> bool {
+        if self.is_reentrant(set) {
+            return false;
+        }
         !self.free_for(set) || self.waiters.iter().any(|w| w.set.conflicts_with(set))
     }
 
     fn take(&mut self, set: &LockSet) {
         match set.global {
-            Some(Mode::Write) => self.global_writer = true,
+            Some(Mode::Write) => {
+                self.global_writer = true;
+                self.writer_owner = set.owner;
+            }
             Some(Mode::Read) => self.global_readers += 1,
             None => {}
         }
@@ -214,6 +245,10 @@ impl LockTable {
 
     /// Acquire `set` now if possible. True when acquired.
     pub fn try_acquire(&mut self, set: &LockSet) -> bool {
+        if self.is_reentrant(set) {
+            self.reentrant += 1;
+            return true;
+        }
         if self.must_wait(set) {
             return false;
         }
@@ -234,8 +269,15 @@ impl LockTable {
 
     /// Release `set` and grant waiters that became free, in FIFO order.
     pub fn release(&mut self, set: &LockSet) {
+        if self.reentrant > 0 && self.is_reentrant(set) {
+            self.reentrant -= 1;
+            return;
+        }
         match set.global {
-            Some(Mode::Write) => self.global_writer = false,
+            Some(Mode::Write) => {
+                self.global_writer = false;
+                self.writer_owner = 0;
+            }
             Some(Mode::Read) => self.global_readers = self.global_readers.saturating_sub(1),
             None => {}
         }
@@ -320,5 +362,27 @@ mod tests {
         t.release(&w);
         assert!(g1.0.done.get());
         assert!(!t.is_idle());
+    }
+
+    #[test]
+    fn exec_owner_reenters() {
+        let mut t = LockTable::default();
+        let exec = LockSet::whole_shard(Mode::Write).owned_by(7);
+        assert!(t.try_acquire(&exec));
+        // Its own commands pass; anyone else waits.
+        let own = set(&[("a", Mode::Write)]).owned_by(7);
+        assert!(!t.must_wait(&own));
+        assert!(t.try_acquire(&own));
+        assert!(t.try_acquire(&LockSet::whole_shard(Mode::Write).owned_by(7)));
+        assert!(t.must_wait(&set(&[("a", Mode::Read)])));
+        assert!(t.must_wait(&set(&[("a", Mode::Read)]).owned_by(8)));
+        let other = t.enqueue(set(&[("b", Mode::Write)]));
+        // Nested releases do not free the EXEC's lock...
+        t.release(&LockSet::whole_shard(Mode::Write).owned_by(7));
+        t.release(&own);
+        assert!(!other.0.done.get());
+        // ...its own release does.
+        t.release(&exec);
+        assert!(other.0.done.get());
     }
 }

@@ -10,6 +10,7 @@
 //! | [`stats`] | per-shard counters and latency histograms |
 //! | [`clients`] | the connections living on this shard |
 //! | [`blocking`] | clients blocked in BLPOP & co: waiters per key, deliveries |
+//! | [`pubsub`] | this shard's subscribers and their mailboxes |
 //!
 //! Shared-nothing: a `Shard` lives in an `Rc` on its executor thread and is
 //! never touched by another thread; other shards reach it only by message.
@@ -21,6 +22,7 @@ pub mod blocking;
 pub mod clients;
 pub mod locks;
 pub mod mesh;
+pub mod pubsub;
 pub mod stats;
 pub mod tx;
 
@@ -50,13 +52,21 @@ pub struct ShardState {
     pub pause: Option<crate::command::client::Pause>,
     /// Blocked clients and the keys they wait on.
     pub blocking: blocking::Blocking,
+    /// Subscriptions of this shard's connections.
+    pub pubsub: pubsub::PubSub,
     rng: u64,
 }
 
 impl ShardState {
     /// Fresh state with `config.databases` empty databases.
     pub fn new(config: Arc<Config>, seed: u64) -> Self {
-        let dbs = (0..config.databases).map(|_| Db::default()).collect();
+        let dbs = (0..config.databases)
+            .map(|_| {
+                let mut d = Db::default();
+                d.events.set_flags(config.notify_flags);
+                d
+            })
+            .collect();
         let stats = stats::ShardStats {
             latency_tracking: config.latency_tracking,
             ..Default::default()
@@ -69,6 +79,7 @@ impl ShardState {
             config,
             pause: None,
             blocking: blocking::Blocking::default(),
+            pubsub: pubsub::PubSub::default(),
             rng: seed | 1,
         }
     }
@@ -112,7 +123,18 @@ impl ShardState {
             return;
         }
         self.stats.latency_tracking = config.latency_tracking;
+        for d in &mut self.dbs {
+            d.events.set_flags(config.notify_flags);
+        }
         self.config = config;
+    }
+
+    /// True when an operation left work for other clients or shards:
+    /// deliveries to blocked clients, or keyspace notifications.
+    #[inline]
+    pub fn has_outbox(&self) -> bool {
+        self.blocking.has_outbox()
+            || (self.config.notify_flags != 0 && self.dbs.iter().any(|d| d.events.pending()))
     }
 
     /// Expired/hit/miss counters of all databases.
@@ -153,6 +175,13 @@ pub fn owner_of(key: &[u8], count: usize) -> ShardId {
         return 0;
     }
     usize::from(key_slot(key)) % count
+}
+
+/// Send what operations left behind ([`ShardState::has_outbox`]): pops for
+/// blocked clients, keyspace notifications for subscribers.
+pub fn flush_outbox(shard: &Rc<Shard>) {
+    blocking::flush(shard);
+    pubsub::flush_events(shard);
 }
 
 /// The shared handle type passed around on an executor.

@@ -50,20 +50,30 @@ fn run_part<R>(shard: &Rc<Shard>, locks: &LockSet, op: PartFn<R>) -> R {
     let mut st = shard.state.borrow_mut();
     let r = op(&mut st, crate::clock::now_ms());
     st.locks.release(locks);
-    let deliveries = st.blocking.has_outbox();
+    let deliveries = st.has_outbox();
     drop(st);
     if deliveries {
-        super::blocking::flush(shard);
+        super::flush_outbox(shard);
     }
     r
 }
 
-/// Run a transaction coordinated from `home`. Results come back in the
-/// order of `parts`. Parts on the same shard must be merged by the caller.
+/// Run a transaction coordinated from `home` on behalf of `owner` (the
+/// client running EXEC, whose own locks it re-enters; 0 otherwise).
+/// Results come back in the order of `parts`. Parts on the same shard must
+/// be merged by the caller.
 pub async fn run<R: Send + 'static>(
     home: &Rc<Shard>,
+    owner: u64,
     parts: Vec<Part<R>>,
 ) -> Result<Vec<R>, ShardGone> {
+    let parts: Vec<Part<R>> = parts
+        .into_iter()
+        .map(|p| Part {
+            locks: p.locks.owned_by(owner),
+            ..p
+        })
+        .collect();
     let n = parts.len();
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by_key(|&i| parts.get(i).map(|p| p.shard).unwrap_or(0));
@@ -135,14 +145,17 @@ pub struct Session {
 }
 
 impl Session {
-    /// Lock `parts` (merged per shard by the caller) in ascending shard order.
+    /// Lock `parts` (merged per shard by the caller) in ascending shard
+    /// order, on behalf of `owner` (see [`run`]).
     pub async fn lock(
         home: &Rc<Shard>,
+        owner: u64,
         mut parts: Vec<(ShardId, LockSet)>,
     ) -> Result<Session, ShardGone> {
         parts.sort_by_key(|(s, _)| *s);
         let mut held = Vec::with_capacity(parts.len());
         for (shard, set) in parts {
+            let set = set.owned_by(owner);
             let s2 = set.clone();
             home.call_async(shard, move |s| async move { acquire(&s, &s2).await })
                 .await?;
@@ -163,7 +176,7 @@ impl Session {
         self.home
             .call(shard, move |s| {
                 let r = f(&mut s.state.borrow_mut(), crate::clock::now_ms());
-                super::blocking::flush(s);
+                super::flush_outbox(s);
                 r
             })
             .await

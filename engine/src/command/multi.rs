@@ -1,0 +1,351 @@
+//! Transactions: MULTI EXEC DISCARD WATCH UNWATCH.
+//!
+//! Queueing happens in [`super::dispatch`]: once MULTI is sent, every
+//! command but EXEC DISCARD MULTI WATCH QUIT RESET is checked (unknown
+//! command, arity, authentication, `no-multi`) and queued with `+QUEUED`;
+//! a check that fails flags the transaction, and EXEC then answers
+//! EXECABORT. Errors while the queued commands run do not stop the others.
+//!
+//! EXEC runs in the connection task ([`run_task`]), because it must hold
+//! the connection while it replays the queue:
+//! 1. lock, in ascending shard order, every shard the queued commands (and
+//!    the watched keys) live on — the whole shard, exclusively, on behalf
+//!    of this client ([`crate::shard::locks`] re-entrancy);
+//! 2. check the watched keys' versions ([`crate::keyspace::watch`]): a
+//!    change since WATCH (a write from any shard's client, a delete, an
+//!    expiry, FLUSHDB) turns EXEC into a null reply;
+//! 3. dispatch the queued commands as a pipeline; their own intent locks
+//!    and jobs carry this client as owner and re-enter the held locks;
+//! 4. release, unwatch, reply with the array of replies.
+//!
+//! No other client observes a partial EXEC: every shard it touches is
+//! held for its whole duration. Blocking commands inside EXEC do not block
+//! (as in Redis, they time out at once).
+
+use super::ctx::{Batch, Conn, Ctx};
+use super::errors::{CmdError, CmdResult};
+use super::spec::{acl, flags, flags::*, CommandSpec, KeySpecDef};
+use super::table::table;
+use crate::shard::locks::{LockSet, Mode};
+use crate::shard::tx::Session;
+use crate::shard::{Shard, ShardId};
+use bytes::Bytes;
+use resp::{ReplyWriter, Request};
+use std::rc::Rc;
+
+/// The commands a MULTI has queued.
+#[derive(Debug, Default)]
+pub struct Queue {
+    /// In arrival order.
+    pub cmds: Vec<Request>,
+    /// A command failed its checks while queueing: EXEC will abort.
+    pub dirty: bool,
+}
+
+/// A key this connection WATCHes.
+#[derive(Debug, Clone)]
+pub struct Watched {
+    shard: ShardId,
+    db: usize,
+    key: Bytes,
+    /// The key's watch version when WATCH ran.
+    version: u64,
+    /// The key was already logically expired at WATCH time.
+    expired: bool,
+}
+
+/// Work dispatch leaves for the connection task (it needs the connection
+/// across awaits).
+#[derive(Debug)]
+pub enum ConnTask {
+    /// Run this transaction and reply.
+    Exec(Queue),
+    /// Watch these keys, then reply OK.
+    Watch(Vec<Bytes>),
+    /// Drop every watch (the reply, if any, is already written).
+    Unwatch,
+}
+
+/// Commands that act at once inside MULTI instead of being queued.
+pub fn runs_inside_multi(name: &str) -> bool {
+    matches!(
+        name,
+        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+    )
+}
+
+const NOT_ALLOWED: CmdError = CmdError::fixed("ERR Command not allowed inside a transaction");
+const EXECABORT: CmdError =
+    CmdError::fixed("EXECABORT Transaction discarded because of previous errors.");
+
+/// The error for a `no-multi` command sent inside MULTI.
+pub fn not_allowed() -> CmdError {
+    NOT_ALLOWED
+}
+
+fn multi(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {
+    if ctx.conn.multi.is_some() {
+        return Err(CmdError::fixed("ERR MULTI calls can not be nested"));
+    }
+    ctx.conn.multi = Some(Queue::default());
+    ctx.w().ok();
+    Ok(())
+}
+
+fn exec(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {
+    let Some(queue) = ctx.conn.multi.take() else {
+        return Err(CmdError::fixed("ERR EXEC without MULTI"));
+    };
+    if queue.dirty {
+        ctx.conn.pending = Some(ConnTask::Unwatch);
+        return Err(EXECABORT);
+    }
+    ctx.conn.pending = Some(ConnTask::Exec(queue));
+    Ok(())
+}
+
+fn discard(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {
+    if ctx.conn.multi.take().is_none() {
+        return Err(CmdError::fixed("ERR DISCARD without MULTI"));
+    }
+    ctx.conn.pending = Some(ConnTask::Unwatch);
+    ctx.w().ok();
+    Ok(())
+}
+
+fn watch(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    if ctx.conn.multi.is_some() {
+        return Err(CmdError::fixed("ERR WATCH inside MULTI is not allowed"));
+    }
+    let keys = (1..req.len()).map(|i| req.arg_bytes(i)).collect();
+    ctx.conn.pending = Some(ConnTask::Watch(keys));
+    Ok(())
+}
+
+fn unwatch(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {
+    // Inside EXEC the watches are already gone.
+    if ctx.conn.exec_owner == 0 && !ctx.conn.watched.is_empty() {
+        ctx.conn.pending = Some(ConnTask::Unwatch);
+    }
+    ctx.w().ok();
+    Ok(())
+}
+
+/// Run what dispatch left for the connection, appending any reply to `out`
+/// (everything dispatched before it has been flushed into `out` already).
+pub async fn run_task(shard: &Rc<Shard>, conn: &mut Conn, out: &mut Vec<u8>, task: ConnTask) {
+    match task {
+        ConnTask::Exec(queue) => run_exec(shard, conn, out, queue).await,
+        ConnTask::Watch(keys) => {
+            watch_keys(shard, conn, keys).await;
+            ReplyWriter::new(out, conn.proto).ok();
+        }
+        ConnTask::Unwatch => unwatch_all(shard, conn).await,
+    }
+}
+
+/// Group `(shard, item)` pairs by shard, in first-seen order.
+fn by_shard<T>(items: impl IntoIterator<Item = (ShardId, T)>) -> Vec<(ShardId, Vec<T>)> {
+    let mut groups: Vec<(ShardId, Vec<T>)> = Vec::new();
+    for (s, item) in items {
+        match groups.iter_mut().find(|(g, _)| *g == s) {
+            Some((_, v)) => v.push(item),
+            None => groups.push((s, vec![item])),
+        }
+    }
+    groups
+}
+
+async fn watch_keys(shard: &Rc<Shard>, conn: &mut Conn, keys: Vec<Bytes>) {
+    let db = conn.db;
+    let fresh: Vec<Bytes> = keys
+        .into_iter()
+        .filter(|k| !conn.watched.iter().any(|w| w.db == db && w.key == *k))
+        .fold(Vec::new(), |mut v, k| {
+            if !v.contains(&k) {
+                v.push(k);
+            }
+            v
+        });
+    for (s, ks) in by_shard(fresh.into_iter().map(|k| (shard.owner(&k), k))) {
+        let sent = ks.clone();
+        let seen = shard
+            .call(s, move |sh| {
+                let now = crate::clock::now_ms();
+                let mut st = sh.state.borrow_mut();
+                let d = st.db(db);
+                sent.iter()
+                    .map(|k| {
+                        let expired = d.peek(k).is_some_and(|e| e.is_expired(now));
+                        (d.watches.watch(k), expired)
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .unwrap_or_default();
+        for (key, (version, expired)) in ks.into_iter().zip(seen) {
+            conn.watched.push(Watched {
+                shard: s,
+                db,
+                key,
+                version,
+                expired,
+            });
+        }
+    }
+}
+
+/// Drop every watch of `conn` (EXEC, DISCARD, UNWATCH, RESET, disconnect).
+pub async fn unwatch_all(shard: &Rc<Shard>, conn: &mut Conn) {
+    let watched = std::mem::take(&mut conn.watched);
+    for (s, ws) in by_shard(watched.into_iter().map(|w| (w.shard, w))) {
+        let _ = shard
+            .call(s, move |sh| {
+                let mut st = sh.state.borrow_mut();
+                for w in &ws {
+                    st.db(w.db).watches.unwatch(&w.key);
+                }
+            })
+            .await;
+    }
+}
+
+/// True when some watched key of `ws` (all on the shard `st` belongs to)
+/// changed since WATCH, or expired since then.
+fn watches_broken(st: &mut crate::shard::ShardState, ws: &[Watched], now: i64) -> bool {
+    ws.iter().any(|w| {
+        let d = st.db(w.db);
+        let expired_now = d.peek(&w.key).is_some_and(|e| e.is_expired(now));
+        d.watches.version(&w.key) != Some(w.version) || (expired_now && !w.expired)
+    })
+}
+
+/// The shards a queued command may touch: those owning its keys; every
+/// shard for keyspace-wide commands or keys the table cannot place.
+fn shards_of(req: &Request, count: usize, owner: impl Fn(&[u8]) -> ShardId) -> Vec<ShardId> {
+    let all = || (0..count).collect();
+    let t = table();
+    let Some(mut id) = t.lookup(req.name()) else {
+        return Vec::new();
+    };
+    if !t.get(id).spec.subcommands.is_empty() {
+        match t.lookup_sub(id, req.arg(1)) {
+            Some(sid) => id = sid,
+            None => return Vec::new(),
+        }
+    }
+    let spec = t.get(id).spec;
+    if spec.key_specs.is_empty() {
+        return if spec.has(flags::WRITE) || spec.has(flags::READONLY) {
+            all()
+        } else {
+            Vec::new()
+        };
+    }
+    if spec.has(flags::MOVABLE_KEYS) || spec.key_specs.len() > 1 {
+        return all();
+    }
+    let argv: Vec<&[u8]> = req.iter().collect();
+    match super::introspect::key_positions(id, &argv) {
+        Ok(pos) => pos
+            .into_iter()
+            .filter_map(|p| argv.get(p).map(|k| owner(k)))
+            .collect(),
+        Err(_) => all(),
+    }
+}
+
+async fn run_exec(shard: &Rc<Shard>, conn: &mut Conn, out: &mut Vec<u8>, queue: Queue) {
+    let mut shards: Vec<ShardId> = queue
+        .cmds
+        .iter()
+        .flat_map(|r| shards_of(r, shard.count, |k| shard.owner(k)))
+        .chain(conn.watched.iter().map(|w| w.shard))
+        .collect();
+    shards.sort_unstable();
+    shards.dedup();
+    // Client ids start at 1, so the owner is never "nobody".
+    let owner = conn.id.max(1);
+    let locks = shards
+        .iter()
+        .map(|&s| (s, LockSet::whole_shard(Mode::Write)))
+        .collect();
+    let Ok(session) = Session::lock(shard, owner, locks).await else {
+        ReplyWriter::new(out, conn.proto).error(b"ERR shard unavailable");
+        return;
+    };
+    let mut broken = false;
+    let watched = std::mem::take(&mut conn.watched);
+    for (s, ws) in by_shard(watched.iter().cloned().map(|w| (w.shard, w))) {
+        let r = session
+            .exec(s, move |st, now| watches_broken(st, &ws, now))
+            .await;
+        if r.unwrap_or(true) {
+            broken = true;
+            break;
+        }
+    }
+    conn.watched = watched;
+    if broken {
+        session.release().await;
+        unwatch_all(shard, conn).await;
+        ReplyWriter::new(out, conn.proto).null_array();
+        return;
+    }
+
+    conn.exec_owner = owner;
+    let mut batch = Batch::new(shard.count);
+    for req in &queue.cmds {
+        super::dispatch(shard, conn, &mut batch, req);
+        if batch.has_barrier() {
+            batch.flush(shard).await;
+        }
+    }
+    batch.flush(shard).await;
+    conn.exec_owner = 0;
+    session.release().await;
+    unwatch_all(shard, conn).await;
+    ReplyWriter::new(out, conn.proto).array(queue.cmds.len());
+    out.extend_from_slice(&batch.out);
+}
+
+// ---- table ----
+
+const TX: u32 = acl::TRANSACTION;
+
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("multi", 1, multi)
+        .flags(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY)
+        .acl(TX)
+        .doc("transactions", "1.2.0", "Starts a transaction."),
+    CommandSpec::new("exec", 1, exec)
+        .flags(NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG)
+        .acl(TX)
+        .doc(
+            "transactions",
+            "1.2.0",
+            "Executes all commands in a transaction.",
+        ),
+    CommandSpec::new("discard", 1, discard)
+        .flags(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY)
+        .acl(TX)
+        .doc("transactions", "2.0.0", "Discards a transaction."),
+    CommandSpec::new("watch", -2, watch)
+        .flags(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY)
+        .acl(TX)
+        .keys(1, -1, 1)
+        .key_specs(&[KeySpecDef::range(&["RO"], 1, -1, 1, 0)])
+        .doc(
+            "transactions",
+            "2.2.0",
+            "Monitors changes to keys to determine the execution of a transaction.",
+        ),
+    CommandSpec::new("unwatch", 1, unwatch)
+        .flags(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY)
+        .acl(TX)
+        .doc(
+            "transactions",
+            "2.2.0",
+            "Forgets about all watched keys of a transaction.",
+        ),
+];
