@@ -201,7 +201,9 @@ fn reset(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {
     c.info.no_evict.set(false);
     c.info.no_touch.set(false);
     c.multi = None;
+    c.info.multi.set(-1);
     super::pubsub::unsubscribe_all(ctx.shard, c);
+    super::monitor::stop(ctx.shard, c);
     if !c.watched.is_empty() {
         c.pending = Some(super::multi::ConnTask::Unwatch);
     }

@@ -21,7 +21,7 @@ use crate::shard::clients::ClientInfo;
 use crate::shard::locks::Mode;
 use crate::shard::{Shard, ShardId};
 use bytes::Bytes;
-use resp::{Proto, ReplyWriter};
+use resp::{Proto, ReplyWriter, Request};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -94,6 +94,9 @@ enum Slot {
         shard: ShardId,
         idx: usize,
         suppressed: bool,
+        /// For the slow log, once the job's execution time is known.
+        req: Request,
+        spec: &'static CommandSpec,
     },
 }
 
@@ -111,6 +114,8 @@ pub struct Batch {
     /// The barrier may wait indefinitely for other clients (BLPOP & co):
     /// the connection watches its socket meanwhile.
     barrier_blocks: bool,
+    /// The connection, for slow-log entries of commands run elsewhere.
+    pub client: Option<Rc<ClientInfo>>,
 }
 
 impl Batch {
@@ -124,6 +129,7 @@ impl Batch {
             deferred: false,
             barrier: None,
             barrier_blocks: false,
+            client: None,
         }
     }
 
@@ -230,7 +236,15 @@ impl Batch {
                         shard: sid,
                         idx,
                         suppressed,
+                        req,
+                        spec,
                     } => {
+                        if let (Some(o), Some(info)) =
+                            (outs.get(sid).and_then(Option::as_ref), self.client.as_ref())
+                        {
+                            let dur = std::time::Duration::from_micros(o.micros(idx));
+                            crate::shard::slowlog::observe(shard, spec, dur, &req, info);
+                        }
                         if suppressed {
                             continue;
                         }
@@ -268,6 +282,8 @@ pub struct Ctx<'a> {
     pub(crate) suppress_self: Option<bool>,
     /// When dispatch started this command (its execution time is measured from here).
     pub(crate) t0: Instant,
+    /// The request being run.
+    pub(crate) req: &'a Request,
 }
 
 impl<'a> Ctx<'a> {
@@ -279,6 +295,7 @@ impl<'a> Ctx<'a> {
         cmd: CmdId,
         spec: &'static CommandSpec,
         t0: Instant,
+        req: &'a Request,
     ) -> Self {
         Ctx {
             shard,
@@ -289,6 +306,7 @@ impl<'a> Ctx<'a> {
             outcome: Outcome::Immediate,
             suppress_self: None,
             t0,
+            req,
         }
     }
 
@@ -435,6 +453,8 @@ impl<'a> Ctx<'a> {
             shard,
             idx,
             suppressed: false,
+            req: self.req.clone(),
+            spec: self.spec,
         });
         self.outcome = Outcome::Queued;
     }
@@ -445,16 +465,24 @@ impl<'a> Ctx<'a> {
     where
         Fut: Future<Output = Vec<u8>> + 'static,
     {
+        self.barrier(fut, true);
+    }
+
+    fn barrier<Fut>(&mut self, fut: Fut, observe: bool)
+    where
+        Fut: Future<Output = Vec<u8>> + 'static,
+    {
         let shard = self.shard.clone();
-        let cmd = self.cmd;
+        let (cmd, spec) = (self.cmd, self.spec);
+        let watch = observe.then(|| (self.req.clone(), self.conn.info.clone()));
         let wrapped = async move {
             let t0 = Instant::now();
             let bytes = fut.await;
-            shard
-                .state
-                .borrow_mut()
-                .stats
-                .record(cmd, t0.elapsed(), &bytes);
+            let dur = t0.elapsed();
+            shard.state.borrow_mut().stats.record(cmd, dur, &bytes);
+            if let Some((req, info)) = watch {
+                crate::shard::slowlog::observe(&shard, spec, dur, &req, &info);
+            }
             bytes
         };
         self.batch.barrier = Some((Box::pin(wrapped), false));
@@ -468,7 +496,8 @@ impl<'a> Ctx<'a> {
     where
         Fut: Future<Output = Vec<u8>> + 'static,
     {
-        self.run_async(fut);
+        // A blocking wait is not execution time: no slow log for it.
+        self.barrier(fut, false);
         self.batch.barrier_blocks = true;
     }
 

@@ -447,7 +447,7 @@ fn info(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 
 /// LATENCY HISTOGRAM [command ...]: per-command cumulative counts in
 /// power-of-two microsecond buckets (Redis 7's reply shape).
-fn latency_histogram(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+pub(crate) fn latency_histogram(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     let names: Vec<String> = req
         .iter()
         .skip(2)
@@ -512,56 +512,16 @@ fn latency_histogram(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     Ok(())
 }
 
-fn latency_help(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {
-    super::help_reply(
-        ctx,
-        "LATENCY",
-        &[
-            (
-                "HISTOGRAM [<command> ...]",
-                "cumulative latency distribution per command, in power-of-two microsecond buckets",
-            ),
-            ("HELP", "this list"),
-        ],
-    );
-    Ok(())
-}
-
-const LATENCY_SUBS: &[CommandSpec] = &[
-    CommandSpec::new("help", 2, latency_help)
-        .flags(LOADING | STALE)
-        .doc("server", "2.8.13", "Lists the LATENCY subcommands."),
-    CommandSpec::new("histogram", -2, latency_histogram)
-        .flags(ADMIN | NOSCRIPT | LOADING | STALE)
-        .tips(&[
-            "nondeterministic_output",
-            "request_policy:all_nodes",
-            "response_policy:special",
-        ])
-        .doc(
-            "server",
-            "7.0.0",
-            "Returns the cumulative distribution of command latencies.",
-        ),
-];
-
-pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("info", -1, info)
-        .flags(LOADING | STALE | SENTINEL)
-        .acl(super::spec::acl::DANGEROUS)
-        .tips(&[
-            "nondeterministic_output",
-            "request_policy:all_shards",
-            "response_policy:special",
-        ])
-        .doc(
-            "server",
-            "1.0.0",
-            "Returns information and statistics about the server.",
-        ),
-    CommandSpec::container("latency", -2, LATENCY_SUBS).doc(
+pub const COMMANDS: &[CommandSpec] = &[CommandSpec::new("info", -1, info)
+    .flags(LOADING | STALE | SENTINEL)
+    .acl(super::spec::acl::DANGEROUS)
+    .tips(&[
+        "nondeterministic_output",
+        "request_policy:all_shards",
+        "response_policy:special",
+    ])
+    .doc(
         "server",
-        "2.8.13",
-        "Latency diagnostics.",
-    ),
-];
+        "1.0.0",
+        "Returns information and statistics about the server.",
+    )];

@@ -28,7 +28,9 @@
 //! | [`dump`] | DUMP RESTORE (payloads: [`crate::rdb`]) |
 //! | [`server`] | DBSIZE FLUSHDB FLUSHALL SWAPDB TIME DEBUG SHUTDOWN |
 //! | [`config`] | CONFIG GET SET RESETSTAT REWRITE |
-//! | [`info`] | INFO, LATENCY HISTOGRAM |
+//! | [`info`] | INFO, LATENCY HISTOGRAM's handler |
+//! | [`latency`] | SLOWLOG, LATENCY (the slow log and latency monitor: [`crate::shard::slowlog`]) |
+//! | [`monitor`] | MONITOR and the line every dispatched command feeds it |
 //! | [`introspect`] | COMMAND and its subcommands |
 //!
 //! Dispatch order follows Redis's `processCommand`: unknown command, then
@@ -50,8 +52,10 @@ pub mod hll;
 pub mod info;
 pub mod introspect;
 pub mod keys;
+pub mod latency;
 pub mod lcs;
 pub mod list;
+pub mod monitor;
 pub mod multi;
 pub mod multikey;
 pub mod pubsub;
@@ -193,6 +197,7 @@ pub fn dispatch(shard: &Rc<Shard>, conn: &mut Conn, batch: &mut Batch, req: &Req
         reject(shard, conn, batch, Some(id), e);
         return;
     }
+    conn.info.last_cmd.set(entry.fullname.as_str());
     if conn.multi.is_some() && !multi::runs_inside_multi(t.get(top).spec.name) {
         if spec.has(flags::NO_MULTI) {
             reject(shard, conn, batch, Some(id), multi::not_allowed());
@@ -200,6 +205,8 @@ pub fn dispatch(shard: &Rc<Shard>, conn: &mut Conn, batch: &mut Batch, req: &Req
         }
         if let Some(q) = conn.multi.as_mut() {
             q.cmds.push(req.clone());
+            let n = i32::try_from(q.cmds.len()).unwrap_or(i32::MAX);
+            conn.info.multi.set(n);
         }
         let suppressed = conn.reply_mode != ReplyMode::On;
         let target = batch.target();
@@ -211,19 +218,19 @@ pub fn dispatch(shard: &Rc<Shard>, conn: &mut Conn, batch: &mut Batch, req: &Req
     let Some(handler) = spec.handler else {
         return;
     };
-
     let info = &conn.info;
-    info.last_cmd.set(entry.fullname.as_str());
     info.tot_cmds.set(info.tot_cmds.get() + 1);
 
     let suppressed_before = conn.reply_mode != ReplyMode::On;
     let skip_consumed = conn.reply_mode == ReplyMode::SkipNext;
     let start = batch.target().len();
     let t0 = Instant::now();
-    let mut ctx = Ctx::new(shard, conn, batch, id, spec, t0);
+    let mut ctx = Ctx::new(shard, conn, batch, id, spec, t0, req);
     let res = handler(&mut ctx, req);
     let outcome = ctx.outcome;
     let suppress_self = ctx.suppress_self;
+    // After the handler, like Redis: SELECT shows the new database.
+    monitor::feed(shard, conn, spec, req);
     match res {
         Err(ref e) => {
             let target = batch.target();
@@ -244,6 +251,9 @@ pub fn dispatch(shard: &Rc<Shard>, conn: &mut Conn, batch: &mut Batch, req: &Req
                 .record(id, t0.elapsed(), reply);
         }
         Ok(()) => {}
+    }
+    if res.is_err() || matches!(outcome, Outcome::Immediate | Outcome::Executed) {
+        crate::shard::slowlog::observe(shard, spec, t0.elapsed(), req, &conn.info);
     }
     let suppressed = suppress_self.unwrap_or(suppressed_before);
     match (&res, outcome) {

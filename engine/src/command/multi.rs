@@ -88,6 +88,7 @@ fn multi(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {
         return Err(CmdError::fixed("ERR MULTI calls can not be nested"));
     }
     ctx.conn.multi = Some(Queue::default());
+    ctx.conn.info.multi.set(0);
     ctx.w().ok();
     Ok(())
 }
@@ -96,6 +97,7 @@ fn exec(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {
     let Some(queue) = ctx.conn.multi.take() else {
         return Err(CmdError::fixed("ERR EXEC without MULTI"));
     };
+    ctx.conn.info.multi.set(-1);
     if queue.dirty {
         ctx.conn.pending = Some(ConnTask::Unwatch);
         return Err(EXECABORT);
@@ -108,6 +110,7 @@ fn discard(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {
     if ctx.conn.multi.take().is_none() {
         return Err(CmdError::fixed("ERR DISCARD without MULTI"));
     }
+    ctx.conn.info.multi.set(-1);
     ctx.conn.pending = Some(ConnTask::Unwatch);
     ctx.w().ok();
     Ok(())
@@ -295,6 +298,7 @@ async fn run_exec(shard: &Rc<Shard>, conn: &mut Conn, out: &mut Vec<u8>, queue: 
 
     conn.exec_owner = owner;
     let mut batch = Batch::new(shard.count);
+    batch.client = Some(conn.info.clone());
     for req in &queue.cmds {
         super::dispatch(shard, conn, &mut batch, req);
         if batch.has_barrier() {
@@ -303,6 +307,7 @@ async fn run_exec(shard: &Rc<Shard>, conn: &mut Conn, out: &mut Vec<u8>, queue: 
     }
     batch.flush(shard).await;
     conn.exec_owner = 0;
+    conn.info.last_cmd.set("exec");
     session.release().await;
     unwatch_all(shard, conn).await;
     ReplyWriter::new(out, conn.proto).array(queue.cmds.len());

@@ -75,6 +75,21 @@ impl Subscriptions {
         }
     }
 
+    /// Publish the counts and the pubsub kind on CLIENT LIST.
+    fn show(&self, info: &crate::shard::clients::ClientInfo) {
+        let n = |v: &Vec<Bytes>| u32::try_from(v.len()).unwrap_or(u32::MAX);
+        info.subs.set((
+            n(&self.channels),
+            n(&self.patterns),
+            n(&self.shard_channels),
+        ));
+        info.kind.set(if self.active() {
+            crate::shard::clients::ClientKind::Pubsub
+        } else {
+            crate::shard::clients::ClientKind::Normal
+        });
+    }
+
     /// True while subscribed to anything.
     pub fn active(&self) -> bool {
         !(self.channels.is_empty() && self.patterns.is_empty() && self.shard_channels.is_empty())
@@ -145,6 +160,7 @@ fn subscribe_generic(ctx: &mut Ctx<'_>, req: &Request, kind: Kind) -> CmdResult 
         }
         replies.push((name, subs.count(kind)));
     }
+    subs.show(&ctx.conn.info);
     let mut w = ctx.w();
     for (name, count) in replies {
         w.push(3);
@@ -175,6 +191,7 @@ fn unsubscribe_generic(ctx: &mut Ctx<'_>, req: &Request, kind: Kind) -> CmdResul
     if replies.is_empty() {
         replies.push((None, subs.count(kind)));
     }
+    subs.show(&ctx.conn.info);
     let mut w = ctx.w();
     for (name, count) in replies {
         w.push(3);
@@ -198,6 +215,7 @@ pub fn unsubscribe_all(shard: &Shard, conn: &mut Conn) {
             unregister(shard, kind, &name, conn.id);
         }
     }
+    subs.show(&conn.info);
 }
 
 fn subscribe(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {

@@ -87,6 +87,12 @@ pub struct Config {
     pub limits: Limits,
     /// `notify-keyspace-events` as class bits ([`crate::keyspace::events`]).
     pub notify_flags: u32,
+    /// `slowlog-log-slower-than` (µs; negative: off).
+    pub slowlog_slower_than: i64,
+    /// `slowlog-max-len`.
+    pub slowlog_max_len: usize,
+    /// `latency-monitor-threshold` (ms; 0: off).
+    pub latency_threshold_ms: i64,
 }
 
 impl Default for Config {
@@ -121,6 +127,9 @@ impl Default for Config {
             latency_percentiles: vec![50.0, 99.0, 99.9],
             limits: Limits::default(),
             notify_flags: 0,
+            slowlog_slower_than: 10_000,
+            slowlog_max_len: 128,
+            latency_threshold_ms: 0,
         };
         c.refresh();
         c
@@ -356,6 +365,9 @@ impl Config {
             .get("notify-keyspace-events")
             .and_then(crate::keyspace::events::parse)
             .unwrap_or(0);
+        self.slowlog_slower_than = self.num("slowlog-log-slower-than");
+        self.slowlog_max_len = usize::try_from(self.num("slowlog-max-len")).unwrap_or(0);
+        self.latency_threshold_ms = self.num("latency-monitor-threshold");
         let size = |name: &str| usize::try_from(self.num(name)).unwrap_or(usize::MAX);
         self.limits = Limits {
             hash: PackLimits {

@@ -136,6 +136,7 @@ async fn serve_inner<T: Transport>(shard: &Rc<Shard>, stream: &mut T) {
     let mut parser = RequestParser::new(shard.state.borrow().config.proto_max_bulk_len);
     let mut reqs = Vec::with_capacity(64);
     let mut batch = Batch::new(shard.count);
+    batch.client = Some(info.clone());
 
     'conn: loop {
         if info.killed.get() {
@@ -223,7 +224,10 @@ async fn serve_inner<T: Transport>(shard: &Rc<Shard>, stream: &mut T) {
                 }
                 if batch.barrier_blocks() {
                     let limit = shard.state.borrow().config.client_query_buffer_limit;
-                    if !flush_watching(shard, &mut batch, stream, &mut rbuf, limit).await {
+                    info.blocked.set(true);
+                    let alive = flush_watching(shard, &mut batch, stream, &mut rbuf, limit).await;
+                    info.blocked.set(false);
+                    if !alive {
                         break 'conn;
                     }
                 } else if batch.has_barrier() {
@@ -282,6 +286,7 @@ async fn serve_inner<T: Transport>(shard: &Rc<Shard>, stream: &mut T) {
 
     multi::unwatch_all(shard, &mut conn).await;
     crate::command::pubsub::unsubscribe_all(shard, &mut conn);
+    crate::command::monitor::stop(shard, &conn);
     shard.state.borrow_mut().clients.remove(id);
     shared.clients.fetch_sub(1, Ordering::SeqCst);
 }

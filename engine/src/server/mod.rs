@@ -51,6 +51,10 @@ pub struct Shared {
     pub clients: AtomicUsize,
     /// Next CLIENT ID.
     pub next_client_id: AtomicU64,
+    /// Next SLOWLOG entry id, all shards.
+    pub slowlog_ids: AtomicU64,
+    /// MONITOR clients, all shards (dispatch formats lines only when > 0).
+    pub monitors: AtomicUsize,
     /// Path of the running binary.
     pub executable: String,
     /// Set to stop the server (SHUTDOWN, SIGTERM).
@@ -308,6 +312,8 @@ pub fn run(config: Config) -> i32 {
         config: RwLock::new(config.clone()),
         clients: AtomicUsize::new(0),
         next_client_id: AtomicU64::new(1),
+        slowlog_ids: AtomicU64::new(0),
+        monitors: AtomicUsize::new(0),
         executable: std::env::current_exe()
             .map(|p| p.display().to_string())
             .unwrap_or_default(),

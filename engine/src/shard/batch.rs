@@ -75,9 +75,16 @@ pub struct BatchOut {
     pub buf: Vec<u8>,
     /// `ends[i]` is where reply `i` ends in `buf`.
     pub ends: Vec<u32>,
+    /// Execution time of job `i` in microseconds.
+    pub micros: Vec<u32>,
 }
 
 impl BatchOut {
+    /// Execution time of job `i` in microseconds.
+    pub fn micros(&self, i: usize) -> u64 {
+        u64::from(self.micros.get(i).copied().unwrap_or(0))
+    }
+
     /// Reply `i`.
     pub fn reply(&self, i: usize) -> &[u8] {
         let start = if i == 0 {
@@ -98,7 +105,15 @@ impl Job {
 
 /// Run one job against `st` at Unix ms `now`, appending its reply to `out`
 /// and counting it.
-pub fn exec_job(st: &mut ShardState, job: Job, out: &mut Vec<u8>, now: i64) {
+pub fn exec_job(st: &mut ShardState, job: Job, out: &mut BatchOut, now: i64) {
+    let t0 = Instant::now();
+    exec_job_into(st, job, &mut out.buf, now);
+    out.ends.push(out.buf.len() as u32);
+    let us = u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX);
+    out.micros.push(us);
+}
+
+fn exec_job_into(st: &mut ShardState, job: Job, out: &mut Vec<u8>, now: i64) {
     let start = out.len();
     let t0 = Instant::now();
     let Job {
@@ -129,6 +144,7 @@ pub fn run(shard: &Rc<Shard>, jobs: Vec<Job>, reply: ReplyTo) {
     let mut out = BatchOut {
         buf: Vec::with_capacity(jobs.len() * 16),
         ends: Vec::with_capacity(jobs.len()),
+        micros: Vec::with_capacity(jobs.len()),
     };
     let now = crate::clock::now_ms();
     let mut iter = jobs.into_iter();
@@ -147,8 +163,7 @@ pub fn run(shard: &Rc<Shard>, jobs: Vec<Job>, reply: ReplyTo) {
             .detach();
             return;
         }
-        exec_job(&mut shard.state.borrow_mut(), job, &mut out.buf, now);
-        out.ends.push(out.buf.len() as u32);
+        exec_job(&mut shard.state.borrow_mut(), job, &mut out, now);
     }
     super::flush_outbox(shard);
     reply.send(shard, out);
@@ -170,10 +185,9 @@ async fn run_waiting(shard: &Rc<Shard>, first: Job, rest: Vec<Job>, out: &mut Ba
             g.await;
         }
         let mut st = shard.state.borrow_mut();
-        exec_job(&mut st, job, &mut out.buf, crate::clock::now_ms());
+        exec_job(&mut st, job, out, crate::clock::now_ms());
         st.locks.release(&set);
         drop(st);
         super::flush_outbox(shard);
-        out.ends.push(out.buf.len() as u32);
     }
 }

@@ -43,6 +43,14 @@ pub struct ClientInfo {
     pub tot_cmds: Cell<u64>,
     pub no_evict: Cell<bool>,
     pub no_touch: Cell<bool>,
+    /// Channel, pattern and shard-channel subscriptions (`sub= psub= ssub=`).
+    pub subs: Cell<(u32, u32, u32)>,
+    /// Commands queued since MULTI, or -1 outside MULTI (`multi=`).
+    pub multi: Cell<i32>,
+    /// Blocked in BLPOP & co (`b` flag).
+    pub blocked: Cell<bool>,
+    /// A MONITOR client (`O` flag).
+    pub monitor: Cell<bool>,
 }
 
 impl ClientInfo {
@@ -71,6 +79,10 @@ impl ClientInfo {
             tot_cmds: Cell::new(0),
             no_evict: Cell::new(false),
             no_touch: Cell::new(false),
+            subs: Cell::new((0, 0, 0)),
+            multi: Cell::new(-1),
+            blocked: Cell::new(false),
+            monitor: Cell::new(false),
         }
     }
 
@@ -80,8 +92,17 @@ impl ClientInfo {
         let age = (now_ms - self.created_ms).max(0) / 1000;
         let idle = (now_ms - self.last_ms.get()).max(0) / 1000;
         let mut flags = String::new();
+        if self.monitor.get() {
+            flags.push('O');
+        }
         if self.kind.get() == ClientKind::Pubsub {
             flags.push('P');
+        }
+        if self.multi.get() >= 0 {
+            flags.push('x');
+        }
+        if self.blocked.get() {
+            flags.push('b');
         }
         if self.no_evict.get() {
             flags.push('e');
@@ -99,7 +120,7 @@ impl ClientInfo {
         let qbuf_free = self.qbuf_free.get();
         let omem = self.obuf.get();
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -109,6 +130,10 @@ impl ClientInfo {
             idle,
             flags,
             self.db.get(),
+            self.subs.get().0,
+            self.subs.get().1,
+            self.subs.get().2,
+            self.multi.get(),
             qbuf,
             qbuf_free,
             qbuf + qbuf_free,

@@ -11,6 +11,7 @@
 //! | [`clients`] | the connections living on this shard |
 //! | [`blocking`] | clients blocked in BLPOP & co: waiters per key, deliveries |
 //! | [`pubsub`] | this shard's subscribers and their mailboxes |
+//! | [`slowlog`] | the slow log and latency-monitor samples |
 //!
 //! Shared-nothing: a `Shard` lives in an `Rc` on its executor thread and is
 //! never touched by another thread; other shards reach it only by message.
@@ -23,6 +24,7 @@ pub mod clients;
 pub mod locks;
 pub mod mesh;
 pub mod pubsub;
+pub mod slowlog;
 pub mod stats;
 pub mod tx;
 
@@ -54,6 +56,8 @@ pub struct ShardState {
     pub blocking: blocking::Blocking,
     /// Subscriptions of this shard's connections.
     pub pubsub: pubsub::PubSub,
+    /// SLOWLOG entries and LATENCY samples of commands sent here.
+    pub observed: slowlog::Observed,
     rng: u64,
 }
 
@@ -80,6 +84,7 @@ impl ShardState {
             pause: None,
             blocking: blocking::Blocking::default(),
             pubsub: pubsub::PubSub::default(),
+            observed: slowlog::Observed::default(),
             rng: seed | 1,
         }
     }

@@ -141,9 +141,14 @@ pub struct Limits {
 impl Limits {
     /// The `pubsub` class of a normalized `client-output-buffer-limit` value.
     pub fn parse(directive: &str) -> Limits {
+        Self::parse_class(directive, "pubsub")
+    }
+
+    /// A class (`pubsub`, `slave`) of a `client-output-buffer-limit` value.
+    pub fn parse_class(directive: &str, class: &str) -> Limits {
         let w: Vec<&str> = directive.split_whitespace().collect();
         w.chunks(4)
-            .find(|c| c.first() == Some(&"pubsub"))
+            .find(|c| c.first() == Some(&class))
             .and_then(|c| {
                 Some(Limits {
                     hard: c.get(1)?.parse().ok()?,
@@ -168,6 +173,8 @@ pub struct PubSub {
     patterns: HashMap<Bytes, Subscribers>,
     shard_channels: HashMap<Bytes, Subscribers>,
     limits: Option<(u64, Limits)>,
+    /// MONITOR clients of this shard (limited as replicas are, like Redis).
+    monitors: Subscribers,
 }
 
 fn add(map: &mut HashMap<Bytes, Subscribers>, name: Bytes, client: u64, mb: &Rc<Mailbox>) {
@@ -303,6 +310,39 @@ impl PubSub {
             }
         }
         n
+    }
+
+    /// Add a MONITOR client.
+    pub fn add_monitor(&mut self, client: u64, mb: &Rc<Mailbox>) {
+        if !self.monitors.iter().any(|(c, _)| *c == client) {
+            self.monitors.push((client, mb.clone()));
+        }
+    }
+
+    /// Remove a MONITOR client; true when it was one.
+    pub fn remove_monitor(&mut self, client: u64) -> bool {
+        let before = self.monitors.len();
+        self.monitors.retain(|(c, _)| *c != client);
+        self.monitors.len() != before
+    }
+
+    /// Send one MONITOR line (a status reply) to this shard's monitors.
+    pub fn feed_monitors(&mut self, line: &[u8], config: &crate::config::Config) {
+        if self.monitors.is_empty() {
+            return;
+        }
+        let limits = Limits::parse_class(
+            config.get("client-output-buffer-limit").unwrap_or(""),
+            "slave",
+        );
+        let now = crate::clock::now_ms();
+        for (_, mb) in &self.monitors {
+            mb.post(limits, now, |out, _| {
+                out.push(b'+');
+                out.extend_from_slice(line);
+                out.extend_from_slice(b"\r\n");
+            });
+        }
     }
 
     /// Channels (or shard channels) with at least one subscriber here,
