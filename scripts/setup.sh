@@ -21,7 +21,7 @@ apt_install() {
 }
 
 # The reference server and its tools, Python for redis-py tests.
-apt_install redis-server redis-tools python3 python3-venv python3-pip
+apt_install redis-server redis-tools redis-sentinel python3 python3-venv python3-pip
 
 # Debian starts redis-server as a service on 6379 when it can; tests never use it.
 
