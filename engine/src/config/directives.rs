@@ -179,16 +179,20 @@ pub const DIRECTIVES: &[Directive] = &[
         "list-max-ziplist-size",
     ),
     stored("list-compress-depth", Kind::Int(0, I32), "0"),
-    // Events, observability, scripting (issue 4).
-    stored("notify-keyspace-events", Kind::Str, ""),
-    stored("slowlog-log-slower-than", Kind::Int(-1, LL), "10000"),
-    stored("slowlog-max-len", Kind::Int(0, LL), "128"),
-    stored("latency-monitor-threshold", Kind::Int(0, LL), "0"),
+    // Events and observability.
+    d("notify-keyspace-events", Kind::Str, "", true),
+    d("slowlog-log-slower-than", Kind::Int(-1, LL), "10000", true),
+    d("slowlog-max-len", Kind::Int(0, LL), "128", true),
+    d("latency-monitor-threshold", Kind::Int(0, LL), "0", true),
+    // Scripting (issue 4).
     stored("busy-reply-threshold", Kind::Int(0, LL), "5000"),
-    stored(
+    // The pubsub class limits subscribers, the slave class MONITOR clients;
+    // the normal class is not enforced yet.
+    d(
         "client-output-buffer-limit",
         Kind::Words,
         "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+        true,
     ),
     // Replication and cluster (later issues).
     aliased(
