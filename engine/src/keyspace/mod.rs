@@ -3,11 +3,11 @@
 //! | module | owns |
 //! |---|---|
 //! | [`dict`] | the hash table: incremental rehash, SCAN cursor, sweep |
-//! | [`compact`] | `CompactBytes`, the inline-when-short key type |
-//! | [`value`] | `Value` and the string encodings (int/embstr/raw) |
+//! | [`compact`] | `CompactBytes`, the inline-when-short byte string (members, fields) |
+//! | [`value`] | `Value` (24 bytes) and the string encodings (int/embstr/raw) |
 //! | [`pack`] | `Pack`, the listpack-like compact encoding of small aggregates |
 //! | [`hash`] | hash values: listpack / hashtable |
-//! | [`set`] | set values: intset / listpack / hashtable |
+//! | [`set`] | set values: intset (inline or not) / listpack / hashtable |
 //! | [`list`] | list values: listpack / quicklist |
 //! | [`zset`] | sorted-set values: listpack / skiplist |
 //! | [`ranked`] | the order-statistic sequence behind `skiplist` |
@@ -31,7 +31,7 @@ pub use compact::CompactBytes;
 pub use db::{Db, Entry, ExpirePolicy};
 pub use hash::{HashVal, PackLimits};
 pub use list::{ListLimits, ListVal};
-pub use set::{SetLimits, SetVal};
+pub use set::{SetLimits, SetMut, SetRef, SetVal};
 pub use value::{RStr, Value};
 pub use zset::ZSetVal;
 
