@@ -6,6 +6,8 @@
 //! strings live in a boxed slice. `InlineBytes` is 23 bytes with alignment
 //! 1, so an enum can hold it beside a 1-byte tag in 24 bytes: that is how
 //! [`super::value::Value`] keeps a small intset inline (see its module docs).
+//! Keys have their own type, [`super::key::Key`], which also holds the
+//! access clock.
 
 use std::fmt;
 

@@ -4,6 +4,7 @@
 //! |---|---|
 //! | [`dict`] | the hash table: incremental rehash, SCAN cursor, sweep |
 //! | [`compact`] | `CompactBytes`, the inline-when-short byte string (members, fields) |
+//! | [`key`] | `Key`: a key and its LRU clock in 24 bytes; why an entry is 56 |
 //! | [`value`] | `Value` (24 bytes) and the string encodings (int/embstr/raw) |
 //! | [`pack`] | `Pack`, the listpack-like compact encoding of small aggregates |
 //! | [`hash`] | hash values: listpack / hashtable |
@@ -20,6 +21,7 @@ pub mod compact;
 pub mod db;
 pub mod dict;
 pub mod hash;
+pub mod key;
 pub mod list;
 pub mod pack;
 pub mod ranked;
@@ -30,6 +32,7 @@ pub mod zset;
 pub use compact::CompactBytes;
 pub use db::{Db, Entry, ExpirePolicy};
 pub use hash::{HashVal, PackLimits};
+pub use key::LruClock;
 pub use list::{ListLimits, ListVal};
 pub use set::{SetLimits, SetMut, SetRef, SetVal};
 pub use value::{RStr, Value};

@@ -8,7 +8,8 @@
 //! Aggregate types keep Redis's compact-then-full encodings: hashes in
 //! [`super::hash`], sets in [`super::set`], lists in [`super::list`], sorted sets in [`super::zset`].
 //!
-//! Size: a `Value` is 24 bytes, part of every key's dict node. rustc makes that possible when one
+//! Size: a `Value` is 24 bytes, a third of every key's 64-byte dict node
+//! ([`super::key`] has the arithmetic). rustc makes that possible when one
 //! variant carries a tag byte with spare values (a niche: here `RStr`'s,
 //! from `CompactBytes`) and every other variant fits beside it: in 16
 //! bytes at offset 8 (a boxed slice, or a tag-less enum of a boxed slice
