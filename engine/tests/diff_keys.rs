@@ -196,6 +196,23 @@ fn restore_idletime_is_kept() {
         let r = c.call(["OBJECT", "IDLETIME", "r"]).unwrap();
         assert!(matches!(r, Frame::Integer(1000 | 1001)), "{r}");
     }
+    // Past 2^24 seconds the idle time wraps, in Redis's 24-bit LRU clock
+    // and in ours alike.
+    let mut idle = Vec::new();
+    for s in [&pair.shoal, &pair.redis] {
+        let mut c = s.client();
+        let Frame::Bulk(p) = c.call(["DUMP", "k"]).unwrap() else {
+            panic!()
+        };
+        c.call([&b"RESTORE"[..], b"big", b"0", &p, b"IDLETIME", b"100000000"])
+            .unwrap();
+        match c.call(["OBJECT", "IDLETIME", "big"]).unwrap() {
+            Frame::Integer(i) => idle.push(i),
+            r => panic!("{r}"),
+        }
+    }
+    assert!(idle[0].abs_diff(idle[1]) <= 1, "shoal {idle:?} redis");
+    assert!(idle[0] < 1 << 24, "{idle:?}");
 }
 
 #[test]

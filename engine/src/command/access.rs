@@ -3,20 +3,28 @@
 //! and delete it if it ends up empty, as Redis never keeps empty aggregates.
 
 use super::errors::{self, CmdError, CmdResult};
-use crate::keyspace::{Db, HashVal, ListVal, SetVal, Value, ZSetVal};
+use crate::keyspace::{Db, HashVal, ListVal, SetMut, SetRef, SetVal, Value, ZSetVal};
 use resp::ReplyWriter;
 
-/// A value type stored under a key.
-pub trait Typed: Sized {
+/// A value type stored under a key, and how to look at one: a plain
+/// reference for most types; for sets, whose encodings span several
+/// `Value` variants (see `keyspace::set`), the views `SetRef` / `SetMut`.
+pub trait Typed {
+    /// Read access.
+    type Ref<'a>;
+    /// Write access.
+    type Mut<'a>;
     /// The value as this type, if it is one.
-    fn of(v: &Value) -> Option<&Self>;
+    fn of(v: &Value) -> Option<Self::Ref<'_>>;
     /// The value as this type, for modification.
-    fn of_mut(v: &mut Value) -> Option<&mut Self>;
+    fn of_mut(v: &mut Value) -> Option<Self::Mut<'_>>;
 }
 
 macro_rules! typed {
     ($t:ty, $variant:ident) => {
         impl Typed for $t {
+            type Ref<'a> = &'a $t;
+            type Mut<'a> = &'a mut $t;
             fn of(v: &Value) -> Option<&Self> {
                 match v {
                     Value::$variant(x) => Some(x),
@@ -34,12 +42,22 @@ macro_rules! typed {
 }
 
 typed!(HashVal, Hash);
-typed!(SetVal, Set);
 typed!(ListVal, List);
 typed!(ZSetVal, ZSet);
 
+impl Typed for SetVal {
+    type Ref<'a> = SetRef<'a>;
+    type Mut<'a> = SetMut<'a>;
+    fn of(v: &Value) -> Option<SetRef<'_>> {
+        SetRef::of(v)
+    }
+    fn of_mut(v: &mut Value) -> Option<SetMut<'_>> {
+        SetMut::of(v)
+    }
+}
+
 /// The value at `key` for reading (None when missing), or WRONGTYPE.
-pub fn read<'d, T: Typed>(db: &'d mut Db, key: &[u8], now: i64) -> CmdResult<Option<&'d T>> {
+pub fn read<'d, T: Typed>(db: &'d mut Db, key: &[u8], now: i64) -> CmdResult<Option<T::Ref<'d>>> {
     match db.read(key, now, true) {
         None => Ok(None),
         Some(e) => T::of(e.value()).map(Some).ok_or(errors::WRONGTYPE),
@@ -52,7 +70,7 @@ pub fn modify<T: Typed, R>(
     db: &mut Db,
     key: &[u8],
     now: i64,
-    f: impl FnOnce(&mut T) -> R,
+    f: impl FnOnce(T::Mut<'_>) -> R,
 ) -> CmdResult<Option<R>> {
     let r = match db.write(key, now) {
         None => return Ok(None),
@@ -72,7 +90,7 @@ pub fn err(w: &mut ReplyWriter<'_>, e: &CmdError) {
 pub fn with<T, F>(ctx: &mut super::ctx::Ctx<'_>, req: &resp::Request, f: F)
 where
     T: Typed,
-    F: FnOnce(Option<&T>, &mut ReplyWriter<'_>) + Send + 'static,
+    F: FnOnce(Option<T::Ref<'_>>, &mut ReplyWriter<'_>) + Send + 'static,
 {
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;

@@ -33,7 +33,7 @@ fn write_bytes<'d>(db: &'d mut Db, key: &[u8], len: usize, now: i64) -> CmdResul
     {
         return Err(errors::WRONGTYPE);
     }
-    let e = db.write_or_insert(key, now, || Value::Str(RStr::Raw(Vec::new())));
+    let e = db.write_or_insert(key, now, || Value::Str(RStr::raw(Vec::new())));
     let Value::Str(s) = e.value_mut() else {
         return Err(errors::WRONGTYPE);
     };
@@ -317,7 +317,7 @@ fn bitop(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
                 let d = st.db(db);
                 d.delete(k, now);
                 if !out.is_empty() {
-                    d.set(k, Value::Str(RStr::Raw(out)), ExpirePolicy::Clear, now);
+                    d.set(k, Value::Str(RStr::raw(out)), ExpirePolicy::Clear, now);
                 }
             })),
         }

@@ -6,7 +6,7 @@ use super::args::{is, parse_i64, Args};
 use super::ctx::Ctx;
 use super::errors::{self, CmdError, CmdResult};
 use super::spec::{acl, flags::*, CommandSpec, KeySpecDef};
-use crate::keyspace::{CompactBytes, Entry};
+use crate::keyspace::{Entry, LruClock};
 use crate::rdb;
 use resp::Request;
 
@@ -107,13 +107,8 @@ fn restore(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
             w.ok();
             return;
         }
-        let access_secs = now / 1000 - opts.idle.unwrap_or(0);
-        db.insert_entry(Entry {
-            key: CompactBytes::new(key),
-            value,
-            expire_at,
-            access: u32::try_from(access_secs.max(0)).unwrap_or(0),
-        });
+        let clock = LruClock::idle_since(now, opts.idle.unwrap_or(0));
+        db.insert_entry(Entry::new(key, value, expire_at, clock));
         w.ok();
         let db = x.db;
         crate::shard::blocking::signal(x.st, db, key, now);

@@ -118,7 +118,7 @@ pub fn empty(w: &mut ReplyWriter<'_>) {
 pub fn run<T, F>(ctx: &mut super::ctx::Ctx<'_>, req: &Request, extra: Extra, scan: F) -> CmdResult
 where
     T: super::access::Typed,
-    F: FnOnce(&T, u64, &ElemScanOpts, &mut Vec<Vec<u8>>) -> u64 + Send + 'static,
+    F: FnOnce(T::Ref<'_>, u64, &ElemScanOpts, &mut Vec<Vec<u8>>) -> u64 + Send + 'static,
 {
     let cursor = super::args::parse_cursor(req.arg(2))?;
     let opts = parse(req, 3, extra);

@@ -419,7 +419,7 @@ fn write_pairs(w: &mut ReplyWriter<'_>, pairs: &[(&[u8], &[u8])], withvalues: bo
 }
 
 fn hscan(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
-    elemscan::run(
+    elemscan::run::<HashVal, _>(
         ctx,
         req,
         elemscan::Extra::NoValues,

@@ -50,7 +50,7 @@ fn pfadd(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
                 let _ = hll::add(&mut v, &refs);
                 db.set(
                     key,
-                    Value::Str(RStr::Raw(v)),
+                    Value::Str(RStr::raw(v)),
                     crate::keyspace::ExpirePolicy::Clear,
                     now,
                 );
@@ -144,7 +144,7 @@ fn pfmerge(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
                     if hll::merge_into(&mut v, &regs, dense).is_ok() {
                         d.set(
                             k,
-                            Value::Str(RStr::Raw(v)),
+                            Value::Str(RStr::raw(v)),
                             crate::keyspace::ExpirePolicy::Keep,
                             now,
                         );

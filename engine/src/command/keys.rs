@@ -7,7 +7,7 @@ use super::args::{is, parse_cursor, parse_i64, Args};
 use super::ctx::{encode, Ctx};
 use super::errors::{self, CmdError, CmdResult};
 use super::spec::{acl, flags::*, ks::*, CommandSpec, KeySpecDef};
-use crate::keyspace::{CompactBytes, Db, Entry, RStr, Value};
+use crate::keyspace::{Db, Entry, LruClock, RStr, Value};
 use crate::shard::blocking;
 use crate::shard::locks::{LockSet, Mode};
 use crate::shard::tx::Session;
@@ -329,12 +329,7 @@ fn take_entry(db: &mut Db, key: &[u8], now: i64) -> Option<Moved> {
 
 fn put_entry(db: &mut Db, key: &[u8], (value, expire_at): Moved, now: i64) {
     db.remove(key);
-    db.insert_entry(Entry {
-        key: CompactBytes::new(key),
-        value,
-        expire_at,
-        access: u32::try_from(now / 1000).unwrap_or(0),
-    });
+    db.insert_entry(Entry::new(key, value, expire_at, LruClock::at(now)));
 }
 
 fn rename_generic(ctx: &mut Ctx<'_>, req: &Request, nx: bool) -> CmdResult {

@@ -9,7 +9,7 @@ use super::ctx::{encode, Ctx};
 use super::errors::{self, CmdError, CmdResult};
 use super::spec::{acl, flags::*, CommandSpec};
 use crate::config::DebugAccess;
-use crate::keyspace::{CompactBytes, Entry, RStr, Value};
+use crate::keyspace::{Entry, LruClock, RStr, Value};
 use crate::shard::locks::{LockSet, Mode};
 use crate::shard::tx::Session;
 use resp::Request;
@@ -167,12 +167,8 @@ fn debug_populate(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
                 if let Some(size) = size {
                     val.resize(size, 0);
                 }
-                d.insert_entry(Entry {
-                    key: CompactBytes::new(&key),
-                    value: Value::Str(RStr::from_bytes(&val)),
-                    expire_at: 0,
-                    access: u32::try_from(now / 1000).unwrap_or(0),
-                });
+                let value = Value::Str(RStr::from_bytes(&val));
+                d.insert_entry(Entry::new(&key, value, 0, LruClock::at(now)));
             }
         })
         .await;
@@ -194,7 +190,7 @@ fn debug_object(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
                     "Value at:0x0 refcount:1 encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
                     v.encoding(),
                     len,
-                    e.access & 0x00ff_ffff,
+                    e.lru_clock(),
                     e.idle_secs(now)
                 );
                 w.simple(line.as_bytes());

@@ -16,7 +16,7 @@ use super::errors::{self, CmdError, CmdResult};
 use super::hash::{counted_picks, parse_pick_count};
 use super::multikey::{gather, Combined};
 use super::spec::{acl, flags::*, ks::*, CommandSpec, KeySpecDef};
-use crate::keyspace::{Db, ExpirePolicy, SetLimits, SetVal, Value};
+use crate::keyspace::{set, Db, ExpirePolicy, SetLimits, SetMut, SetRef, SetVal};
 use crate::shard::locks::{LockSet, Mode};
 use crate::shard::tx::Session;
 use crate::shard::ShardState;
@@ -33,15 +33,12 @@ pub fn op_sadd(
     now: i64,
     lim: SetLimits,
 ) -> CmdResult<i64> {
-    match db.get(key, now).map(|e| e.value()) {
-        Some(Value::Set(_)) | None => {}
-        Some(_) => return Err(errors::WRONGTYPE),
+    if db.get(key, now).is_some_and(|e| !e.value().is_set()) {
+        return Err(errors::WRONGTYPE);
     }
     let first = members.first().map_or(&[][..], |m| &m[..]);
-    let e = db.write_or_insert(key, now, || {
-        Value::Set(SetVal::create(first, members.len(), lim))
-    });
-    let Value::Set(s) = e.value_mut() else {
+    let e = db.write_or_insert(key, now, || set::create(first, members.len(), lim));
+    let Some(mut s) = SetMut::of(e.value_mut()) else {
         return Err(errors::WRONGTYPE);
     };
     Ok(members.iter().filter(|m| s.add(m, lim)).count() as i64)
@@ -71,7 +68,7 @@ fn srem(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         let (db, w) = x.split();
-        match modify::<SetVal, _>(db, key, now, |s| {
+        match modify::<SetVal, _>(db, key, now, |mut s| {
             members.iter().filter(|m| s.remove(m)).count()
         }) {
             Ok(n) => w.int(n.unwrap_or(0) as i64),
@@ -90,7 +87,7 @@ fn write_members<'m>(w: &mut ReplyWriter<'_>, members: impl ExactSizeIterator<It
 
 fn smembers(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     with::<SetVal, _>(ctx, req, |s, w| {
-        let members = s.map(SetVal::members).unwrap_or_default();
+        let members = s.map(SetRef::members).unwrap_or_default();
         write_members(w, members.iter().map(|m| &m[..]));
     });
     Ok(())
@@ -126,7 +123,7 @@ fn spop(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         let now = x.now;
         let mut rand = x.st.rand_stream();
         let (db, w) = x.split();
-        let r = modify::<SetVal, _>(db, key, now, |s| {
+        let r = modify::<SetVal, _>(db, key, now, |mut s| {
             let want = count.unwrap_or(1).min(s.len());
             let mut popped = Vec::with_capacity(want);
             for _ in 0..want {
@@ -197,12 +194,12 @@ fn srandmember(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 }
 
 fn sscan(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
-    elemscan::run(
+    elemscan::run::<SetVal, _>(
         ctx,
         req,
         elemscan::Extra::None,
-        |s: &SetVal, cursor, opts, out| match s {
-            SetVal::Table(d) => elemscan::walk(d, cursor, opts.count, |m| {
+        |s: SetRef<'_>, cursor, opts, out| match s {
+            SetRef::Table(d) => elemscan::walk(d, cursor, opts.count, |m| {
                 if opts.keep(&m.0) {
                     out.push(m.0.to_vec());
                 }
@@ -237,9 +234,9 @@ fn store(db: &mut Db, key: &[u8], members: &[Vec<u8>], now: i64, lim: SetLimits)
     if members.is_empty() {
         return 0;
     }
-    let s = SetVal::from_members(members.iter().map(Vec::as_slice), lim);
-    let n = s.len() as i64;
-    db.set(key, Value::Set(s), ExpirePolicy::Clear, now);
+    let s = set::from_members(members.iter().map(Vec::as_slice), lim);
+    let n = SetRef::of(&s).map_or(0, SetRef::len) as i64;
+    db.set(key, s, ExpirePolicy::Clear, now);
     n
 }
 
@@ -291,9 +288,10 @@ fn combine(op: Op, snaps: Vec<Snap>, lim: SetLimits, limit: usize) -> CmdResult<
     if op == Op::Inter && limit != usize::MAX {
         return Ok(members);
     }
-    let built = SetVal::from_members(members.iter().map(Vec::as_slice), lim);
-    Ok(built
-        .members()
+    let built = set::from_members(members.iter().map(Vec::as_slice), lim);
+    Ok(SetRef::of(&built)
+        .map(SetRef::members)
+        .unwrap_or_default()
         .into_iter()
         .map(|m| m.into_owned())
         .collect())
@@ -448,9 +446,11 @@ fn smove(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     let (src, dst, member) = (req.arg_bytes(1), req.arg_bytes(2), req.arg_bytes(3));
     let db = ctx.db();
     let (s1, s2) = (ctx.owner(&src), ctx.owner(&dst));
-    let type_ok = |d: &mut Db, k: &[u8], now: i64| match d.get(k, now).map(|e| e.value()) {
-        None | Some(Value::Set(_)) => Ok(()),
-        Some(_) => Err(errors::WRONGTYPE),
+    let type_ok = |d: &mut Db, k: &[u8], now: i64| {
+        if d.get(k, now).is_some_and(|e| !e.value().is_set()) {
+            return Err(errors::WRONGTYPE);
+        }
+        Ok(())
     };
     if s1 == s2 {
         let keys = [src.clone(), dst.clone()];
@@ -466,7 +466,7 @@ fn smove(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
                 if src == dst {
                     return Ok(read::<SetVal>(d, &src, now)?.is_some_and(|s| s.contains(&member)));
                 }
-                if modify::<SetVal, _>(d, &src, now, |s| s.remove(&member))? != Some(true) {
+                if modify::<SetVal, _>(d, &src, now, |mut s| s.remove(&member))? != Some(true) {
                     return Ok(false);
                 }
                 op_sadd(d, &dst, std::slice::from_ref(&member), now, lim)?;
@@ -512,7 +512,7 @@ fn smove(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
             let (s, m) = (src.clone(), member.clone());
             let removed = session
                 .exec(s1, move |st, now| {
-                    modify::<SetVal, _>(st.db(db), &s, now, |set| set.remove(&m))
+                    modify::<SetVal, _>(st.db(db), &s, now, |mut set| set.remove(&m))
                 })
                 .await
                 .map_err(|_| unavailable())??;

@@ -28,6 +28,7 @@ pub fn reply_str(w: &mut ReplyWriter<'_>, s: &RStr) {
     match s {
         RStr::Int(i) => w.bulk_int(*i),
         RStr::Emb(c) => w.bulk(c),
+        RStr::Long(b) => w.bulk(b),
         RStr::Raw(v) => w.bulk(v),
     }
 }
@@ -283,7 +284,7 @@ pub fn op_setrange(
                 dst.copy_from_slice(data);
             }
             let len = v.len();
-            db.set(key, Value::Str(RStr::Raw(v)), ExpirePolicy::Keep, now);
+            db.set(key, Value::Str(RStr::raw(v)), ExpirePolicy::Keep, now);
             Ok(len)
         }
         Some(e) => {

@@ -488,7 +488,7 @@ fn zrandmember(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 }
 
 fn zscan(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
-    elemscan::run(
+    elemscan::run::<ZSetVal, _>(
         ctx,
         req,
         elemscan::Extra::None,

@@ -12,7 +12,7 @@ use super::multikey::{gather, Combined};
 use super::spec::{acl, flags::*, CommandSpec, KeySpecDef};
 use super::zset::{parse_range, reply_pairs, select};
 use crate::keyspace::zset::Pair;
-use crate::keyspace::{ExpirePolicy, Value, ZSetVal};
+use crate::keyspace::{ExpirePolicy, SetRef, Value, ZSetVal};
 use crate::shard::{blocking, ShardState};
 use ahash::AHashMap;
 use bytes::Bytes;
@@ -25,13 +25,15 @@ fn snap(st: &mut ShardState, db: usize, key: &[u8], now: i64) -> Snap {
     match st.db(db).read(key, now, true).map(|e| e.value()) {
         None => Ok(None),
         Some(Value::ZSet(z)) => Ok(Some(z.all())),
-        Some(Value::Set(s)) => Ok(Some(
-            s.members()
-                .into_iter()
-                .map(|m| (m.into_owned(), 1.0))
-                .collect(),
-        )),
-        Some(_) => Err(errors::WRONGTYPE),
+        Some(v) => match SetRef::of(v) {
+            Some(s) => Ok(Some(
+                s.members()
+                    .into_iter()
+                    .map(|m| (m.into_owned(), 1.0))
+                    .collect(),
+            )),
+            None => Err(errors::WRONGTYPE),
+        },
     }
 }
 

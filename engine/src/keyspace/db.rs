@@ -1,26 +1,27 @@
 //! One logical database of one shard: keys, values, expiry times.
 //!
 //! Expiry is stored inline in each entry (`expire_at`, Unix ms, 0 = none),
-//! so a key and its TTL are one allocation. Expired keys disappear lazily
+//! and the access clock inside the key ([`super::key`] explains that
+//! layout), so a key, its value's header, its TTL and its idle time are one
+//! 64-byte allocation. Expired keys disappear lazily
 //! when touched ([`Db::read`], [`Db::write`], ...) and actively through
 //! [`Db::active_expire`], an incremental sweep of the table driven by the
 //! shard's background task. Both paths count into [`DbStats::expired`].
 
-use super::compact::CompactBytes;
 use super::dict::{Dict, Keyed};
 use super::events::{self, Events};
+use super::key::{Key, LruClock};
 use super::value::Value;
 use super::watch::Watches;
 
-/// A key, its value and its metadata.
+/// A key, its value and its metadata (56 bytes: see [`super::key`]).
 #[derive(Debug)]
 pub struct Entry {
-    pub(crate) key: CompactBytes,
+    /// The key and its last access (OBJECT IDLETIME).
+    pub(crate) key: Key,
     pub(crate) value: Value,
     /// Absolute expiry time in Unix milliseconds; 0 means no expiry.
     pub(crate) expire_at: i64,
-    /// Last access, in seconds since the Unix epoch (OBJECT IDLETIME).
-    pub(crate) access: u32,
 }
 
 impl Keyed for Entry {
@@ -31,6 +32,15 @@ impl Keyed for Entry {
 }
 
 impl Entry {
+    /// A new entry for `key` (expiry in Unix ms, 0 for none) last accessed at `clock`.
+    pub fn new(key: &[u8], value: Value, expire_at: i64, clock: LruClock) -> Entry {
+        Entry {
+            key: Key::new(key, clock),
+            value,
+            expire_at,
+        }
+    }
+
     /// The key.
     pub fn key_bytes(&self) -> &[u8] {
         self.key.as_slice()
@@ -57,10 +67,20 @@ impl Entry {
         self.expire_at != 0 && self.expire_at <= now
     }
 
-    /// Seconds since the last access.
+    /// Seconds since the last access (Redis's `estimateObjectIdleTime`).
     pub fn idle_secs(&self, now_ms: i64) -> u64 {
-        let now = u64::try_from(now_ms / 1000).unwrap_or(0);
-        now.saturating_sub(u64::from(self.access))
+        self.key.clock().idle_secs(now_ms)
+    }
+
+    /// The last access as Redis's 24-bit LRU clock (DEBUG OBJECT).
+    pub fn lru_clock(&self) -> u32 {
+        self.key.clock().get()
+    }
+
+    /// Record an access at `now_ms`.
+    #[inline]
+    fn touch(&mut self, now_ms: i64) {
+        self.key.set_clock(LruClock::at(now_ms));
     }
 }
 
@@ -103,10 +123,6 @@ pub struct Db {
     pub events: Events,
 }
 
-fn access_now(now_ms: i64) -> u32 {
-    u32::try_from(now_ms / 1000).unwrap_or(u32::MAX)
-}
-
 impl Db {
     /// Number of keys (including expired ones not reclaimed yet, as Redis counts).
     pub fn len(&self) -> usize {
@@ -121,7 +137,7 @@ impl Db {
     /// Bookkeeping bytes (`used_memory_overhead`): the table, and each
     /// key's expiry time and access clock.
     pub fn overhead_bytes(&self) -> usize {
-        let per_key = std::mem::size_of::<i64>() + std::mem::size_of::<u32>();
+        let per_key = std::mem::size_of::<i64>() + super::key::CLOCK_BYTES;
         self.dict.overhead_bytes() + self.dict.len() * per_key
     }
 
@@ -160,7 +176,7 @@ impl Db {
             Some(e) => {
                 self.stats.hits += 1;
                 if touch {
-                    e.access = access_now(now);
+                    e.touch(now);
                 }
                 Some(e)
             }
@@ -177,7 +193,7 @@ impl Db {
         self.expire_if_needed(key, now);
         let e = self.dict.get_mut(key)?;
         self.watches.touch(key);
-        e.access = access_now(now);
+        e.touch(now);
         Some(e)
     }
 
@@ -203,10 +219,9 @@ impl Db {
     pub fn set(&mut self, key: &[u8], value: Value, expire: ExpirePolicy, now: i64) {
         self.expire_if_needed(key, now);
         self.watches.touch(key);
-        let access = access_now(now);
         if let Some(e) = self.dict.get_mut(key) {
             e.value = value;
-            e.access = access;
+            e.touch(now);
             let old = e.expire_at;
             let new = match expire {
                 ExpirePolicy::Clear => 0,
@@ -221,12 +236,7 @@ impl Db {
             ExpirePolicy::At(t) => t,
             ExpirePolicy::Clear | ExpirePolicy::Keep => 0,
         };
-        self.insert_entry(Entry {
-            key: CompactBytes::new(key),
-            value,
-            expire_at: at,
-            access,
-        });
+        self.insert_entry(Entry::new(key, value, at, LruClock::at(now)));
     }
 
     /// The entry at `key` for writing, inserted with `make()` (no TTL) when
@@ -239,18 +249,14 @@ impl Db {
     ) -> &mut Entry {
         self.expire_if_needed(key, now);
         self.watches.touch(key);
-        let access = access_now(now);
         if !self.dict.contains(key) {
             self.events.raise(events::NEW, "new", key);
-            return self.dict.insert_new(Entry {
-                key: CompactBytes::new(key),
-                value: make(),
-                expire_at: 0,
-                access,
-            });
+            return self
+                .dict
+                .insert_new(Entry::new(key, make(), 0, LruClock::at(now)));
         }
         let e = self.dict.get_mut(key).expect("present: checked just above");
-        e.access = access;
+        e.touch(now);
         e
     }
 
@@ -464,11 +470,12 @@ mod tests {
 #[cfg(test)]
 mod layout_tests {
     /// The per-key layout the memory benchmark depends on: a value fits in
-    /// 32 bytes and an entry (key, value, expiry, access time) in 72, so a
-    /// dict node is one 80-byte allocation. Growing these grows every key.
+    /// 24 bytes and an entry (key with its access clock, value, expiry) in
+    /// 56, so a dict node is one 64-byte allocation (the size class below
+    /// is 48). Growing these grows every key by 16 bytes.
     #[test]
     fn entries_stay_small() {
-        assert!(std::mem::size_of::<super::Value>() <= 32);
-        assert!(std::mem::size_of::<super::Entry>() <= 72);
+        assert!(std::mem::size_of::<super::Value>() <= 24);
+        assert!(std::mem::size_of::<super::Entry>() <= 56);
     }
 }

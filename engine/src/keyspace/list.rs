@@ -9,7 +9,7 @@
 //! so conversions happen at the same element as in Redis.
 
 use super::compact::CompactBytes;
-use super::pack::Pack;
+use super::pack::ListPack;
 use resp::numfmt;
 use std::collections::VecDeque;
 
@@ -96,15 +96,17 @@ pub struct Quick {
 /// A list value.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ListVal {
-    /// `listpack`, with its size in Redis listpack bytes.
-    Pack(Pack, u32),
+    /// `listpack`; the pack's header holds its size in Redis listpack bytes.
+    Pack(ListPack),
     /// `quicklist`.
     Quick(Box<Quick>),
 }
 
 impl Default for ListVal {
     fn default() -> Self {
-        ListVal::Pack(Pack::new(), LP_EMPTY as u32)
+        let mut p = ListPack::new();
+        p.set_aux(LP_EMPTY as u32);
+        ListVal::Pack(p)
     }
 }
 
@@ -112,7 +114,7 @@ impl ListVal {
     /// Number of elements.
     pub fn len(&self) -> usize {
         match self {
-            ListVal::Pack(p, _) => p.len(),
+            ListVal::Pack(p) => p.len(),
             ListVal::Quick(q) => q.items.len(),
         }
     }
@@ -125,7 +127,7 @@ impl ListVal {
     /// `OBJECT ENCODING` name.
     pub fn encoding(&self) -> &'static str {
         match self {
-            ListVal::Pack(..) => "listpack",
+            ListVal::Pack(_) => "listpack",
             ListVal::Quick(_) => "quicklist",
         }
     }
@@ -133,7 +135,7 @@ impl ListVal {
     /// All elements, head to tail.
     pub fn to_vec(&self) -> Vec<Vec<u8>> {
         match self {
-            ListVal::Pack(p, _) => p.iter().map(<[u8]>::to_vec).collect(),
+            ListVal::Pack(p) => p.iter().map(<[u8]>::to_vec).collect(),
             ListVal::Quick(q) => q.items.iter().map(|c| c.to_vec()).collect(),
         }
     }
@@ -146,18 +148,17 @@ impl ListVal {
                 lp_bytes: bytes,
             }))
         } else {
-            ListVal::Pack(
-                Pack::from_items(items.iter().map(Vec::as_slice)),
-                bytes as u32,
-            )
+            let mut p = ListPack::from_items(items.iter().map(Vec::as_slice));
+            p.set_aux(u32::try_from(bytes).unwrap_or(u32::MAX));
+            ListVal::Pack(p)
         }
     }
 
     /// Convert to `quicklist` before adding `adding` (Redis's
     /// `listTypeTryConvertListpack`, which counts raw argument bytes).
     fn grow_check(&mut self, add_bytes: usize, add_count: usize, lim: ListLimits) {
-        if let ListVal::Pack(p, b) = self {
-            if lim.exceeds(*b as usize + add_bytes, p.len() + add_count) {
+        if let ListVal::Pack(p) = self {
+            if lim.exceeds(p.aux() as usize + add_bytes, p.len() + add_count) {
                 *self = Self::rebuild(self.to_vec(), true);
             }
         }
@@ -181,14 +182,14 @@ impl ListVal {
         self.grow_check(raw, items.len(), lim);
         let added: usize = items.iter().map(|i| lp_entry_bytes(i)).sum();
         match self {
-            ListVal::Pack(p, b) => {
+            ListVal::Pack(p) => {
                 if left {
                     let rev: Vec<&[u8]> = items.iter().rev().copied().collect();
                     p.push_front(&rev);
                 } else {
                     p.push_back(items);
                 }
-                *b = u32::try_from(*b as usize + added).unwrap_or(u32::MAX);
+                p.set_aux(u32::try_from(p.aux() as usize + added).unwrap_or(u32::MAX));
             }
             ListVal::Quick(q) => {
                 for i in items {
@@ -208,7 +209,7 @@ impl ListVal {
     pub fn pop(&mut self, left: bool, n: usize, lim: ListLimits) -> Vec<Vec<u8>> {
         let mut out = Vec::with_capacity(n.min(self.len()));
         match self {
-            ListVal::Pack(p, b) => {
+            ListVal::Pack(p) => {
                 let offs = p.offsets();
                 let take = n.min(offs.len());
                 if take == 0 {
@@ -227,7 +228,7 @@ impl ListVal {
                 }
                 p.remove(from, take);
                 let gone: usize = out.iter().map(|e| lp_entry_bytes(e)).sum();
-                *b = u32::try_from((*b as usize).saturating_sub(gone)).unwrap_or(0);
+                p.set_aux(u32::try_from((p.aux() as usize).saturating_sub(gone)).unwrap_or(0));
             }
             ListVal::Quick(q) => {
                 for _ in 0..n {
@@ -259,7 +260,7 @@ impl ListVal {
     /// The element at position `i` (already normalized).
     pub fn get(&self, i: usize) -> Option<&[u8]> {
         match self {
-            ListVal::Pack(p, _) => p.get(p.offset_of(i)?).map(|(e, _)| e),
+            ListVal::Pack(p) => p.get(p.offset_of(i)?).map(|(e, _)| e),
             ListVal::Quick(q) => q.items.get(i).map(|c| c.as_slice()),
         }
     }
@@ -267,7 +268,7 @@ impl ListVal {
     /// Elements `from..=to` (normalized, in range).
     pub fn range(&self, from: usize, to: usize) -> Vec<&[u8]> {
         match self {
-            ListVal::Pack(p, _) => p.iter().skip(from).take(to + 1 - from).collect(),
+            ListVal::Pack(p) => p.iter().skip(from).take(to + 1 - from).collect(),
             ListVal::Quick(q) => q.items.range(from..=to).map(|c| c.as_slice()).collect(),
         }
     }
@@ -276,11 +277,12 @@ impl ListVal {
     pub fn set(&mut self, i: usize, value: &[u8], lim: ListLimits) {
         self.grow_check(value.len(), 0, lim);
         match self {
-            ListVal::Pack(p, b) => {
+            ListVal::Pack(p) => {
                 let Some(off) = p.offset_of(i) else { return };
                 let old = p.get(off).map_or(0, |(e, _)| lp_entry_bytes(e));
                 p.replace(off, 1, &[value]);
-                *b = u32::try_from(*b as usize - old + lp_entry_bytes(value)).unwrap_or(u32::MAX);
+                let b = (p.aux() as usize).saturating_sub(old) + lp_entry_bytes(value);
+                p.set_aux(u32::try_from(b).unwrap_or(u32::MAX));
             }
             ListVal::Quick(q) => {
                 if let Some(slot) = q.items.get_mut(i) {
@@ -311,7 +313,7 @@ impl ListVal {
     /// Bytes the value occupies (MEMORY USAGE).
     pub fn mem_usage(&self) -> usize {
         match self {
-            ListVal::Pack(p, _) => p.bytes() + 16,
+            ListVal::Pack(p) => p.bytes() + 16,
             ListVal::Quick(q) => {
                 q.items.capacity() * std::mem::size_of::<CompactBytes>()
                     + q.items.iter().map(CompactBytes::heap_bytes).sum::<usize>()

@@ -3,11 +3,12 @@
 //! | module | owns |
 //! |---|---|
 //! | [`dict`] | the hash table: incremental rehash, SCAN cursor, sweep |
-//! | [`compact`] | `CompactBytes`, the inline-when-short key type |
-//! | [`value`] | `Value` and the string encodings (int/embstr/raw) |
+//! | [`compact`] | `CompactBytes`, the inline-when-short byte string (members, fields) |
+//! | [`key`] | `Key`: a key and its LRU clock in 24 bytes; why an entry is 56 |
+//! | [`value`] | `Value` (24 bytes) and the string encodings (int/embstr/raw) |
 //! | [`pack`] | `Pack`, the listpack-like compact encoding of small aggregates |
 //! | [`hash`] | hash values: listpack / hashtable |
-//! | [`set`] | set values: intset / listpack / hashtable |
+//! | [`set`] | set values: intset (inline or not) / listpack / hashtable |
 //! | [`list`] | list values: listpack / quicklist |
 //! | [`zset`] | sorted-set values: listpack / skiplist |
 //! | [`ranked`] | the order-statistic sequence behind `skiplist` |
@@ -23,6 +24,7 @@ pub mod db;
 pub mod dict;
 pub mod events;
 pub mod hash;
+pub mod key;
 pub mod list;
 pub mod pack;
 pub mod ranked;
@@ -34,8 +36,9 @@ pub mod zset;
 pub use compact::CompactBytes;
 pub use db::{Db, Entry, ExpirePolicy};
 pub use hash::{HashVal, PackLimits};
+pub use key::LruClock;
 pub use list::{ListLimits, ListVal};
-pub use set::{SetLimits, SetVal};
+pub use set::{SetLimits, SetMut, SetRef, SetVal};
 pub use value::{RStr, Value};
 pub use zset::ZSetVal;
 

@@ -7,11 +7,23 @@
 //! (longer, or modified in place by APPEND/SETRANGE/SETBIT).
 //! Aggregate types keep Redis's compact-then-full encodings: hashes in
 //! [`super::hash`], sets in [`super::set`], lists in [`super::list`], sorted sets in [`super::zset`].
+//!
+//! Size: a `Value` is 24 bytes, a third of every key's 64-byte dict node
+//! ([`super::key`] has the arithmetic). rustc makes that possible when one
+//! variant carries a tag byte with spare values (a niche: here `RStr`'s,
+//! from `CompactBytes`) and every other variant fits beside it: in 16
+//! bytes at offset 8 (a boxed slice, or a tag-less enum of a boxed slice
+//! and a box) or in 23 bytes of alignment 1 (`InlineBytes`). Hence a long
+//! `raw` string is a boxed slice (`RStr::Long`) until modified in place,
+//! when it becomes a boxed `Vec` with room to grow (`RStr::Raw`); and a set
+//! spreads over three variants (inline intset, heap intset, listpack or
+//! hashtable) that [`super::set::SetRef`] / [`super::set::SetMut`] unify.
+//! `layout_tests` in [`super::db`] fail if the size grows.
 
-use super::compact::CompactBytes;
+use super::compact::{CompactBytes, InlineBytes};
 use super::hash::HashVal;
 use super::list::ListVal;
-use super::set::SetVal;
+use super::set::{SetRef, SetVal};
 use super::zset::ZSetVal;
 use resp::numfmt;
 use std::borrow::Cow;
@@ -26,8 +38,10 @@ pub enum RStr {
     Int(i64),
     /// `embstr`: short, immutable in place.
     Emb(CompactBytes),
-    /// `raw`: long or modified in place; has spare capacity for appends.
-    Raw(Vec<u8>),
+    /// `raw` as written whole (longer than `embstr`): sized exactly.
+    Long(Box<[u8]>),
+    /// `raw` after an in-place change: spare capacity for appends.
+    Raw(Box<Vec<u8>>),
 }
 
 impl RStr {
@@ -38,11 +52,7 @@ impl RStr {
                 return RStr::Int(i);
             }
         }
-        if b.len() <= EMBSTR_MAX {
-            RStr::Emb(CompactBytes::new(b))
-        } else {
-            RStr::Raw(b.to_vec())
-        }
+        RStr::from_text(b)
     }
 
     /// A value computed as text (INCRBYFLOAT): `embstr` when short, else `raw`,
@@ -51,8 +61,14 @@ impl RStr {
         if b.len() <= EMBSTR_MAX {
             RStr::Emb(CompactBytes::new(b))
         } else {
-            RStr::Raw(b.to_vec())
+            RStr::Long(b.into())
         }
+    }
+
+    /// A `raw` value built elsewhere (bitmap, HyperLogLog and SETRANGE
+    /// results), kept growable for further in-place changes.
+    pub fn raw(v: Vec<u8>) -> RStr {
+        RStr::Raw(Box::new(v))
     }
 
     /// The bytes of the value (integers formatted on demand).
@@ -64,6 +80,7 @@ impl RStr {
                 Cow::Owned(v)
             }
             RStr::Emb(c) => Cow::Borrowed(c.as_slice()),
+            RStr::Long(b) => Cow::Borrowed(b),
             RStr::Raw(v) => Cow::Borrowed(v),
         }
     }
@@ -73,6 +90,7 @@ impl RStr {
         match self {
             RStr::Int(i) => numfmt::write_int(out, *i),
             RStr::Emb(c) => out.extend_from_slice(c.as_slice()),
+            RStr::Long(b) => out.extend_from_slice(b),
             RStr::Raw(v) => out.extend_from_slice(v),
         }
     }
@@ -82,6 +100,7 @@ impl RStr {
         match self {
             RStr::Int(i) => int_len(*i),
             RStr::Emb(c) => c.len(),
+            RStr::Long(b) => b.len(),
             RStr::Raw(v) => v.len(),
         }
     }
@@ -96,15 +115,22 @@ impl RStr {
         match self {
             RStr::Int(i) => Some(*i),
             RStr::Emb(c) => numfmt::parse_i64(c),
+            RStr::Long(b) => numfmt::parse_i64(b),
             RStr::Raw(v) => numfmt::parse_i64(v),
         }
     }
 
-    /// Turn into the `raw` encoding (for in-place modification) and return the buffer.
+    /// Turn into the growable `raw` form (for in-place modification) and
+    /// return the buffer. Once `Raw`, a value stays so: repeated appends
+    /// grow the `Vec` geometrically.
     pub fn make_raw(&mut self) -> &mut Vec<u8> {
         if !matches!(self, RStr::Raw(_)) {
-            let bytes = self.as_bytes().into_owned();
-            *self = RStr::Raw(bytes);
+            let bytes = match std::mem::replace(self, RStr::Int(0)) {
+                // No copy: the boxed slice becomes the vector's buffer.
+                RStr::Long(b) => b.into_vec(),
+                other => other.as_bytes().into_owned(),
+            };
+            *self = RStr::raw(bytes);
         }
         match self {
             RStr::Raw(v) => v,
@@ -118,7 +144,7 @@ impl RStr {
         match self {
             RStr::Int(_) => "int",
             RStr::Emb(_) => "embstr",
-            RStr::Raw(_) => "raw",
+            RStr::Long(_) | RStr::Raw(_) => "raw",
         }
     }
 }
@@ -147,7 +173,11 @@ pub enum Value {
     Str(RStr),
     /// A hash.
     Hash(HashVal),
-    /// A set.
+    /// A set in the `intset` encoding, of at most 22 bytes, stored inline.
+    SmallIntSet(InlineBytes),
+    /// A set in the `intset` encoding, longer.
+    IntSet(Box<[u8]>),
+    /// A set in the `listpack` or `hashtable` encoding.
     Set(SetVal),
     /// A list.
     List(ListVal),
@@ -161,7 +191,7 @@ impl Value {
         match self {
             Value::Str(_) => "string",
             Value::Hash(_) => "hash",
-            Value::Set(_) => "set",
+            Value::SmallIntSet(_) | Value::IntSet(_) | Value::Set(_) => "set",
             Value::List(_) => "list",
             Value::ZSet(_) => "zset",
         }
@@ -172,10 +202,22 @@ impl Value {
         match self {
             Value::Str(s) => s.encoding(),
             Value::Hash(h) => h.encoding(),
-            Value::Set(s) => s.encoding(),
+            Value::SmallIntSet(_) | Value::IntSet(_) | Value::Set(_) => self.set_encoding(),
             Value::List(l) => l.encoding(),
             Value::ZSet(z) => z.encoding(),
         }
+    }
+
+    /// True for a set, whichever variant holds it.
+    pub fn is_set(&self) -> bool {
+        matches!(
+            self,
+            Value::SmallIntSet(_) | Value::IntSet(_) | Value::Set(_)
+        )
+    }
+
+    fn set_encoding(&self) -> &'static str {
+        SetRef::of(self).map_or("unknown", SetRef::encoding)
     }
 
     /// Approximate bytes used by the value (MEMORY USAGE).
@@ -183,9 +225,12 @@ impl Value {
         match self {
             Value::Str(RStr::Int(_)) => 0,
             Value::Str(RStr::Emb(c)) => c.heap_bytes(),
+            Value::Str(RStr::Long(b)) => b.len(),
             Value::Str(RStr::Raw(v)) => v.capacity(),
             Value::Hash(h) => h.mem_usage(),
-            Value::Set(s) => s.mem_usage(),
+            Value::SmallIntSet(_) | Value::IntSet(_) | Value::Set(_) => {
+                SetRef::of(self).map_or(0, SetRef::mem_usage)
+            }
             Value::List(l) => l.mem_usage(),
             Value::ZSet(z) => z.mem_usage(),
         }
@@ -196,7 +241,9 @@ impl Value {
         match self {
             Value::Str(_) => false,
             Value::Hash(h) => h.is_empty(),
-            Value::Set(s) => s.is_empty(),
+            Value::SmallIntSet(_) | Value::IntSet(_) | Value::Set(_) => {
+                SetRef::of(self).is_some_and(SetRef::is_empty)
+            }
             Value::List(l) => l.is_empty(),
             Value::ZSet(z) => z.is_empty(),
         }
@@ -223,6 +270,11 @@ mod tests {
         s.make_raw().extend_from_slice(b"3");
         assert_eq!(s.encoding(), "raw");
         assert_eq!(&*s.as_bytes(), b"123");
+        let mut s = RStr::from_bytes(&[b'a'; 50]);
+        assert!(matches!(s, RStr::Long(_)));
+        s.make_raw().push(b'b');
+        assert!(matches!(s, RStr::Raw(_)));
+        assert_eq!((s.len(), s.encoding()), (51, "raw"));
         for i in [0, 9, 10, -1, -10, i64::MIN, i64::MAX] {
             assert_eq!(int_len(i), i.to_string().len());
         }

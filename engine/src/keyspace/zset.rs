@@ -5,6 +5,12 @@
 //! [`Dict`] from member to score, the pair Redis keeps too.
 //!
 //! Order: by score, then by member bytes; scores are never NaN.
+//!
+//! In the listpack a score is stored in binary ([`score_bytes`]): an
+//! integral score in the fewest two's-complement bytes that hold it (0 to
+//! 7), any other as its 8 IEEE-754 bytes. Exact, at most 8 bytes, and
+//! cheaper to read than the `%.17g` text Redis 7.0 keeps there (up to 24
+//! bytes: a score of 12345.6 is `12345.600000000000364`).
 
 use super::compact::CompactBytes;
 use super::dict::{Dict, Keyed};
@@ -90,30 +96,56 @@ impl PartialEq for ZSetVal {
 /// An owned (member, score) pair.
 pub type Pair = (Vec<u8>, f64);
 
-fn score_text(s: f64) -> Vec<u8> {
-    let mut v = Vec::with_capacity(24);
-    resp::numfmt::write_g17(&mut v, s);
-    v
+/// A score as stored in the listpack (see the module docs).
+fn score_bytes(s: f64) -> Vec<u8> {
+    // -0.0 keeps its sign (ZSCORE replies "-0"), so it is no integer here.
+    let integral = s.fract() == 0.0 && !(s == 0.0 && s.is_sign_negative());
+    if integral && s.abs() < (1u64 << 55) as f64 {
+        let i = s as i64;
+        let bytes = i.to_le_bytes();
+        // Fewest low bytes that sign-extend back to `i`.
+        let n = (0..8)
+            .find(|&n| sign_extend(bytes.get(..n).unwrap_or(&[])) == i)
+            .unwrap_or(8);
+        if n < 8 {
+            return bytes.get(..n).unwrap_or(&[]).to_vec();
+        }
+    }
+    s.to_le_bytes().to_vec()
 }
 
-fn parse_score(b: &[u8]) -> f64 {
-    std::str::from_utf8(b)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0.0)
+fn sign_extend(b: &[u8]) -> i64 {
+    let fill = match b.last() {
+        Some(&top) if top & 0x80 != 0 => 0xff,
+        _ => 0,
+    };
+    let mut full = [fill; 8];
+    if let Some(dst) = full.get_mut(..b.len()) {
+        dst.copy_from_slice(b);
+    }
+    i64::from_le_bytes(full)
+}
+
+/// The score stored as `b` by [`score_bytes`].
+fn read_score(b: &[u8]) -> f64 {
+    match *b {
+        [a, b, c, d, e, f, g, h] => f64::from_le_bytes([a, b, c, d, e, f, g, h]),
+        _ if b.len() < 8 => sign_extend(b) as f64,
+        _ => 0.0,
+    }
 }
 
 fn decode(p: &Pack) -> Vec<Pair> {
     let mut it = p.iter();
     let mut out = Vec::with_capacity(p.len() / 2);
     while let (Some(m), Some(s)) = (it.next(), it.next()) {
-        out.push((m.to_vec(), parse_score(s)));
+        out.push((m.to_vec(), read_score(s)));
     }
     out
 }
 
 fn encode(pairs: &[Pair]) -> Pack {
-    let scores: Vec<Vec<u8>> = pairs.iter().map(|(_, s)| score_text(*s)).collect();
+    let scores: Vec<Vec<u8>> = pairs.iter().map(|(_, s)| score_bytes(*s)).collect();
     Pack::from_items(
         pairs
             .iter()
@@ -160,7 +192,7 @@ impl ZSetVal {
             ZSetVal::Pack(p) => {
                 let off = p.find(m, 2)?;
                 let (_, next) = p.get(off)?;
-                Some(parse_score(p.get(next)?.0))
+                Some(read_score(p.get(next)?.0))
             }
             ZSetVal::Skip(s) => s.dict.get(m).map(|z| z.score),
         }
@@ -353,6 +385,38 @@ mod tests {
         entries: 4,
         value: 8,
     };
+
+    #[test]
+    fn listpack_scores_are_exact_and_short() {
+        let cases = [
+            (0.0, 0),
+            (-0.0, 8),
+            (1.0, 1),
+            (-1.0, 1),
+            (127.0, 1),
+            (128.0, 2),
+            (-129.0, 2),
+            (1_700_000_000_000.0, 6),
+            (18_014_398_509_481_984.0, 7),
+            (-36_028_797_018_963_968.0, 8),
+            (12345.6, 8),
+            (-1e300, 8),
+            (f64::INFINITY, 8),
+            (f64::NEG_INFINITY, 8),
+            (f64::MIN_POSITIVE, 8),
+            (9.2e18, 8),
+        ];
+        for (s, len) in cases {
+            let b = score_bytes(s);
+            assert_eq!(b.len(), len, "{s}");
+            let back = read_score(&b);
+            assert_eq!(back.to_bits(), s.to_bits(), "{s}");
+        }
+        for i in (-70_000i64..70_000).step_by(7) {
+            let s = i as f64;
+            assert_eq!(read_score(&score_bytes(s)), s);
+        }
+    }
 
     #[test]
     fn both_encodings_keep_score_then_member_order() {

@@ -17,7 +17,7 @@
 //! aggregates are refused, as Redis refuses them.
 
 use super::{write_len, write_string, RdbError, Reader};
-use crate::keyspace::{HashVal, Limits, ListVal, SetVal, Value, ZSetVal};
+use crate::keyspace::{set, HashVal, Limits, ListVal, SetMut, SetRef, Value, ZSetVal};
 
 /// Plain list: length, then elements.
 pub const TYPE_LIST: u8 = 1;
@@ -51,7 +51,7 @@ pub fn write_hash(out: &mut Vec<u8>, h: &HashVal, compress: bool) {
 }
 
 /// Append a set in the plain encoding.
-pub fn write_set(out: &mut Vec<u8>, s: &SetVal, compress: bool) {
+pub fn write_set(out: &mut Vec<u8>, s: SetRef<'_>, compress: bool) {
     out.push(TYPE_SET);
     write_len(out, s.len() as u64);
     for m in s.members() {
@@ -146,13 +146,14 @@ fn hash_from(items: Vec<Vec<u8>>, lim: &Limits) -> Result<Value, RdbError> {
 
 fn set_from(items: Vec<Vec<u8>>, lim: &Limits) -> Result<Value, RdbError> {
     let first = items.first().ok_or(RdbError::Bad)?;
-    let mut s = SetVal::create(first, items.len(), lim.set);
+    let mut v = set::create(first, items.len(), lim.set);
+    let mut s = SetMut::of(&mut v).ok_or(RdbError::Bad)?;
     for m in &items {
         if !s.add(m, lim.set) {
             return Err(RdbError::Bad);
         }
     }
-    Ok(Value::Set(s))
+    Ok(v)
 }
 
 /// Read an aggregate of RDB type `ty`; `None` when `ty` is not one of ours.

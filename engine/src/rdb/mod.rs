@@ -14,7 +14,7 @@
 
 pub mod aggregate;
 
-use crate::keyspace::{Limits, RStr, Value};
+use crate::keyspace::{Limits, RStr, SetRef, Value};
 
 /// RDB version we write (Redis 7.0 reads up to 10).
 pub const RDB_VERSION: u16 = 10;
@@ -118,7 +118,11 @@ pub fn write_value(out: &mut Vec<u8>, v: &Value, compress: bool) {
             write_string(out, &s.as_bytes(), compress);
         }
         Value::Hash(h) => aggregate::write_hash(out, h, compress),
-        Value::Set(s) => aggregate::write_set(out, s, compress),
+        Value::SmallIntSet(_) | Value::IntSet(_) | Value::Set(_) => {
+            if let Some(s) = SetRef::of(v) {
+                aggregate::write_set(out, s, compress);
+            }
+        }
         Value::List(l) => aggregate::write_list(out, l, compress),
         Value::ZSet(z) => aggregate::write_zset(out, z, compress),
     }
