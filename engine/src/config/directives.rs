@@ -179,8 +179,9 @@ pub const DIRECTIVES: &[Directive] = &[
         "list-max-ziplist-size",
     ),
     stored("list-compress-depth", Kind::Int(0, I32), "0"),
-    // Events, observability, scripting (issue 4).
-    stored("notify-keyspace-events", Kind::Str, ""),
+    // Keyspace notifications (validated below, published by the shards).
+    d("notify-keyspace-events", Kind::Str, "", true),
+    // Observability, scripting (issue 4).
     stored("slowlog-log-slower-than", Kind::Int(-1, LL), "10000"),
     stored("slowlog-max-len", Kind::Int(0, LL), "128"),
     stored("latency-monitor-threshold", Kind::Int(0, LL), "0"),
