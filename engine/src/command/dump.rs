@@ -95,15 +95,17 @@ fn restore(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
             }
             (Ok(t), Ok(v)) => (t, v),
         };
-        if opts.replace {
-            db.remove(key);
-        }
+        let replaced = opts.replace && db.remove(key).is_some();
         let expire_at = match ttl {
             0 => 0,
             t if opts.absttl => t,
             t => t.saturating_add(now),
         };
         if expire_at != 0 && expire_at <= now {
+            // Already expired: nothing is created, and a replaced key is gone.
+            if replaced {
+                db.notify(crate::keyspace::events::GENERIC, "del", key);
+            }
             w.ok();
             return;
         }
@@ -114,6 +116,7 @@ fn restore(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
             expire_at,
             access: u32::try_from(access_secs.max(0)).unwrap_or(0),
         });
+        db.notify(crate::keyspace::events::GENERIC, "restore", key);
         w.ok();
         let db = x.db;
         crate::shard::blocking::signal(x.st, db, key, now);
