@@ -1,9 +1,12 @@
 //! Typed access to aggregate values, shared by the family files: read a
 //! key as a hash / set / list (WRONGTYPE otherwise), or modify it in place
 //! and delete it if it ends up empty, as Redis never keeps empty aggregates.
+//! Also the two keyspace-notification patterns every family repeats
+//! ([`notify_change`], [`store_result`]).
 
 use super::errors::{self, CmdError, CmdResult};
-use crate::keyspace::{Db, HashVal, ListVal, SetMut, SetRef, SetVal, Value, ZSetVal};
+use crate::keyspace::events;
+use crate::keyspace::{Db, ExpirePolicy, HashVal, ListVal, SetMut, SetRef, SetVal, Value, ZSetVal};
 use resp::ReplyWriter;
 
 /// A value type stored under a key, and how to look at one: a plain
@@ -78,6 +81,43 @@ pub fn modify<T: Typed, R>(
     };
     db.drop_if_empty(key);
     Ok(Some(r))
+}
+
+/// Raise Redis's events for a change [`modify`] made at `key`: `event` of
+/// `class`, then `del` when the change emptied (and so removed) the key.
+/// Call it only when something changed, as Redis does.
+pub fn notify_change(db: &mut Db, key: &[u8], class: u32, event: &'static str) {
+    db.notify(class, event, key);
+    if db.peek(key).is_none() {
+        db.notify(events::GENERIC, "del", key);
+    }
+}
+
+/// Store the result of a *STORE command at `key` as Redis's `setKey` does
+/// (replacing any value, TTL cleared; `new` only when the key was absent)
+/// and raise `event` of `class`. `None`, an empty result, deletes the key
+/// instead, raising `del` when there was one. True when stored.
+pub fn store_result(
+    db: &mut Db,
+    key: &[u8],
+    value: Option<Value>,
+    class: u32,
+    event: &'static str,
+    now: i64,
+) -> bool {
+    match value {
+        Some(v) => {
+            db.set(key, v, ExpirePolicy::Clear, now);
+            db.notify(class, event, key);
+            true
+        }
+        None => {
+            if db.delete(key, now) {
+                db.notify(events::GENERIC, "del", key);
+            }
+            false
+        }
+    }
 }
 
 /// Reply with an error.

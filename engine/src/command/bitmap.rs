@@ -4,14 +4,15 @@
 //! (and leave it `raw`). BITOP over keys on several shards goes through
 //! [`super::multikey::gather`].
 
-use super::access::err;
+use super::access::{err, store_result};
 use super::args::{is, parse_i64};
 use super::ctx::Ctx;
 use super::errors::{self, CmdError, CmdResult};
 use super::multikey::{gather, Combined};
 use super::spec::{acl, flags::*, ks::*, CommandSpec, KeySpecDef};
 use super::string::{check_len, op_get};
-use crate::keyspace::{Db, ExpirePolicy, RStr, Value};
+use crate::keyspace::events::STRING;
+use crate::keyspace::{Db, RStr, Value};
 use crate::shard::ShardState;
 use resp::Request;
 
@@ -100,11 +101,21 @@ fn setbit(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         let (db, w) = x.split();
-        match write_bytes(db, key, byte_len(off + 1), now) {
+        let need = byte_len(off + 1);
+        // Redis raises `setbit` only when the string was created or grown,
+        // or the bit changed.
+        let grows = match db.get(key, now).map(|e| e.value()) {
+            Some(Value::Str(s)) => s.len() < need,
+            _ => true,
+        };
+        match write_bytes(db, key, need, now) {
             Ok(raw) => {
                 let old = get_bit(raw, off);
                 set_bit(raw, off, on);
                 w.int(i64::from(old));
+                if grows || old != on {
+                    db.notify(STRING, "setbit", key);
+                }
             }
             Err(e) => err(w, &e),
         }
@@ -314,11 +325,8 @@ fn bitop(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         Combined {
             reply: Box::new(move |w| w.int(n)),
             store: Some(Box::new(move |st, db, k, now| {
-                let d = st.db(db);
-                d.delete(k, now);
-                if !out.is_empty() {
-                    d.set(k, Value::Str(RStr::raw(out)), ExpirePolicy::Clear, now);
-                }
+                let value = (!out.is_empty()).then(|| Value::Str(RStr::raw(out)));
+                store_result(st.db(db), k, value, STRING, "set", now);
             })),
         }
     });
@@ -503,6 +511,7 @@ fn bitfield_generic(ctx: &mut Ctx<'_>, req: &Request, read_only: bool) -> CmdRes
             &mut owned
         };
         w.array(ops.len());
+        let mut changed = false;
         for op in &ops {
             match *op {
                 FieldOp::Get(f) => w.int(read_field(bytes, f)),
@@ -511,6 +520,7 @@ fn bitfield_generic(ctx: &mut Ctx<'_>, req: &Request, read_only: bool) -> CmdRes
                     match apply(f, v, 0, ow) {
                         Some(nv) => {
                             write_field(bytes, f, nv);
+                            changed = true;
                             w.int(old);
                         }
                         None => w.null(),
@@ -521,12 +531,18 @@ fn bitfield_generic(ctx: &mut Ctx<'_>, req: &Request, read_only: bool) -> CmdRes
                     match apply(f, old, by, ow) {
                         Some(nv) => {
                             write_field(bytes, f, nv);
+                            changed = true;
                             w.int(nv);
                         }
                         None => w.null(),
                     }
                 }
             }
+        }
+        // Every SET and INCRBY that wrote counts (not one OVERFLOW FAIL
+        // turned down), whether or not the bits changed.
+        if changed {
+            db.notify(STRING, "setbit", key);
         }
     });
     Ok(())

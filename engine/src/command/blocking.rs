@@ -160,8 +160,14 @@ async fn push_moved(shard: &Rc<Shard>, db: usize, d: &Delivery) -> CmdResult {
             let mut st = s.state.borrow_mut();
             let lim = st.config.limits.list;
             let refs: Vec<&[u8]> = items.iter().map(Vec::as_slice).collect();
-            let ok = blocking::push_items(st.db(db), &dst, &refs, left, now, lim).is_some();
+            let d = st.db(db);
+            let ok = blocking::push_items(d, &dst, &refs, left, now, lim).is_some();
             if ok {
+                d.notify(
+                    crate::keyspace::events::LIST,
+                    blocking::push_event(left),
+                    &dst,
+                );
                 blocking::signal(&mut st, db, &dst, now);
             }
             drop(st);
@@ -223,12 +229,15 @@ async fn run_blocking(
                 outcome = Some(Err(errors::WRONGTYPE));
                 break;
             }
-            Attempt::Popped(items) => {
+            Attempt::Popped {
+                items,
+                push_pending,
+            } => {
                 outcome = Some(Ok(Delivery {
                     db,
                     key: key.clone(),
                     items,
-                    push_pending: matches!(op, PopOp::Move { .. }),
+                    push_pending,
                     op: op.clone(),
                     wrongtype: false,
                 }));

@@ -95,20 +95,23 @@ fn restore(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
             }
             (Ok(t), Ok(v)) => (t, v),
         };
-        if opts.replace {
-            db.remove(key);
-        }
+        let replaced = opts.replace && db.remove(key).is_some();
         let expire_at = match ttl {
             0 => 0,
             t if opts.absttl => t,
             t => t.saturating_add(now),
         };
         if expire_at != 0 && expire_at <= now {
+            // Already expired: nothing is created, and a replaced key is gone.
+            if replaced {
+                db.notify(crate::keyspace::events::GENERIC, "del", key);
+            }
             w.ok();
             return;
         }
         let clock = LruClock::idle_since(now, opts.idle.unwrap_or(0));
         db.insert_entry(Entry::new(key, value, expire_at, clock));
+        db.notify(crate::keyspace::events::GENERIC, "restore", key);
         w.ok();
         let db = x.db;
         crate::shard::blocking::signal(x.st, db, key, now);

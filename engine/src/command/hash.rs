@@ -4,12 +4,13 @@
 //! Layout: access helpers, `op_*` functions over a `Db` (run on the owning
 //! shard), handlers, the table. Values: [`crate::keyspace::hash`].
 
-use super::access::{err, modify, read, with};
+use super::access::{err, modify, notify_change, read, with};
 use super::args::{is, long_double_add, long_double_valid, parse_i64, LdError};
 use super::ctx::Ctx;
 use super::elemscan;
 use super::errors::{self, CmdError, CmdResult};
 use super::spec::{acl, flags::*, ks::*, CommandSpec, KeySpecDef};
+use crate::keyspace::events::HASH;
 use crate::keyspace::{Db, HashVal, PackLimits, Value};
 use bytes::Bytes;
 use resp::{numfmt, Proto, ReplyWriter, Request};
@@ -48,6 +49,7 @@ pub fn op_hset(
     for (f, v) in pairs {
         added += i64::from(h.set(f, v, lim));
     }
+    db.notify(HASH, "hset", key);
     Ok(added)
 }
 
@@ -71,6 +73,7 @@ pub fn op_hincrby(
     let mut text = Vec::with_capacity(20);
     numfmt::write_int(&mut text, new);
     h.set(field, &text, lim);
+    db.notify(HASH, "hincrby", key);
     Ok(new)
 }
 
@@ -91,6 +94,7 @@ pub fn op_hincrbyfloat(
         LdError::NanOrInf => errors::INCR_NAN_INF,
     })?;
     h.set(field, &new, lim);
+    db.notify(HASH, "hincrbyfloat", key);
     Ok(new)
 }
 
@@ -141,7 +145,12 @@ fn hsetnx(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
             }
         });
         match r {
-            Ok(set) => w.int(i64::from(set)),
+            Ok(set) => {
+                if set {
+                    db.notify(HASH, "hset", key);
+                }
+                w.int(i64::from(set))
+            }
             Err(e) => err(w, &e),
         }
     });
@@ -242,6 +251,9 @@ fn hdel(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         let r = modify::<HashVal, _>(db, key, now, |h| {
             fields.iter().filter(|f| h.remove(f)).count() as i64
         });
+        if matches!(r, Ok(Some(n)) if n > 0) {
+            notify_change(db, key, HASH, "hdel");
+        }
         match r {
             Ok(n) => w.int(n.unwrap_or(0)),
             Err(e) => err(w, &e),

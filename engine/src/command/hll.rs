@@ -9,6 +9,7 @@ use super::multikey::{gather, Combined};
 use super::spec::{acl, flags::*, CommandSpec, KeySpecDef};
 use super::string::op_get;
 use crate::hll::{self, HllError};
+use crate::keyspace::events::STRING;
 use crate::keyspace::{Db, RStr, Value};
 use crate::shard::ShardState;
 use bytes::Bytes;
@@ -57,6 +58,9 @@ fn pfadd(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
                 Ok(true)
             }
         };
+        if let Ok(true) = r {
+            db.notify(STRING, "pfadd", key);
+        }
         match r {
             Ok(changed) => w.int(i64::from(changed)),
             Err(e) => err(w, &e),
@@ -148,6 +152,8 @@ fn pfmerge(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
                             crate::keyspace::ExpirePolicy::Keep,
                             now,
                         );
+                        // Redis calls a merge a mass PFADD.
+                        d.notify(STRING, "pfadd", k);
                     }
                 })),
             },

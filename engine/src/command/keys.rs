@@ -7,6 +7,7 @@ use super::args::{is, parse_cursor, parse_i64, Args};
 use super::ctx::{encode, Ctx};
 use super::errors::{self, CmdError, CmdResult};
 use super::spec::{acl, flags::*, ks::*, CommandSpec, KeySpecDef};
+use crate::keyspace::events::GENERIC;
 use crate::keyspace::{Db, Entry, LruClock, RStr, Value};
 use crate::shard::blocking;
 use crate::shard::locks::{LockSet, Mode};
@@ -75,10 +76,13 @@ fn op_expire(db: &mut Db, key: &[u8], when: i64, c: ExpireCond, now: i64) -> i64
     if c.lt && current.is_some_and(|cur| when >= cur) {
         return 0;
     }
+    // A time already past deletes the key, and Redis says so with `del`.
     if when <= now {
         db.remove(key);
+        db.notify(GENERIC, "del", key);
     } else {
         db.set_expire(key, Some(when));
+        db.notify(GENERIC, "expire", key);
     }
     1
 }
@@ -180,6 +184,7 @@ fn persist(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         let had = db.write(key, now).is_some_and(|e| e.expire_at().is_some());
         if had {
             db.set_expire(key, None);
+            db.notify(GENERIC, "persist", key);
         }
         x.w.int(i64::from(had));
     });
@@ -359,6 +364,8 @@ fn rename_generic(ctx: &mut Ctx<'_>, req: &Request, nx: bool) -> CmdResult {
                 }
                 let moved = take_entry(d, &src, now).ok_or(errors::NO_SUCH_KEY)?;
                 put_entry(d, &dst, moved, now);
+                d.notify(GENERIC, "rename_from", &src);
+                d.notify(GENERIC, "rename_to", &dst);
                 Ok(true)
             })();
             if r == Ok(true) {
@@ -399,8 +406,18 @@ fn rename_generic(ctx: &mut Ctx<'_>, req: &Request, nx: bool) -> CmdResult {
                 }
             }
             let s = src.clone();
+            // Each shard raises its key's events in Redis's order (`new` and
+            // `rename_to` on the destination, `rename_from` on the source);
+            // a subscriber may see the two shards' messages interleaved.
             let moved = session
-                .exec(s1, move |st, now| take_entry(st.db(db), &s, now))
+                .exec(s1, move |st, now| {
+                    let d = st.db(db);
+                    let moved = take_entry(d, &s, now);
+                    if moved.is_some() {
+                        d.notify(GENERIC, "rename_from", &s);
+                    }
+                    moved
+                })
                 .await
                 .ok()
                 .flatten()
@@ -408,7 +425,9 @@ fn rename_generic(ctx: &mut Ctx<'_>, req: &Request, nx: bool) -> CmdResult {
             let d = dst.clone();
             let _ = session
                 .exec(s2, move |st, now| {
-                    put_entry(st.db(db), &d, moved, now);
+                    let dbr = st.db(db);
+                    put_entry(dbr, &d, moved, now);
+                    dbr.notify(GENERIC, "rename_to", &d);
                     blocking::signal(st, db, &d, now);
                 })
                 .await;
@@ -473,6 +492,7 @@ fn copy(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
                 return;
             }
             put_entry(d, &dst, moved, now);
+            d.notify(GENERIC, "copy_to", &dst);
             blocking::signal(x.st, dst_db, &dst, now);
             x.w.int(1);
         });
@@ -510,6 +530,7 @@ fn copy(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
                             return 0;
                         }
                         put_entry(db, &d, moved, now);
+                        db.notify(GENERIC, "copy_to", &d);
                         blocking::signal(st, dst_db, &d, now);
                         1
                     })
@@ -545,7 +566,11 @@ fn move_cmd(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
             x.w.int(0);
             return;
         };
+        // Redis's order: `new` and `move_to` in the target database with
+        // `move_from` in the source between them (published in raise order).
         put_entry(x.st.db(target), key, moved, now);
+        x.st.db(src_db).notify(GENERIC, "move_from", key);
+        x.st.db(target).notify(GENERIC, "move_to", key);
         blocking::signal(x.st, target, key, now);
         x.w.int(1);
     });

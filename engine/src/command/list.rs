@@ -6,13 +6,14 @@
 //! Every push ends with [`blocking::signal`], which serves clients blocked
 //! on the key. Values: [`crate::keyspace::list`].
 
-use super::access::{err, modify, with};
+use super::access::{err, modify, notify_change, with};
 use super::args::{is, parse_i64};
 use super::ctx::{encode, Ctx};
 use super::errors::{self, CmdError, CmdResult};
 use super::spec::{acl, flags::*, ks::*, CommandSpec, KeySpecDef};
+use crate::keyspace::events::LIST;
 use crate::keyspace::{ListVal, Value};
-use crate::shard::blocking::{self, push_items};
+use crate::shard::blocking::{self, pop_event, push_event, push_items};
 use crate::shard::locks::{LockSet, Mode};
 use crate::shard::tx::Session;
 use crate::shard::ShardState;
@@ -51,6 +52,8 @@ pub fn op_push(
     }
     let refs: Vec<&[u8]> = items.iter().map(|b| &b[..]).collect();
     let len = push_items(d, key, &refs, left, now, lim).ok_or(errors::WRONGTYPE)?;
+    // IMPORTANT: before serving blocked clients, whose pops come after.
+    d.notify(LIST, push_event(left), key);
     blocking::signal(st, db, key, now);
     Ok(len as i64)
 }
@@ -77,12 +80,21 @@ pub fn op_lmove(
     {
         return Err(errors::WRONGTYPE);
     }
-    let popped =
-        modify::<ListVal, _>(d, src, now, |l| l.pop(from_left, 1, lim))?.unwrap_or_default();
+    // The source is dropped only after the push, as Redis does: with
+    // `src == dst` a one-element list rotates in place (no `del`, no `new`).
+    let popped = match d.write(src, now).map(|e| e.value_mut()) {
+        Some(Value::List(l)) => l.pop(from_left, 1, lim),
+        _ => Vec::new(),
+    };
     let Some(v) = popped.into_iter().next() else {
         return Ok(None);
     };
     push_items(d, dst, &[&v], to_left, now, lim);
+    // Redis's order: the push on the destination, then the pop (and the
+    // source's `del`).
+    d.notify(LIST, push_event(to_left), dst);
+    d.drop_if_empty(src);
+    notify_change(d, src, LIST, pop_event(from_left));
     blocking::signal(st, db, dst, now);
     Ok(Some(v))
 }
@@ -141,7 +153,11 @@ fn pop_generic(ctx: &mut Ctx<'_>, req: &Request, left: bool) -> CmdResult {
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let (now, lim) = (x.now, x.st.config.limits.list);
         let (db, w) = x.split();
-        match modify::<ListVal, _>(db, key, now, |l| l.pop(left, count.unwrap_or(1), lim)) {
+        let r = modify::<ListVal, _>(db, key, now, |l| l.pop(left, count.unwrap_or(1), lim));
+        if matches!(&r, Ok(Some(v)) if !v.is_empty()) {
+            notify_change(db, key, LIST, pop_event(left));
+        }
+        match r {
             Ok(v) => reply_popped(w, v, count.is_some()),
             Err(e) => err(w, &e),
         }
@@ -309,6 +325,9 @@ fn lset(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
             }
             None => false,
         });
+        if let Ok(Some(true)) = r {
+            db.notify(LIST, "lset", key);
+        }
         match r {
             Ok(Some(true)) => w.ok(),
             Ok(Some(false)) => w.error(b"ERR index out of range"),
@@ -344,6 +363,7 @@ fn linsert(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         match r {
             Ok(n) => {
                 if n.unwrap_or(0) > 0 {
+                    x.st.db(db).notify(LIST, "linsert", key);
                     blocking::signal(x.st, db, key, now);
                 }
                 x.w.int(n.unwrap_or(0))
@@ -384,6 +404,9 @@ fn lrem(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
                 removed as i64
             })
         });
+        if matches!(r, Ok(Some(n)) if n > 0) {
+            notify_change(db, key, LIST, "lrem");
+        }
         match r {
             Ok(n) => w.int(n.unwrap_or(0)),
             Err(e) => err(w, &e),
@@ -406,6 +429,10 @@ fn ltrim(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
                 None => items.clear(),
             })
         });
+        // Redis raises `ltrim` even when nothing was trimmed.
+        if let Ok(Some(())) = r {
+            notify_change(db, key, LIST, "ltrim");
+        }
         match r {
             Ok(_) => w.ok(),
             Err(e) => err(w, &e),
@@ -491,10 +518,17 @@ async fn cross_shard_move(
         .await
         .map_err(gone)??;
     let s = src.clone();
+    // Each shard raises its own key's events; across two shards a
+    // subscriber may see the source's before the destination's.
     let popped = session
         .exec(s1, move |st, now| {
             let lim = st.config.limits.list;
-            modify::<ListVal, _>(st.db(db), &s, now, |l| l.pop(from_left, 1, lim))
+            let d = st.db(db);
+            let r = modify::<ListVal, _>(d, &s, now, |l| l.pop(from_left, 1, lim));
+            if matches!(&r, Ok(Some(v)) if !v.is_empty()) {
+                notify_change(d, &s, LIST, pop_event(from_left));
+            }
+            r
         })
         .await
         .map_err(gone)??
@@ -506,7 +540,9 @@ async fn cross_shard_move(
     session
         .exec(s2, move |st, now| {
             let lim = st.config.limits.list;
-            push_items(st.db(db), &d, &[&v2], to_left, now, lim);
+            let dbr = st.db(db);
+            push_items(dbr, &d, &[&v2], to_left, now, lim);
+            dbr.notify(LIST, push_event(to_left), &d);
             blocking::signal(st, db, &d, now);
         })
         .await
@@ -664,8 +700,13 @@ fn lmpop(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     let MpopArgs { keys, left, count } = parse_mpop(req, 1)?;
     let pop = move |st: &mut ShardState, db: usize, k: &[u8], now: i64| {
         let lim = st.config.limits.list;
-        let items = modify::<ListVal, _>(st.db(db), k, now, |l| l.pop(left, count, lim))?;
-        Ok(items.filter(|v| !v.is_empty()))
+        let d = st.db(db);
+        let items = modify::<ListVal, _>(d, k, now, |l| l.pop(left, count, lim))?;
+        let items = items.filter(|v| !v.is_empty());
+        if items.is_some() {
+            notify_change(d, k, LIST, pop_event(left));
+        }
+        Ok(items)
     };
     first_pop(ctx, keys, pop, reply_mpop);
     Ok(())

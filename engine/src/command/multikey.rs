@@ -9,6 +9,7 @@
 use super::ctx::{encode, Ctx};
 use super::errors::{self, CmdResult};
 use super::spec::{acl, flags::*, CommandSpec, KeySpecDef};
+use crate::keyspace::events::{GENERIC, STRING};
 use crate::keyspace::{Db, ExpirePolicy, RStr, Value};
 use crate::shard::locks::{LockSet, Mode};
 use crate::shard::tx::{self, Part, Session};
@@ -145,6 +146,7 @@ fn mset(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
             for (i, k) in ks {
                 if let Some(v) = values.get(*i) {
                     db.set(k, Value::Str(RStr::from_bytes(v)), ExpirePolicy::Clear, now);
+                    db.notify(STRING, "set", k);
                 }
             }
         },
@@ -167,6 +169,7 @@ fn msetnx(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
             }
             for (k, v) in keys.iter().zip(&values) {
                 d.set(k, Value::Str(RStr::from_bytes(v)), ExpirePolicy::Clear, now);
+                d.notify(STRING, "set", k);
             }
             w.int(1);
         });
@@ -202,13 +205,15 @@ fn msetnx(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
                     .collect();
                 let _ = session
                     .exec(shard, move |st, now| {
+                        let d = st.db(db);
                         for (k, v) in kv {
-                            st.db(db).set(
+                            d.set(
                                 &k,
                                 Value::Str(RStr::from_bytes(&v)),
                                 ExpirePolicy::Clear,
                                 now,
                             );
+                            d.notify(STRING, "set", &k);
                         }
                     })
                     .await;
@@ -229,7 +234,17 @@ fn del(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         ctx,
         keys_from(req, 1, 1),
         Mode::Write,
-        |db, ks, now| ks.iter().filter(|(_, k)| db.delete(k, now)).count() as i64,
+        |db, ks, now| {
+            ks.iter()
+                .filter(|(_, k)| {
+                    let deleted = db.delete(k, now);
+                    if deleted {
+                        db.notify(GENERIC, "del", k);
+                    }
+                    deleted
+                })
+                .count() as i64
+        },
         count_reply,
     );
     Ok(())

@@ -8,7 +8,7 @@
 //! result stored — atomic and isolated like MSET. Values:
 //! [`crate::keyspace::set`].
 
-use super::access::{err, modify, read, with};
+use super::access::{err, modify, notify_change, read, store_result, with};
 use super::args::{is, parse_i64};
 use super::ctx::{encode, Ctx};
 use super::elemscan;
@@ -16,7 +16,8 @@ use super::errors::{self, CmdError, CmdResult};
 use super::hash::{counted_picks, parse_pick_count};
 use super::multikey::{gather, Combined};
 use super::spec::{acl, flags::*, ks::*, CommandSpec, KeySpecDef};
-use crate::keyspace::{set, Db, ExpirePolicy, SetLimits, SetMut, SetRef, SetVal};
+use crate::keyspace::events::SET;
+use crate::keyspace::{set, Db, SetLimits, SetMut, SetRef, SetVal};
 use crate::shard::locks::{LockSet, Mode};
 use crate::shard::tx::Session;
 use crate::shard::ShardState;
@@ -41,7 +42,11 @@ pub fn op_sadd(
     let Some(mut s) = SetMut::of(e.value_mut()) else {
         return Err(errors::WRONGTYPE);
     };
-    Ok(members.iter().filter(|m| s.add(m, lim)).count() as i64)
+    let added = members.iter().filter(|m| s.add(m, lim)).count() as i64;
+    if added > 0 {
+        db.notify(SET, "sadd", key);
+    }
+    Ok(added)
 }
 
 fn members_of(req: &Request, from: usize) -> Vec<Bytes> {
@@ -68,9 +73,13 @@ fn srem(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         let (db, w) = x.split();
-        match modify::<SetVal, _>(db, key, now, |mut s| {
+        let r = modify::<SetVal, _>(db, key, now, |mut s| {
             members.iter().filter(|m| s.remove(m)).count()
-        }) {
+        });
+        if matches!(r, Ok(Some(n)) if n > 0) {
+            notify_change(db, key, SET, "srem");
+        }
+        match r {
             Ok(n) => w.int(n.unwrap_or(0) as i64),
             Err(e) => err(w, &e),
         }
@@ -135,6 +144,9 @@ fn spop(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
             }
             popped
         });
+        if matches!(&r, Ok(Some(p)) if !p.is_empty()) {
+            notify_change(db, key, SET, "spop");
+        }
         match (r, count) {
             (Err(e), _) => err(w, &e),
             (Ok(popped), None) => match popped.and_then(|p| p.into_iter().next()) {
@@ -227,17 +239,19 @@ fn snap(db: &mut Db, key: &[u8], now: i64) -> Snap {
         .map(|s| s.map(|s| s.members().into_iter().map(|m| m.into_owned()).collect()))
 }
 
-/// Store `members` at `key` (replacing whatever is there, TTL cleared);
-/// an empty result deletes the key. Returns the stored size.
-fn store(db: &mut Db, key: &[u8], members: &[Vec<u8>], now: i64, lim: SetLimits) -> i64 {
-    db.delete(key, now);
-    if members.is_empty() {
-        return 0;
-    }
-    let s = set::from_members(members.iter().map(Vec::as_slice), lim);
-    let n = SetRef::of(&s).map_or(0, SetRef::len) as i64;
-    db.set(key, s, ExpirePolicy::Clear, now);
-    n
+/// Store `members` at `key` (replacing whatever is there, TTL cleared)
+/// and raise `event`; an empty result deletes the key.
+fn store(
+    db: &mut Db,
+    key: &[u8],
+    members: &[Vec<u8>],
+    event: &'static str,
+    now: i64,
+    lim: SetLimits,
+) {
+    let value =
+        (!members.is_empty()).then(|| set::from_members(members.iter().map(Vec::as_slice), lim));
+    store_result(db, key, value, SET, event, now);
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -344,7 +358,12 @@ fn algebra(
                 reply: Box::new(move |w| w.int(n)),
                 store: Some(Box::new(move |st, db, k, now| {
                     let lim = st.config.limits.set;
-                    store(st.db(db), k, &members, now, lim);
+                    let event = match op {
+                        Op::Inter => "sinterstore",
+                        Op::Union => "sunionstore",
+                        Op::Diff => "sdiffstore",
+                    };
+                    store(st.db(db), k, &members, event, now, lim);
                 })),
             },
         }
@@ -469,6 +488,9 @@ fn smove(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
                 if modify::<SetVal, _>(d, &src, now, |mut s| s.remove(&member))? != Some(true) {
                     return Ok(false);
                 }
+                // Redis's order: `srem` (and `del`) on the source, then `sadd`
+                // on the destination when the member is new there.
+                notify_change(d, &src, SET, "srem");
                 op_sadd(d, &dst, std::slice::from_ref(&member), now, lim)?;
                 Ok(true)
             })();
@@ -512,7 +534,12 @@ fn smove(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
             let (s, m) = (src.clone(), member.clone());
             let removed = session
                 .exec(s1, move |st, now| {
-                    modify::<SetVal, _>(st.db(db), &s, now, |mut set| set.remove(&m))
+                    let d = st.db(db);
+                    let r = modify::<SetVal, _>(d, &s, now, |mut set| set.remove(&m));
+                    if let Ok(Some(true)) = r {
+                        notify_change(d, &s, SET, "srem");
+                    }
+                    r
                 })
                 .await
                 .map_err(|_| unavailable())??;

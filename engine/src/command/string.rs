@@ -9,6 +9,7 @@ use super::args::{is, long_double_add, parse_i64, Args, LdError};
 use super::ctx::Ctx;
 use super::errors::{self, CmdError, CmdResult};
 use super::spec::{acl, flags::*, ks::*, CommandSpec, KeySpecDef};
+use crate::keyspace::events::{GENERIC, STRING};
 use crate::keyspace::{Db, Entry, ExpirePolicy, RStr, Value};
 use bytes::Bytes;
 use resp::{ReplyWriter, Request};
@@ -201,6 +202,10 @@ pub fn op_set(
         Expiry::At(t) => ExpirePolicy::At(t),
     };
     db.set(key, Value::Str(value), policy, now);
+    db.notify(STRING, "set", key);
+    if let Expiry::At(_) = opts.expiry {
+        db.notify(GENERIC, "expire", key);
+    }
     Ok(SetOutcome::Stored(old))
 }
 
@@ -208,11 +213,13 @@ pub fn op_set(
 pub fn op_incr(db: &mut Db, key: &[u8], by: i64, now: i64) -> CmdResult<i64> {
     let Some(e) = db.write(key, now) else {
         db.set(key, Value::Str(RStr::Int(by)), ExpirePolicy::Keep, now);
+        db.notify(STRING, "incrby", key);
         return Ok(by);
     };
     let cur = as_str(e)?.as_int().ok_or(errors::NOT_INTEGER)?;
     let new = cur.checked_add(by).ok_or(errors::OVERFLOW)?;
     *e.value_mut() = Value::Str(RStr::Int(new));
+    db.notify(STRING, "incrby", key);
     Ok(new)
 }
 
@@ -235,11 +242,18 @@ pub fn op_incrbyfloat(db: &mut Db, key: &[u8], by: &[u8], now: i64) -> CmdResult
             now,
         ),
     }
+    db.notify(STRING, "incrbyfloat", key);
     Ok(new)
 }
 
 /// APPEND: the new length.
 pub fn op_append(db: &mut Db, key: &[u8], data: &[u8], now: i64, max: i64) -> CmdResult<usize> {
+    let len = append_value(db, key, data, now, max)?;
+    db.notify(STRING, "append", key);
+    Ok(len)
+}
+
+fn append_value(db: &mut Db, key: &[u8], data: &[u8], now: i64, max: i64) -> CmdResult<usize> {
     match db.write(key, now) {
         None => {
             check_len(max, 0, data.len())?;
@@ -285,6 +299,7 @@ pub fn op_setrange(
             }
             let len = v.len();
             db.set(key, Value::Str(RStr::raw(v)), ExpirePolicy::Keep, now);
+            db.notify(STRING, "setrange", key);
             Ok(len)
         }
         Some(e) => {
@@ -303,7 +318,9 @@ pub fn op_setrange(
             if let Some(dst) = raw.get_mut(offset..offset + data.len()) {
                 dst.copy_from_slice(data);
             }
-            Ok(raw.len())
+            let len = raw.len();
+            db.notify(STRING, "setrange", key);
+            Ok(len)
         }
     }
 }
@@ -426,6 +443,7 @@ fn getdel(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
             Ok(Some(s)) => {
                 reply_str(w, s);
                 db.remove(key);
+                db.notify(GENERIC, "del", key);
             }
         }
     });
@@ -446,12 +464,17 @@ fn getex(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
                 match opts.expiry {
                     Expiry::At(t) if t <= now => {
                         db.remove(key);
+                        db.notify(GENERIC, "del", key);
                     }
                     Expiry::At(t) => {
                         db.set_expire(key, Some(t));
+                        db.notify(GENERIC, "expire", key);
                     }
                     Expiry::Persist => {
-                        db.set_expire(key, None);
+                        if db.peek(key).and_then(Entry::expire_at).is_some() {
+                            db.set_expire(key, None);
+                            db.notify(GENERIC, "persist", key);
+                        }
                     }
                     Expiry::None | Expiry::Keep => {}
                 }

@@ -5,7 +5,7 @@
 //! ZRANDMEMBER ZSCAN. Several keys (ZUNION ..., ZRANGESTORE, ZMPOP) and
 //! the blocking pops: [`super::zset_multi`]. Values: [`crate::keyspace::zset`].
 
-use super::access::{err, modify, read, with};
+use super::access::{err, modify, notify_change, read, with};
 use super::args::{is, parse_i64};
 use super::ctx::Ctx;
 use super::elemscan;
@@ -16,6 +16,7 @@ pub use super::zrange::{
     lex_span, parse_lex_bound, parse_range, parse_score, parse_score_bound, reply_pairs,
     score_span, select, LexBound, RangeKind, RangeSpec, ScoreBound,
 };
+use crate::keyspace::events::ZSET;
 use crate::keyspace::zset::Pair;
 use crate::keyspace::{Db, PackLimits, Value, ZSetVal};
 use crate::shard::blocking;
@@ -151,6 +152,12 @@ fn zadd_generic(ctx: &mut Ctx<'_>, req: &Request, f: AddFlags, first: usize) -> 
                     }
                 } else {
                     x.w.int(if f.ch { changed } else { added });
+                }
+                // Redis raises the event when a member was added or its
+                // score changed.
+                if changed > 0 {
+                    let event = if f.incr { "zincr" } else { "zadd" };
+                    x.st.db(db).notify(ZSET, event, key);
                 }
                 blocking::signal(x.st, db, key, now);
             }
@@ -332,7 +339,11 @@ fn zrem(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         let (db, w) = x.split();
-        match modify::<ZSetVal, _>(db, key, now, |z| ms.iter().filter(|m| z.remove(m)).count()) {
+        let r = modify::<ZSetVal, _>(db, key, now, |z| ms.iter().filter(|m| z.remove(m)).count());
+        if matches!(r, Ok(Some(n)) if n > 0) {
+            notify_change(db, key, ZSET, "zrem");
+        }
+        match r {
             Ok(n) => w.int(n.unwrap_or(0) as i64),
             Err(e) => err(w, &e),
         }
@@ -341,6 +352,11 @@ fn zrem(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 }
 
 fn zremrange(ctx: &mut Ctx<'_>, req: &Request, kind: RangeKind) {
+    let event = match kind {
+        RangeKind::Rank(..) => "zremrangebyrank",
+        RangeKind::Score(..) => "zremrangebyscore",
+        RangeKind::Lex(..) => "zremrangebylex",
+    };
     let spec = RangeSpec {
         kind,
         rev: false,
@@ -357,6 +373,9 @@ fn zremrange(ctx: &mut Ctx<'_>, req: &Request, kind: RangeKind) {
             }
             gone.len()
         });
+        if matches!(r, Ok(Some(n)) if n > 0) {
+            notify_change(db, key, ZSET, event);
+        }
         match r {
             Ok(n) => w.int(n.unwrap_or(0) as i64),
             Err(e) => err(w, &e),
@@ -393,7 +412,11 @@ pub fn op_zpop(
     count: usize,
     now: i64,
 ) -> CmdResult<Option<Vec<Pair>>> {
-    modify::<ZSetVal, _>(db, key, now, |z| z.pop(max, count))
+    let r = modify::<ZSetVal, _>(db, key, now, |z| z.pop(max, count))?;
+    if r.as_ref().is_some_and(|v| !v.is_empty()) {
+        notify_change(db, key, ZSET, if max { "zpopmax" } else { "zpopmin" });
+    }
+    Ok(r)
 }
 
 /// `[[member, score], ...]` in both protocols (ZMPOP, BZMPOP).

@@ -4,15 +4,16 @@
 //! so keys on several shards are locked in order and the result is atomic.
 //! Sources may be sets (every member scored 1), as in Redis.
 
-use super::access::err;
+use super::access::{err, store_result};
 use super::args::{is, parse_i64, strtod_exact};
 use super::ctx::Ctx;
 use super::errors::{self, CmdError, CmdResult};
 use super::multikey::{gather, Combined};
 use super::spec::{acl, flags::*, CommandSpec, KeySpecDef};
 use super::zset::{parse_range, reply_pairs, select};
+use crate::keyspace::events::ZSET;
 use crate::keyspace::zset::Pair;
-use crate::keyspace::{ExpirePolicy, SetRef, Value, ZSetVal};
+use crate::keyspace::{SetRef, Value, ZSetVal};
 use crate::shard::{blocking, ShardState};
 use ahash::AHashMap;
 use bytes::Bytes;
@@ -37,21 +38,28 @@ fn snap(st: &mut ShardState, db: usize, key: &[u8], now: i64) -> Snap {
     }
 }
 
-/// Store `pairs` as the sorted set at `key` (an empty result deletes it).
-fn store_pairs(st: &mut ShardState, db: usize, key: &[u8], pairs: &[Pair], now: i64) {
+/// Store `pairs` as the sorted set at `key` and raise `event` (an empty
+/// result deletes it).
+fn store_pairs(
+    st: &mut ShardState,
+    db: usize,
+    key: &[u8],
+    pairs: &[Pair],
+    event: &'static str,
+    now: i64,
+) {
     let lim = st.config.limits.zset;
-    let d = st.db(db);
-    d.delete(key, now);
-    if pairs.is_empty() {
-        return;
+    let value = (!pairs.is_empty()).then(|| {
+        let max = pairs.iter().map(|(m, _)| m.len()).max().unwrap_or(0);
+        let mut z = ZSetVal::create(pairs.len(), max, lim);
+        for (m, s) in pairs {
+            z.insert(m, *s, lim);
+        }
+        Value::ZSet(z)
+    });
+    if store_result(st.db(db), key, value, ZSET, event, now) {
+        blocking::signal(st, db, key, now);
     }
-    let max = pairs.iter().map(|(m, _)| m.len()).max().unwrap_or(0);
-    let mut z = ZSetVal::create(pairs.len(), max, lim);
-    for (m, s) in pairs {
-        z.insert(m, *s, lim);
-    }
-    d.set(key, Value::ZSet(z), ExpirePolicy::Clear, now);
-    blocking::signal(st, db, key, now);
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -249,10 +257,15 @@ fn algebra(ctx: &mut Ctx<'_>, req: &Request, op: Op, store: bool, name: &'static
             },
             Ok(pairs) if store => {
                 let n = pairs.len() as i64;
+                let event = match op {
+                    Op::Union => "zunionstore",
+                    Op::Inter => "zinterstore",
+                    Op::Diff => "zdiffstore",
+                };
                 Combined {
                     reply: Box::new(move |w| w.int(n)),
                     store: Some(Box::new(move |st, db, k, now| {
-                        store_pairs(st, db, k, &pairs, now)
+                        store_pairs(st, db, k, &pairs, event, now)
                     })),
                 }
             }
@@ -329,7 +342,7 @@ fn zrangestore(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
                 Combined {
                     reply: Box::new(move |w| w.int(n)),
                     store: Some(Box::new(move |st, db, k, now| {
-                        store_pairs(st, db, k, &pairs, now)
+                        store_pairs(st, db, k, &pairs, "zrangestore", now)
                     })),
                 }
             }

@@ -234,7 +234,22 @@ impl Config {
             return Err("Bad directive or wrong number of arguments".into());
         }
         let v = directives::normalize(dir, args)?;
-        self.store(dir, v)
+        self.store(dir, v)?;
+        self.note_raw(dir, args);
+        Ok(())
+    }
+
+    /// Facts read from a value as given rather than as stored: Redis 7.0
+    /// spells `notify-keyspace-events` without `n` next to `A` (`AKEn`
+    /// reads back as `AKE`) yet keeps the class, so the flags come from
+    /// the value as set.
+    fn note_raw(&mut self, dir: &Directive, args: &[String]) {
+        if dir.name == "notify-keyspace-events" {
+            self.notify_flags = args
+                .first()
+                .and_then(|v| crate::keyspace::events::parse(v))
+                .unwrap_or(0);
+        }
     }
 
     /// CONFIG SET of several directives at once: all or nothing. Errors use
@@ -262,6 +277,7 @@ impl Config {
             let v =
                 directives::normalize(dir, std::slice::from_ref(value)).map_err(|e| fail(&e))?;
             next.store(dir, v).map_err(|e| fail(&e))?;
+            next.note_raw(dir, std::slice::from_ref(value));
         }
         Ok(next)
     }
@@ -361,10 +377,6 @@ impl Config {
             .split_whitespace()
             .filter_map(|w| w.parse().ok())
             .collect();
-        self.notify_flags = self
-            .get("notify-keyspace-events")
-            .and_then(crate::keyspace::events::parse)
-            .unwrap_or(0);
         self.slowlog_slower_than = self.num("slowlog-log-slower-than");
         self.slowlog_max_len = usize::try_from(self.num("slowlog-max-len")).unwrap_or(0);
         self.latency_threshold_ms = self.num("latency-monitor-threshold");
@@ -570,6 +582,21 @@ mod tests {
                 ("maxclients".into(), "2".into())
             ])
             .is_err());
+    }
+
+    #[test]
+    fn keyspace_events_keep_classes_their_spelling_hides() {
+        use crate::keyspace::events::{KEYEVENT, NEW};
+        let c = Config::default()
+            .with_set(&[("notify-keyspace-events".into(), "AKEn".into())])
+            .unwrap();
+        assert_eq!(c.get("notify-keyspace-events"), Some("AKE"));
+        assert_ne!(c.notify_flags & NEW, 0);
+        let c = c
+            .with_set(&[("notify-keyspace-events".into(), "Eg".into())])
+            .unwrap();
+        assert_eq!(c.notify_flags & NEW, 0);
+        assert_ne!(c.notify_flags & KEYEVENT, 0);
     }
 
     #[test]

@@ -97,6 +97,24 @@ pub struct Event {
     pub name: &'static str,
     /// The key.
     pub key: Box<[u8]>,
+    /// Raise order on this thread: one operation may raise events in two
+    /// databases (MOVE: `new` and `move_to` in the target between them
+    /// `move_from` in the source), and the shard publishes the queues of
+    /// all its databases merged back into this order.
+    pub seq: u64,
+}
+
+thread_local! {
+    /// The next [`Event::seq`] (one shard per thread).
+    static NEXT_SEQ: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+fn next_seq() -> u64 {
+    NEXT_SEQ.with(|c| {
+        let v = c.get();
+        c.set(v.wrapping_add(1));
+        v
+    })
 }
 
 /// The events a database raised since the shard last drained them.
@@ -129,6 +147,7 @@ impl Events {
         self.queue.push(Event {
             name,
             key: key.into(),
+            seq: next_seq(),
         });
     }
 

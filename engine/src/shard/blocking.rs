@@ -22,6 +22,7 @@
 //! This module names glommio (the timeout) like the mesh does.
 
 use super::{owner_of, Shard, ShardId, ShardState};
+use crate::keyspace::events::{GENERIC, LIST, ZSET};
 use crate::keyspace::{Db, ExpirePolicy, ListLimits, ListVal, Value, ZSetVal};
 use ahash::AHashMap;
 use bytes::Bytes;
@@ -235,9 +236,28 @@ fn list_limits(st: &ShardState) -> ListLimits {
     st.config.limits.list
 }
 
-/// Pop for `op` from the list at `key` (which must be a non-empty list).
-fn pop_for(db: &mut Db, key: &[u8], op: &PopOp, now: i64, lim: ListLimits) -> Vec<Vec<u8>> {
-    let items = match db.write(key, now).map(|e| e.value_mut()) {
+/// The keyspace event of a list push at the head (`left`) or the tail.
+pub fn push_event(left: bool) -> &'static str {
+    if left {
+        "lpush"
+    } else {
+        "rpush"
+    }
+}
+
+/// The keyspace event of a list pop from the head (`left`) or the tail.
+pub fn pop_event(left: bool) -> &'static str {
+    if left {
+        "lpop"
+    } else {
+        "rpop"
+    }
+}
+
+/// Pop for `op` from the value at `key` (which must fit it and have
+/// elements), leaving the key in place even when emptied.
+fn pop_raw(db: &mut Db, key: &[u8], op: &PopOp, now: i64, lim: ListLimits) -> Vec<Vec<u8>> {
+    match db.write(key, now).map(|e| e.value_mut()) {
         Some(Value::List(l)) => match op {
             PopOp::Pop { left, count } => l.pop(*left, *count, lim),
             PopOp::Move { from_left, .. } => l.pop(*from_left, 1, lim),
@@ -256,9 +276,68 @@ fn pop_for(db: &mut Db, key: &[u8], op: &PopOp, now: i64, lim: ListLimits) -> Ve
             _ => Vec::new(),
         },
         _ => Vec::new(),
+    }
+}
+
+/// After a pop for `op` at `key`: raise its event, then drop the key and
+/// raise `del` if the pop emptied it (Redis's order).
+fn popped(db: &mut Db, key: &[u8], op: &PopOp) {
+    let event = match op {
+        PopOp::Pop { left, .. } => pop_event(*left),
+        PopOp::Move { from_left, .. } => pop_event(*from_left),
+        PopOp::ZPop { max: true, .. } => "zpopmax",
+        PopOp::ZPop { max: false, .. } => "zpopmin",
     };
-    db.drop_if_empty(key);
-    items
+    let class = if matches!(op, PopOp::ZPop { .. }) {
+        ZSET
+    } else {
+        LIST
+    };
+    db.notify(class, event, key);
+    if db.drop_if_empty(key) {
+        db.notify(GENERIC, "del", key);
+    }
+}
+
+/// The destination of a move held another type: nothing was done.
+#[derive(Debug)]
+struct DstWrongType;
+
+/// Serve `op` from `key` (which must fit it and have elements): pop, and
+/// for a move whose destination lives on this shard push there too, with
+/// Redis's events in Redis's order (the push's, then the pop's, then the
+/// source's `del`). Returns the items and whether a move's push is still
+/// to be done on the destination's shard.
+fn serve(
+    st: &mut ShardState,
+    db: usize,
+    key: &[u8],
+    op: &PopOp,
+    now: i64,
+) -> Result<(Vec<Vec<u8>>, bool), DstWrongType> {
+    let lim = list_limits(st);
+    let here = |dst: &[u8]| owner_of(dst, st.blocking.shards) == st.blocking.me;
+    let move_here = match op {
+        PopOp::Move { to_left, dst, .. } if here(dst) => Some((*to_left, dst.clone())),
+        _ => None,
+    };
+    let d = st.db(db);
+    if let Some((_, dst)) = &move_here {
+        if d.get(dst, now)
+            .is_some_and(|e| !matches!(e.value(), Value::List(_)))
+        {
+            return Err(DstWrongType);
+        }
+    }
+    let items = pop_raw(d, key, op, now, lim);
+    if let Some((to_left, dst)) = &move_here {
+        let refs: Vec<&[u8]> = items.iter().map(Vec::as_slice).collect();
+        push_items(d, dst, &refs, *to_left, now, lim);
+        d.notify(LIST, push_event(*to_left), dst);
+    }
+    popped(d, key, op);
+    let push_pending = matches!(op, PopOp::Move { .. }) && move_here.is_none();
+    Ok((items, push_pending))
 }
 
 /// Push `items` one by one at the head or tail of the list at `key`,
@@ -293,8 +372,12 @@ pub fn push_items(
 /// What [`try_or_register`] found.
 #[derive(Debug)]
 pub enum Attempt {
-    /// Popped at once (a move's push is left to the caller).
-    Popped(Vec<Vec<u8>>),
+    /// Popped at once; for a move, `push_pending` when the destination is
+    /// on another shard and the push is left to the caller.
+    Popped {
+        items: Vec<Vec<u8>>,
+        push_pending: bool,
+    },
     /// The key holds another type.
     WrongType,
     /// Nothing there: registered as a waiter.
@@ -306,7 +389,6 @@ pub enum Attempt {
 /// One step of a blocking command on the key's owner: pop now if the list
 /// has elements (winning the claim first), else queue as a waiter.
 pub fn try_or_register(st: &mut ShardState, db: usize, key: &[u8], w: Waiter, now: i64) -> Attempt {
-    let lim = list_limits(st);
     let d = st.db(db);
     match d.get(key, now).map(|e| e.value()) {
         Some(v) if !w.op.fits(v) => Attempt::WrongType,
@@ -314,7 +396,13 @@ pub fn try_or_register(st: &mut ShardState, db: usize, key: &[u8], w: Waiter, no
             if !take(&w.claim) {
                 return Attempt::Claimed;
             }
-            Attempt::Popped(pop_for(d, key, &w.op, now, lim))
+            match serve(st, db, key, &w.op, now) {
+                Ok((items, push_pending)) => Attempt::Popped {
+                    items,
+                    push_pending,
+                },
+                Err(DstWrongType) => Attempt::WrongType,
+            }
         }
         _ => {
             if w.claim.load(Ordering::Acquire) {
@@ -347,7 +435,6 @@ pub fn signal(st: &mut ShardState, db: usize, key: &[u8], now: i64) {
     if !st.blocking.has_waiters(db, key) {
         return;
     }
-    let lim = list_limits(st);
     let mut ready: Vec<Vec<u8>> = vec![key.to_vec()];
     while let Some(k) = ready.pop() {
         while let Some(w) = next_waiter(st, db, &k, now) {
@@ -362,28 +449,17 @@ pub fn signal(st: &mut ShardState, db: usize, key: &[u8], now: i64) {
                 push_pending: false,
                 wrongtype: false,
             };
-            if let PopOp::Move { to_left, dst, .. } = &w.op {
-                let dst_here = owner_of(dst, st.blocking.shards) == st.blocking.me;
-                let dst_ok = !st
-                    .db(db)
-                    .get(dst, now)
-                    .is_some_and(|e| !matches!(e.value(), Value::List(_)));
-                if dst_here && !dst_ok {
-                    delivery.wrongtype = true;
-                } else {
-                    delivery.items = pop_for(st.db(db), &k, &w.op, now, lim);
-                    if dst_here {
-                        let items: Vec<&[u8]> = delivery.items.iter().map(Vec::as_slice).collect();
-                        push_items(st.db(db), dst, &items, *to_left, now, lim);
-                        if st.blocking.has_waiters(db, dst) {
+            match serve(st, db, &k, &w.op, now) {
+                Err(DstWrongType) => delivery.wrongtype = true,
+                Ok((items, push_pending)) => {
+                    delivery.items = items;
+                    delivery.push_pending = push_pending;
+                    if let PopOp::Move { dst, .. } = &w.op {
+                        if !push_pending && st.blocking.has_waiters(db, dst) {
                             ready.push(dst.to_vec());
                         }
-                    } else {
-                        delivery.push_pending = true;
                     }
                 }
-            } else {
-                delivery.items = pop_for(st.db(db), &k, &w.op, now, lim);
             }
             if w.home == st.blocking.me {
                 if let Err(d) = st.blocking.fill(w.token, delivery) {
@@ -403,18 +479,24 @@ pub fn signal(st: &mut ShardState, db: usize, key: &[u8], now: i64) {
 /// Put an undeliverable delivery's elements back (on the shard owning its
 /// key, which is this one), or finish its move.
 fn restore_here(st: &mut ShardState, d: Delivery, now: i64) {
-    let lim = list_limits(st);
-    let items: Vec<&[u8]> = d.items.iter().rev().map(Vec::as_slice).collect();
+    // The elements come back as a push would bring them, events included
+    // (Redis never hands a pop back, but a subscriber saw the pop).
+    let side = match &d.op {
+        PopOp::Pop { left, .. } => Some(*left),
+        PopOp::Move { from_left, .. } if d.push_pending => Some(*from_left),
+        _ => None,
+    };
     match &d.op {
-        PopOp::Pop { left, .. } => {
-            push_items(st.db(d.db), &d.key, &items, *left, now, lim);
+        PopOp::Pop { .. } | PopOp::Move { .. } => {
+            let Some(side) = side else { return };
+            let lim = list_limits(st);
+            let items: Vec<&[u8]> = d.items.iter().rev().map(Vec::as_slice).collect();
+            let db = st.db(d.db);
+            if push_items(db, &d.key, &items, side, now, lim).is_some() {
+                db.notify(LIST, push_event(side), &d.key);
+            }
             signal(st, d.db, &d.key, now);
         }
-        PopOp::Move { from_left, .. } if d.push_pending => {
-            push_items(st.db(d.db), &d.key, &items, *from_left, now, lim);
-            signal(st, d.db, &d.key, now);
-        }
-        PopOp::Move { .. } => {}
         PopOp::ZPop { .. } => {
             let zlim = st.config.limits.zset;
             let db = st.db(d.db);
@@ -430,7 +512,9 @@ fn restore_here(st: &mut ShardState, d: Delivery, now: i64) {
                     }
                 }
             }
-            db.drop_if_empty(&d.key);
+            if !db.drop_if_empty(&d.key) {
+                db.notify(ZSET, "zadd", &d.key);
+            }
             signal(st, d.db, &d.key, now);
         }
     }

@@ -385,21 +385,25 @@ pub fn flush_events(shard: &Rc<super::Shard>) {
         if flags == 0 {
             return;
         }
-        let mut out: Vec<(Bytes, Bytes)> = Vec::new();
+        let mut raised: Vec<(usize, crate::keyspace::events::Event)> = Vec::new();
         for (i, d) in st.dbs.iter_mut().enumerate() {
-            if !d.events.pending() {
-                continue;
+            if d.events.pending() {
+                raised.extend(d.events.take().into_iter().map(|e| (i, e)));
             }
-            for e in d.events.take() {
-                if flags & crate::keyspace::events::KEYSPACE != 0 {
-                    let mut ch = format!("__keyspace@{i}__:").into_bytes();
-                    ch.extend_from_slice(&e.key);
-                    out.push((ch.into(), Bytes::from_static(e.name.as_bytes())));
-                }
-                if flags & crate::keyspace::events::KEYEVENT != 0 {
-                    let ch = format!("__keyevent@{i}__:{}", e.name);
-                    out.push((ch.into(), Bytes::from(e.key.into_vec())));
-                }
+        }
+        // Events of several databases (MOVE, COPY ... DB) go out in the
+        // order they were raised, as Redis publishes them.
+        raised.sort_by_key(|(_, e)| e.seq);
+        let mut out: Vec<(Bytes, Bytes)> = Vec::new();
+        for (i, e) in raised {
+            if flags & crate::keyspace::events::KEYSPACE != 0 {
+                let mut ch = format!("__keyspace@{i}__:").into_bytes();
+                ch.extend_from_slice(&e.key);
+                out.push((ch.into(), Bytes::from_static(e.name.as_bytes())));
+            }
+            if flags & crate::keyspace::events::KEYEVENT != 0 {
+                let ch = format!("__keyevent@{i}__:{}", e.name);
+                out.push((ch.into(), Bytes::from(e.key.into_vec())));
             }
         }
         if out.is_empty() {
