@@ -6,7 +6,7 @@
 //! runner only ever sees a valid `Config`.
 
 use crate::bench::conn::{Endpoint, Handshake};
-use crate::bench::workload::{check_test_names, KeyDist, RateLimitMode};
+use crate::bench::workload::{check_test_names, KeyDist, RateLimitMode, TxKeys};
 use clap::{ArgAction, Parser, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -140,6 +140,15 @@ pub struct Args {
         help_heading = "Workloads"
     )]
     pub window_ms: u64,
+    /// tx: the three keys of a transaction on one shard (one hash tag), or on
+    /// three consecutive slots (cross-shard in Shoal).
+    #[arg(
+        long,
+        value_enum,
+        default_value = "one-shard",
+        help_heading = "Workloads"
+    )]
+    pub tx_keys: TxKeysArg,
     /// Key popularity: uniform, or zipf[:EXPONENT] (default exponent 0.99).
     #[arg(
         long,
@@ -195,6 +204,8 @@ pub enum Preset {
     Session,
     /// Rate limiter: INCR + PEXPIRE NX, or EVALSHA.
     Ratelimit,
+    /// Transaction: MULTI, 3 SET, EXEC sent together; EXEC must return 3 replies.
+    Tx,
 }
 
 /// `--ratelimit-mode`
@@ -204,6 +215,15 @@ pub enum RateLimitArg {
     Incr,
     /// EVALSHA of a Lua script.
     Script,
+}
+
+/// `--tx-keys`
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TxKeysArg {
+    /// One hash tag: one slot, one shard.
+    OneShard,
+    /// Three consecutive slots: as many shards as there are, up to 3.
+    CrossShard,
 }
 
 /// One server of the run.
@@ -226,6 +246,8 @@ pub enum TestChoice {
     Session,
     /// `--preset ratelimit`
     RateLimit(RateLimitMode),
+    /// `--preset tx`
+    Tx(TxKeys),
 }
 
 /// How each test is paced.
@@ -401,6 +423,10 @@ impl Args {
                 RateLimitArg::Incr => RateLimitMode::IncrExpire,
                 RateLimitArg::Script => RateLimitMode::Script,
             }),
+            (Some(Preset::Tx), true) => TestChoice::Tx(match self.tx_keys {
+                TxKeysArg::OneShard => TxKeys::OneShard,
+                TxKeysArg::CrossShard => TxKeys::CrossShard,
+            }),
             (None, false) => TestChoice::Custom(self.command.clone()),
             (None, true) => {
                 let list: Vec<String> = self
@@ -413,8 +439,16 @@ impl Args {
                 TestChoice::Standard(list)
             }
         };
+        if self.cluster && matches!(tests, TestChoice::Tx(_)) {
+            return Err(
+                "--preset tx does not route by slot: run it against one node, without --cluster"
+                    .into(),
+            );
+        }
         let keyspace = match (&tests, self.keyspace) {
-            (TestChoice::Session | TestChoice::RateLimit(_), None) => Some(PRESET_KEYSPACE),
+            (TestChoice::Session | TestChoice::RateLimit(_) | TestChoice::Tx(_), None) => {
+                Some(PRESET_KEYSPACE)
+            }
             (_, k) => k,
         };
         let targets = if self.targets.is_empty() {
@@ -553,6 +587,19 @@ mod tests {
         let c = parse("--preset ratelimit --ratelimit-mode script --key-dist zipf:1.2").unwrap();
         assert_eq!(c.tests, TestChoice::RateLimit(RateLimitMode::Script));
         assert_eq!(c.key_dist, KeyDist::Zipf(1.2));
+    }
+
+    #[test]
+    fn tx_preset() {
+        let c = parse("--preset tx").unwrap();
+        assert_eq!(c.tests, TestChoice::Tx(TxKeys::OneShard));
+        assert_eq!(c.keyspace, Some(PRESET_KEYSPACE));
+        let c = parse("--preset tx --tx-keys cross-shard -r 10").unwrap();
+        assert_eq!(c.tests, TestChoice::Tx(TxKeys::CrossShard));
+        assert_eq!(c.keyspace, Some(10));
+        for bad in ["--preset tx --tx-keys two-shards", "--preset tx --cluster"] {
+            assert!(parse(bad).is_err(), "{bad} accepted");
+        }
     }
 
     #[test]

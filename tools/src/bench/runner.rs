@@ -131,6 +131,7 @@ fn workloads(cfg: &Config) -> Vec<Workload> {
             datasize: cfg.datasize,
         })],
         TestChoice::RateLimit(mode) => vec![workload::ratelimit(*mode, cfg.window_ms)],
+        TestChoice::Tx(keys) => vec![workload::tx(*keys, cfg.datasize)],
     }
 }
 
