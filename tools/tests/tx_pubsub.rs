@@ -1,5 +1,6 @@
-//! `--preset tx` against real servers: redis-server and shoal-server with 2
-//! shards, its effect checked in the server (the keys a transaction wrote).
+//! `--preset tx` and `--preset publish` against real servers: redis-server and
+//! shoal-server with 2 shards, each preset's effect checked in the server
+//! (the keys a transaction wrote, the messages every subscriber read).
 //!
 //! shoal-server is the one in this workspace's target directory (testkit);
 //! when testing only this package, build it first:
@@ -10,7 +11,7 @@
 
 mod common;
 
-use common::{ok, run};
+use common::{ok, report, run, validate};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 use testkit::{Server, ServerBuilder};
@@ -171,4 +172,133 @@ fn tx_that_cannot_start_counts_every_request_as_an_error() {
     assert!(out.status.success());
     let rows = common::csv(&String::from_utf8_lossy(&out.stdout));
     assert_eq!(rows[0].num("errors"), 200.0, "{rows:?}");
+}
+
+#[test]
+fn publish_reaches_every_subscriber() {
+    for (name, server) in servers() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = ok(
+            &[
+                "-p",
+                &server.port().to_string(),
+                "--preset",
+                "publish",
+                "--subscribers",
+                "3",
+                "-n",
+                "3000",
+                "-c",
+                "4",
+                "-d",
+                "16",
+                "--report",
+                tmp.path().to_str().unwrap(),
+            ],
+            LIMIT,
+        );
+        assert!(
+            out.contains("====== PUBLISH (3 subscribers) ======"),
+            "{out}"
+        );
+        assert!(
+            out.contains("subscribers: each of 3 subscribers received all 3000 messages"),
+            "{name}: {out}"
+        );
+        validate(tmp.path());
+        let r = report(tmp.path());
+        let run = &r["runs"][0];
+        assert_eq!(run["errors"], 0, "{name}");
+        assert_eq!(run["requests"], 3000, "{name}");
+        assert_eq!(run["delivery"]["expected"], 3000, "{name}");
+        assert_eq!(
+            run["delivery"]["received"],
+            serde_json::json!([3000, 3000, 3000]),
+            "{name}"
+        );
+        assert_eq!(run["delivery"]["failure"], serde_json::Value::Null);
+        let md = std::fs::read_to_string(tmp.path().join("report.md")).unwrap();
+        assert!(md.contains("received all 3000 messages"), "{name}: {md}");
+    }
+}
+
+#[test]
+fn publish_without_subscribers_has_no_delivery_to_check() {
+    let server = Server::redis();
+    let tmp = tempfile::tempdir().unwrap();
+    ok(
+        &[
+            "-p",
+            &server.port().to_string(),
+            "--preset",
+            "publish",
+            "--subscribers",
+            "0",
+            "-n",
+            "500",
+            "-c",
+            "2",
+            "-q",
+            "--report",
+            tmp.path().to_str().unwrap(),
+        ],
+        LIMIT,
+    );
+    let r = report(tmp.path());
+    assert_eq!(r["runs"][0]["errors"], 0);
+    assert_eq!(r["runs"][0]["delivery"], serde_json::Value::Null);
+    validate(tmp.path());
+}
+
+#[test]
+fn subscribers_the_server_drops_are_reported_as_a_shortfall() {
+    // Messages larger than Redis's 16 KiB reply buffer spill into its reply
+    // list, which a 1 kB hard limit does not allow: every subscriber is closed.
+    let server = ServerBuilder::redis()
+        .arg("--client-output-buffer-limit")
+        .arg("pubsub 1kb 0 0")
+        .start();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run(
+        &[
+            "-p",
+            &server.port().to_string(),
+            "--preset",
+            "publish",
+            "--subscribers",
+            "2",
+            "-n",
+            "200",
+            "-c",
+            "2",
+            "-d",
+            "40000",
+            "-q",
+            "--report",
+            tmp.path().to_str().unwrap(),
+        ],
+        LIMIT,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("WARNING: PUBLISH (2 subscribers)") && stderr.contains("missing"),
+        "{stderr}"
+    );
+    validate(tmp.path());
+    let r = report(tmp.path());
+    let d = &r["runs"][0]["delivery"];
+    assert_eq!(d["expected"], 200);
+    let received: Vec<u64> = d["received"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert!(received.iter().all(|&n| n < 200), "{received:?}");
+    assert!(
+        d["failure"].as_str().unwrap().contains("closed"),
+        "{}",
+        d["failure"]
+    );
 }

@@ -149,6 +149,14 @@ pub struct Args {
         help_heading = "Workloads"
     )]
     pub tx_keys: TxKeysArg,
+    /// publish: connections that SUBSCRIBE to the channel and read every message.
+    #[arg(
+        long,
+        default_value_t = 10,
+        value_name = "N",
+        help_heading = "Workloads"
+    )]
+    pub subscribers: usize,
     /// Key popularity: uniform, or zipf[:EXPONENT] (default exponent 0.99).
     #[arg(
         long,
@@ -206,6 +214,8 @@ pub enum Preset {
     Ratelimit,
     /// Transaction: MULTI, 3 SET, EXEC sent together; EXEC must return 3 replies.
     Tx,
+    /// PUBLISH to one channel read by --subscribers connections.
+    Publish,
 }
 
 /// `--ratelimit-mode`
@@ -225,6 +235,9 @@ pub enum TxKeysArg {
     /// Three consecutive slots: as many shards as there are, up to 3.
     CrossShard,
 }
+
+/// Most subscribers `--subscribers` accepts (each is a connection).
+pub const MAX_SUBSCRIBERS: usize = 10_000;
 
 /// One server of the run.
 #[derive(Clone, Debug, PartialEq)]
@@ -248,6 +261,11 @@ pub enum TestChoice {
     RateLimit(RateLimitMode),
     /// `--preset tx`
     Tx(TxKeys),
+    /// `--preset publish`
+    Publish {
+        /// `--subscribers`
+        subscribers: usize,
+    },
 }
 
 /// How each test is paced.
@@ -427,6 +445,9 @@ impl Args {
                 TxKeysArg::OneShard => TxKeys::OneShard,
                 TxKeysArg::CrossShard => TxKeys::CrossShard,
             }),
+            (Some(Preset::Publish), true) => TestChoice::Publish {
+                subscribers: self.subscribers,
+            },
             (None, false) => TestChoice::Custom(self.command.clone()),
             (None, true) => {
                 let list: Vec<String> = self
@@ -439,11 +460,17 @@ impl Args {
                 TestChoice::Standard(list)
             }
         };
-        if self.cluster && matches!(tests, TestChoice::Tx(_)) {
+        if self.cluster && matches!(tests, TestChoice::Tx(_) | TestChoice::Publish { .. }) {
             return Err(
-                "--preset tx does not route by slot: run it against one node, without --cluster"
+                "--preset tx and --preset publish do not route by slot: run them against one node, without --cluster"
                     .into(),
             );
+        }
+        if self.subscribers > MAX_SUBSCRIBERS {
+            return Err(format!(
+                "--subscribers must be at most {MAX_SUBSCRIBERS}, not {}",
+                self.subscribers
+            ));
         }
         let keyspace = match (&tests, self.keyspace) {
             (TestChoice::Session | TestChoice::RateLimit(_) | TestChoice::Tx(_), None) => {
@@ -590,14 +617,25 @@ mod tests {
     }
 
     #[test]
-    fn tx_preset() {
+    fn tx_and_publish_presets() {
         let c = parse("--preset tx").unwrap();
         assert_eq!(c.tests, TestChoice::Tx(TxKeys::OneShard));
         assert_eq!(c.keyspace, Some(PRESET_KEYSPACE));
         let c = parse("--preset tx --tx-keys cross-shard -r 10").unwrap();
         assert_eq!(c.tests, TestChoice::Tx(TxKeys::CrossShard));
         assert_eq!(c.keyspace, Some(10));
-        for bad in ["--preset tx --tx-keys two-shards", "--preset tx --cluster"] {
+        let c = parse("--preset publish").unwrap();
+        assert_eq!(c.tests, TestChoice::Publish { subscribers: 10 });
+        assert_eq!(c.keyspace, None);
+        let c = parse("--preset publish --subscribers 0").unwrap();
+        assert_eq!(c.tests, TestChoice::Publish { subscribers: 0 });
+        for bad in [
+            "--preset tx --tx-keys two-shards",
+            "--preset tx --cluster",
+            "--preset publish --cluster",
+            "--preset publish --subscribers 100000",
+            "--preset publish --subscribers -1",
+        ] {
             assert!(parse(bad).is_err(), "{bad} accepted");
         }
     }

@@ -14,7 +14,8 @@
 //! patterns, the `LPUSH (needed to benchmark LRANGE)` fill before each LRANGE).
 //!
 //! An operation may also say what its last reply must be ([`Expect`]: the
-//! `tx` preset's EXEC must be an array of 3).
+//! `tx` preset's EXEC must be an array of 3), and a workload may need
+//! subscribers beside the load ([`Subscribers`], the `publish` preset).
 
 use rand::rngs::SmallRng;
 use rand::{Rng, RngCore};
@@ -242,6 +243,17 @@ pub struct Workload {
     pub ops: Vec<Op>,
     /// Commands run once on every node before the test (SCRIPT LOAD).
     pub setup: Vec<Vec<Vec<u8>>>,
+    /// Connections that subscribe before the test and read during it.
+    pub subscribers: Option<Subscribers>,
+}
+
+/// The subscribers a workload needs beside its load connections.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Subscribers {
+    /// The channel they SUBSCRIBE to.
+    pub channel: Vec<u8>,
+    /// How many connections.
+    pub count: usize,
 }
 
 impl Workload {
@@ -255,6 +267,7 @@ impl Workload {
                 template: t,
             }],
             setup: Vec::new(),
+            subscribers: None,
         }
     }
 
@@ -521,6 +534,7 @@ pub fn session(o: &SessionOptions) -> Workload {
         id: "session".into(),
         ops,
         setup: Vec::new(),
+        subscribers: None,
     }
 }
 
@@ -559,6 +573,7 @@ pub fn ratelimit(mode: RateLimitMode, window_ms: u64) -> Workload {
                 ),
             }],
             setup: Vec::new(),
+            subscribers: None,
         },
         RateLimitMode::Script => {
             let sha = sha1_smol::Sha1::from(RATELIMIT_SCRIPT).digest().to_string();
@@ -581,6 +596,7 @@ pub fn ratelimit(mode: RateLimitMode, window_ms: u64) -> Workload {
                     ),
                 }],
                 setup: vec![args(&[b"SCRIPT", b"LOAD", RATELIMIT_SCRIPT.as_bytes()])],
+                subscribers: None,
             }
         }
     }
@@ -657,6 +673,31 @@ pub fn tx(keys: TxKeys, datasize: usize) -> Workload {
             template,
         }],
         setup: Vec::new(),
+        subscribers: None,
+    }
+}
+
+/// The channel of `--preset publish`.
+pub const PUBLISH_CHANNEL: &[u8] = b"shoal-benchmark:channel";
+
+/// Pub/Sub fan-out: `PUBLISH` of a `datasize`-byte message to one channel
+/// that `subscribers` connections read.
+pub fn publish(subscribers: usize, datasize: usize) -> Workload {
+    let v = value(datasize);
+    Workload {
+        title: format!("PUBLISH ({subscribers} subscribers)"),
+        id: "publish".into(),
+        ops: vec![Op {
+            label: "publish",
+            weight: 1,
+            template: Template::new(&[args(&[b"PUBLISH", PUBLISH_CHANNEL, &v])], false, false),
+        }],
+        setup: Vec::new(),
+        // No subscribers, nothing to deliver or check.
+        subscribers: (subscribers > 0).then(|| Subscribers {
+            channel: PUBLISH_CHANNEL.to_vec(),
+            count: subscribers,
+        }),
     }
 }
 
@@ -886,6 +927,18 @@ mod tests {
             let owners: std::collections::HashSet<_> = slots.iter().map(|s| s % shards).collect();
             assert_eq!(owners.len(), usize::from(shards.min(3)), "{shards} shards");
         }
+    }
+
+    #[test]
+    fn publish_names_its_subscribers() {
+        let w = publish(10, 16);
+        let s = w.subscribers.as_ref().unwrap();
+        assert_eq!((s.channel.as_slice(), s.count), (PUBLISH_CHANNEL, 10));
+        let c = parse_all(w.ops[0].template.raw());
+        assert_eq!(c[0][0], "PUBLISH");
+        assert_eq!(c[0][2].len(), 16);
+        assert_eq!(w.title, "PUBLISH (10 subscribers)");
+        assert_eq!(publish(0, 3).subscribers, None);
     }
 
     #[test]
