@@ -9,35 +9,13 @@
 
 mod common;
 
-use common::{ok, report, run_program};
+use common::{ok, report, run_program, validate};
 use resp::Frame;
 use std::path::Path;
 use std::time::Duration;
 use testkit::Server;
 
 const LIMIT: Duration = Duration::from_secs(120);
-const SCHEMA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/report.schema.json");
-
-fn validate(dir: &Path) {
-    let script = "import json,sys,jsonschema\n\
-schema=json.load(open(sys.argv[1])); doc=json.load(open(sys.argv[2]))\n\
-jsonschema.Draft202012Validator.check_schema(schema)\n\
-errs=sorted(jsonschema.Draft202012Validator(schema).iter_errors(doc), key=str)\n\
-[print(list(e.absolute_path), e.message) for e in errs[:10]]\n\
-sys.exit(1 if errs else 0)\n";
-    let json = dir.join("report.json");
-    let out = run_program(
-        "python3",
-        &["-c", script, SCHEMA, json.to_str().unwrap()],
-        LIMIT,
-    );
-    assert!(
-        out.status.success(),
-        "report.json does not validate (scripts/setup.d/tools.sh installs python3-jsonschema):\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 #[test]
 fn two_targets_report_validates_and_histograms_add_up() {

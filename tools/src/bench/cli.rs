@@ -6,7 +6,7 @@
 //! runner only ever sees a valid `Config`.
 
 use crate::bench::conn::{Endpoint, Handshake};
-use crate::bench::workload::{check_test_names, KeyDist, RateLimitMode};
+use crate::bench::workload::{check_test_names, KeyDist, RateLimitMode, TxKeys};
 use clap::{ArgAction, Parser, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -140,6 +140,23 @@ pub struct Args {
         help_heading = "Workloads"
     )]
     pub window_ms: u64,
+    /// tx: the three keys of a transaction on one shard (one hash tag), or on
+    /// three consecutive slots (cross-shard in Shoal).
+    #[arg(
+        long,
+        value_enum,
+        default_value = "one-shard",
+        help_heading = "Workloads"
+    )]
+    pub tx_keys: TxKeysArg,
+    /// publish: connections that SUBSCRIBE to the channel and read every message.
+    #[arg(
+        long,
+        default_value_t = 10,
+        value_name = "N",
+        help_heading = "Workloads"
+    )]
+    pub subscribers: usize,
     /// Key popularity: uniform, or zipf[:EXPONENT] (default exponent 0.99).
     #[arg(
         long,
@@ -195,6 +212,10 @@ pub enum Preset {
     Session,
     /// Rate limiter: INCR + PEXPIRE NX, or EVALSHA.
     Ratelimit,
+    /// Transaction: MULTI, 3 SET, EXEC sent together; EXEC must return 3 replies.
+    Tx,
+    /// PUBLISH to one channel read by --subscribers connections.
+    Publish,
 }
 
 /// `--ratelimit-mode`
@@ -205,6 +226,18 @@ pub enum RateLimitArg {
     /// EVALSHA of a Lua script.
     Script,
 }
+
+/// `--tx-keys`
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TxKeysArg {
+    /// One hash tag: one slot, one shard.
+    OneShard,
+    /// Three consecutive slots: as many shards as there are, up to 3.
+    CrossShard,
+}
+
+/// Most subscribers `--subscribers` accepts (each is a connection).
+pub const MAX_SUBSCRIBERS: usize = 10_000;
 
 /// One server of the run.
 #[derive(Clone, Debug, PartialEq)]
@@ -226,6 +259,13 @@ pub enum TestChoice {
     Session,
     /// `--preset ratelimit`
     RateLimit(RateLimitMode),
+    /// `--preset tx`
+    Tx(TxKeys),
+    /// `--preset publish`
+    Publish {
+        /// `--subscribers`
+        subscribers: usize,
+    },
 }
 
 /// How each test is paced.
@@ -401,6 +441,13 @@ impl Args {
                 RateLimitArg::Incr => RateLimitMode::IncrExpire,
                 RateLimitArg::Script => RateLimitMode::Script,
             }),
+            (Some(Preset::Tx), true) => TestChoice::Tx(match self.tx_keys {
+                TxKeysArg::OneShard => TxKeys::OneShard,
+                TxKeysArg::CrossShard => TxKeys::CrossShard,
+            }),
+            (Some(Preset::Publish), true) => TestChoice::Publish {
+                subscribers: self.subscribers,
+            },
             (None, false) => TestChoice::Custom(self.command.clone()),
             (None, true) => {
                 let list: Vec<String> = self
@@ -413,8 +460,22 @@ impl Args {
                 TestChoice::Standard(list)
             }
         };
+        if self.cluster && matches!(tests, TestChoice::Tx(_) | TestChoice::Publish { .. }) {
+            return Err(
+                "--preset tx and --preset publish do not route by slot: run them against one node, without --cluster"
+                    .into(),
+            );
+        }
+        if self.subscribers > MAX_SUBSCRIBERS {
+            return Err(format!(
+                "--subscribers must be at most {MAX_SUBSCRIBERS}, not {}",
+                self.subscribers
+            ));
+        }
         let keyspace = match (&tests, self.keyspace) {
-            (TestChoice::Session | TestChoice::RateLimit(_), None) => Some(PRESET_KEYSPACE),
+            (TestChoice::Session | TestChoice::RateLimit(_) | TestChoice::Tx(_), None) => {
+                Some(PRESET_KEYSPACE)
+            }
             (_, k) => k,
         };
         let targets = if self.targets.is_empty() {
@@ -553,6 +614,30 @@ mod tests {
         let c = parse("--preset ratelimit --ratelimit-mode script --key-dist zipf:1.2").unwrap();
         assert_eq!(c.tests, TestChoice::RateLimit(RateLimitMode::Script));
         assert_eq!(c.key_dist, KeyDist::Zipf(1.2));
+    }
+
+    #[test]
+    fn tx_and_publish_presets() {
+        let c = parse("--preset tx").unwrap();
+        assert_eq!(c.tests, TestChoice::Tx(TxKeys::OneShard));
+        assert_eq!(c.keyspace, Some(PRESET_KEYSPACE));
+        let c = parse("--preset tx --tx-keys cross-shard -r 10").unwrap();
+        assert_eq!(c.tests, TestChoice::Tx(TxKeys::CrossShard));
+        assert_eq!(c.keyspace, Some(10));
+        let c = parse("--preset publish").unwrap();
+        assert_eq!(c.tests, TestChoice::Publish { subscribers: 10 });
+        assert_eq!(c.keyspace, None);
+        let c = parse("--preset publish --subscribers 0").unwrap();
+        assert_eq!(c.tests, TestChoice::Publish { subscribers: 0 });
+        for bad in [
+            "--preset tx --tx-keys two-shards",
+            "--preset tx --cluster",
+            "--preset publish --cluster",
+            "--preset publish --subscribers 100000",
+            "--preset publish --subscribers -1",
+        ] {
+            assert!(parse(bad).is_err(), "{bad} accepted");
+        }
     }
 
     #[test]

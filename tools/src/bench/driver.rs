@@ -830,6 +830,7 @@ impl<'p> Worker<'p> {
     /// Account for every complete reply in the connection's buffer.
     fn process(&mut self, idx: usize, now: Instant) -> Result<(), String> {
         let cluster = self.map.is_some();
+        let plan = self.plan;
         let bin = (now.saturating_duration_since(self.t0).as_nanos() / BIN.as_nanos()) as usize;
         if self.bins.len() <= bin {
             self.bins.resize(bin + 1, 0);
@@ -857,6 +858,25 @@ impl<'p> Worker<'p> {
                             if self.error_samples.len() < ERROR_SAMPLES
                                 && !self.error_samples.contains(&text)
                             {
+                                self.error_samples.push(text);
+                            }
+                        }
+                    }
+                }
+                if p.replies_left == 1 && !s.error && !p.error {
+                    // The operation's last reply: EXEC's array, for instance.
+                    let expect = plan
+                        .workload
+                        .ops
+                        .get(usize::from(p.op))
+                        .and_then(|o| o.template.last_reply());
+                    let reply = buf.get(..s.len).unwrap_or(&[]);
+                    if let Some(e) = expect.filter(|e| !e.matches(reply)) {
+                        p.error = true;
+                        if self.error_samples.len() < ERROR_SAMPLES {
+                            let text =
+                                format!("last reply {} is not {e}", reply::first_line(reply));
+                            if !self.error_samples.contains(&text) {
                                 self.error_samples.push(text);
                             }
                         }

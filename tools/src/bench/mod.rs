@@ -6,6 +6,7 @@
 //! |---|---|
 //! | [`cli`] | flags (redis-benchmark's, then ours), validation into a `Config` |
 //! | [`workload`] | what is sent: standard tests, a command line, presets; templates with in-place random fields |
+//! | [`subscribers`] | `--preset publish`'s subscribers: SUBSCRIBE before a run, read and count on their own thread |
 //! | [`schedule`] | the open-loop send schedule (due times; coordinated-omission correction) |
 //! | [`driver`] | the event loop: clients, connections, pacing, replies, redirects; one mio poll per thread |
 //! | [`reply`] | allocation-free scanning of replies on the hot path; MOVED/ASK parsing |
@@ -31,6 +32,7 @@ pub mod reply;
 pub mod report;
 pub mod runner;
 pub mod schedule;
+pub mod subscribers;
 pub mod workload;
 
 use clap::Parser;

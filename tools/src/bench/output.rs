@@ -159,6 +159,9 @@ pub fn block(
     if r.errors > 0 {
         let _ = writeln!(o, "  errors: {} ({})", r.errors, r.error_samples.join("; "));
     }
+    if let Some(d) = &r.delivery {
+        let _ = writeln!(o, "  subscribers: {}", d.describe());
+    }
     o.push('\n');
     if !h.is_empty() {
         let _ = writeln!(o, "Latency by percentile distribution:");

@@ -119,6 +119,21 @@ pub fn scan(buf: &[u8]) -> Result<Option<Scanned>, ScanError> {
     Ok(Some(Scanned { len: pos, error }))
 }
 
+/// The element count of an array reply (RESP2 `*n`, RESP3 `*n`), `None` for
+/// any other kind; `Some(-1)` for the null array. `reply` starts at the reply's
+/// first byte (as [`scan`] delimits it).
+pub fn array_len(reply: &[u8]) -> Option<i64> {
+    let rest = reply.strip_prefix(b"*")?;
+    let nl = memchr::memchr(b'\r', rest)?;
+    parse_len(rest.get(..nl)?).ok()
+}
+
+/// The first line of a reply, for messages about replies that are not errors.
+pub fn first_line(reply: &[u8]) -> String {
+    let end = memchr::memchr(b'\r', reply).unwrap_or(reply.len()).min(60);
+    String::from_utf8_lossy(reply.get(..end).unwrap_or(reply)).into_owned()
+}
+
 /// The text of an error reply (after `-`, or the body of `!n`), for messages.
 pub fn error_text(reply: &[u8]) -> String {
     let body = match reply.first() {
@@ -217,6 +232,16 @@ mod tests {
     fn garbage_is_an_error() {
         assert!(scan(b"?x\r\n").is_err());
         assert!(scan(b"$abc\r\n").is_err());
+    }
+
+    #[test]
+    fn reads_array_headers() {
+        assert_eq!(array_len(b"*3\r\n+OK\r\n+OK\r\n+OK\r\n"), Some(3));
+        assert_eq!(array_len(b"*-1\r\n"), Some(-1));
+        assert_eq!(array_len(b"*0\r\n"), Some(0));
+        assert_eq!(array_len(b"-EXECABORT x\r\n"), None);
+        assert_eq!(array_len(b"$3\r\nabc\r\n"), None);
+        assert_eq!(first_line(b"*-1\r\n"), "*-1");
     }
 
     #[test]

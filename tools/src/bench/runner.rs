@@ -18,6 +18,7 @@ use crate::bench::report::{
     Throughput,
 };
 use crate::bench::schedule::Schedule;
+use crate::bench::subscribers::Subscribers;
 use crate::bench::workload::{self, Keys, SessionOptions, TestOptions, Workload};
 use std::io::Write;
 use std::sync::atomic::Ordering;
@@ -131,6 +132,10 @@ fn workloads(cfg: &Config) -> Vec<Workload> {
             datasize: cfg.datasize,
         })],
         TestChoice::RateLimit(mode) => vec![workload::ratelimit(*mode, cfg.window_ms)],
+        TestChoice::Tx(keys) => vec![workload::tx(*keys, cfg.datasize)],
+        TestChoice::Publish { subscribers } => {
+            vec![workload::publish(*subscribers, cfg.datasize)]
+        }
     }
 }
 
@@ -249,6 +254,18 @@ pub fn run(cfg: &Config, argv: &[String]) -> Result<(), String> {
                             record.test,
                             record.target,
                             record.error_samples.first().map_or("?", String::as_str)
+                        );
+                    }
+                    if let Some(d) = record
+                        .delivery
+                        .as_ref()
+                        .filter(|d| !cfg.csv && (d.shortfall() > 0 || d.failure.is_some()))
+                    {
+                        eprintln!(
+                            "WARNING: {} on {}: {}",
+                            record.test,
+                            record.target,
+                            d.describe()
                         );
                     }
                     if let Some(w) = report::lag_warning(&record).filter(|_| !cfg.csv) {
@@ -377,8 +394,17 @@ fn run_one(
         send_lag: None,
         saturated: false,
         round,
+        delivery: None,
     };
     let title = output::label(style, &record);
+    // Subscribed before the first PUBLISH, so each should see every message.
+    let subscribers = match &w.subscribers {
+        Some(s) => Some(
+            Subscribers::start(&p.endpoint, &cfg.handshake, &s.channel, s.count)
+                .map_err(|e| format!("{title} on {}: {e}", p.endpoint))?,
+        ),
+        None => None,
+    };
     let outcome = driver::run(&plan, &progress, |elapsed| {
         let done = progress.done.load(Ordering::Relaxed);
         let fraction = match (cfg.duration, rate) {
@@ -446,6 +472,7 @@ fn run_one(
     record.redirects = outcome.redirects;
     record.send_lag = rate.map(|_| Summary::of(&outcome.send_lag));
     record.saturated = rate.is_some_and(|r| rps < SATURATION * r);
+    record.delivery = subscribers.map(|s| s.finish(h.len().saturating_sub(outcome.errors)));
     Ok((record, h, outcome.intervals))
 }
 

@@ -12,6 +12,10 @@
 //!
 //! The standard tests send exactly what redis-benchmark 7 sends (names, key
 //! patterns, the `LPUSH (needed to benchmark LRANGE)` fill before each LRANGE).
+//!
+//! An operation may also say what its last reply must be ([`Expect`]: the
+//! `tx` preset's EXEC must be an array of 3), and a workload may need
+//! subscribers beside the load ([`Subscribers`], the `publish` preset).
 
 use rand::rngs::SmallRng;
 use rand::{Rng, RngCore};
@@ -30,6 +34,32 @@ enum Draw {
     PerOp,
 }
 
+/// What the last reply of an operation must be, beyond not being an error.
+/// A reply that does not match counts as an error of the operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// An array of exactly this many elements (EXEC of that many commands;
+    /// a null array, from an aborted transaction, does not match).
+    Array(i64),
+}
+
+impl Expect {
+    /// Whether `reply`, one whole reply, matches. Allocation-free (hot path).
+    pub fn matches(self, reply: &[u8]) -> bool {
+        match self {
+            Expect::Array(n) => crate::bench::reply::array_len(reply) == Some(n),
+        }
+    }
+}
+
+impl std::fmt::Display for Expect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Expect::Array(n) => write!(f, "an array of {n}"),
+        }
+    }
+}
+
 /// One operation: commands encoded once, with the offsets of their random fields.
 #[derive(Clone, Debug)]
 pub struct Template {
@@ -38,6 +68,8 @@ pub struct Template {
     commands: u32,
     /// Position of the routing key (the first command's first argument).
     key: Option<(usize, usize)>,
+    /// What the last reply must be.
+    last: Option<Expect>,
 }
 
 fn find_all(hay: &[u8], needle: &[u8]) -> Vec<usize> {
@@ -53,6 +85,7 @@ impl Template {
             fields: Vec::new(),
             commands: 0,
             key: None,
+            last: None,
         };
         for (ci, args) in commands.iter().enumerate() {
             t.commands += 1;
@@ -93,6 +126,17 @@ impl Template {
     /// Number of commands (replies) in one operation.
     pub fn commands(&self) -> u32 {
         self.commands
+    }
+
+    /// Require the operation's last reply to match `e`.
+    pub fn expecting_last(mut self, e: Expect) -> Template {
+        self.last = Some(e);
+        self
+    }
+
+    /// What the last reply must be, if anything beyond not an error.
+    pub fn last_reply(&self) -> Option<Expect> {
+        self.last
     }
 
     /// The encoded bytes with placeholders as they are.
@@ -199,6 +243,17 @@ pub struct Workload {
     pub ops: Vec<Op>,
     /// Commands run once on every node before the test (SCRIPT LOAD).
     pub setup: Vec<Vec<Vec<u8>>>,
+    /// Connections that subscribe before the test and read during it.
+    pub subscribers: Option<Subscribers>,
+}
+
+/// The subscribers a workload needs beside its load connections.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Subscribers {
+    /// The channel they SUBSCRIBE to.
+    pub channel: Vec<u8>,
+    /// How many connections.
+    pub count: usize,
 }
 
 impl Workload {
@@ -212,6 +267,7 @@ impl Workload {
                 template: t,
             }],
             setup: Vec::new(),
+            subscribers: None,
         }
     }
 
@@ -478,6 +534,7 @@ pub fn session(o: &SessionOptions) -> Workload {
         id: "session".into(),
         ops,
         setup: Vec::new(),
+        subscribers: None,
     }
 }
 
@@ -516,6 +573,7 @@ pub fn ratelimit(mode: RateLimitMode, window_ms: u64) -> Workload {
                 ),
             }],
             setup: Vec::new(),
+            subscribers: None,
         },
         RateLimitMode::Script => {
             let sha = sha1_smol::Sha1::from(RATELIMIT_SCRIPT).digest().to_string();
@@ -538,8 +596,108 @@ pub fn ratelimit(mode: RateLimitMode, window_ms: u64) -> Workload {
                     ),
                 }],
                 setup: vec![args(&[b"SCRIPT", b"LOAD", RATELIMIT_SCRIPT.as_bytes()])],
+                subscribers: None,
             }
         }
+    }
+}
+
+/// Where `--preset tx` puts the keys of one transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TxKeys {
+    /// One hash tag for the three keys: one Redis Cluster slot, one Shoal shard.
+    OneShard,
+    /// Three hash tags on three consecutive slots: Shoal puts slot `s` on shard
+    /// `s mod shards`, so consecutive slots land on min(3, shards) shards.
+    CrossShard,
+}
+
+/// Keys per transaction of `--preset tx`.
+pub const TX_KEYS: usize = 3;
+
+/// Hash tags (`t<n>`) whose slots are `s, s+1, ..., s+count-1` for some `s`,
+/// found by a deterministic scan (the same tags on every run).
+pub fn consecutive_slot_tags(count: usize) -> Vec<String> {
+    use crate::bench::cluster::slot;
+    let mut by_slot: Vec<Option<u32>> = vec![None; 16384];
+    for n in 0..1_000_000u32 {
+        let s = usize::from(slot(format!("t{n}").as_bytes()));
+        if let Some(e) = by_slot.get_mut(s) {
+            e.get_or_insert(n);
+        }
+        // The window ending at s, or any window through s.
+        let lo = s.saturating_sub(count - 1);
+        for start in lo..=s {
+            let tags: Option<Vec<u32>> = (start..start + count)
+                .map(|i| by_slot.get(i).copied().flatten())
+                .collect();
+            if let Some(tags) = tags {
+                return tags.into_iter().map(|t| format!("t{t}")).collect();
+            }
+        }
+    }
+    // Unreachable: 16384 slots fill up long before a million tags.
+    (0..count).map(|i| format!("t{i}")).collect()
+}
+
+/// Transaction: `MULTI`, three `SET`s, `EXEC`, written together as one
+/// operation timed until EXEC's reply; EXEC must be an array of 3.
+pub fn tx(keys: TxKeys, datasize: usize) -> Workload {
+    let v = value(datasize);
+    let names: Vec<Vec<u8>> = match keys {
+        TxKeys::OneShard => ["a", "b", "c"]
+            .iter()
+            .map(|suffix| format!("{{tx:__rand_key__}}{suffix}").into_bytes())
+            .collect(),
+        TxKeys::CrossShard => consecutive_slot_tags(TX_KEYS)
+            .iter()
+            .map(|tag| format!("{{{tag}}}:__rand_key__").into_bytes())
+            .collect(),
+    };
+    let mut commands = vec![args(&[b"MULTI"])];
+    for k in &names {
+        commands.push(args(&[b"SET", k, &v]));
+    }
+    commands.push(args(&[b"EXEC"]));
+    let template = Template::new(&commands, false, true).expecting_last(Expect::Array(3));
+    let title = match keys {
+        TxKeys::OneShard => "TX (MULTI, 3 SET, EXEC; keys on one shard)",
+        TxKeys::CrossShard => "TX (MULTI, 3 SET, EXEC; keys on 3 slots, cross-shard)",
+    };
+    Workload {
+        title: title.into(),
+        id: "tx".into(),
+        ops: vec![Op {
+            label: "tx",
+            weight: 1,
+            template,
+        }],
+        setup: Vec::new(),
+        subscribers: None,
+    }
+}
+
+/// The channel of `--preset publish`.
+pub const PUBLISH_CHANNEL: &[u8] = b"shoal-benchmark:channel";
+
+/// Pub/Sub fan-out: `PUBLISH` of a `datasize`-byte message to one channel
+/// that `subscribers` connections read.
+pub fn publish(subscribers: usize, datasize: usize) -> Workload {
+    let v = value(datasize);
+    Workload {
+        title: format!("PUBLISH ({subscribers} subscribers)"),
+        id: "publish".into(),
+        ops: vec![Op {
+            label: "publish",
+            weight: 1,
+            template: Template::new(&[args(&[b"PUBLISH", PUBLISH_CHANNEL, &v])], false, false),
+        }],
+        setup: Vec::new(),
+        // No subscribers, nothing to deliver or check.
+        subscribers: (subscribers > 0).then(|| Subscribers {
+            channel: PUBLISH_CHANNEL.to_vec(),
+            count: subscribers,
+        }),
     }
 }
 
@@ -717,6 +875,70 @@ mod tests {
         // Uniform would put ~0.1% of draws on the 10 most drawn keys; Zipf(0.99) ~25%.
         assert!(top10 > 2_000, "top 10 keys got {top10} of 20000");
         assert!(Keys::new(10, KeyDist::Zipf(-1.0)).is_err());
+    }
+
+    #[test]
+    fn tx_one_shard_keys_share_a_slot_and_exec_must_be_an_array_of_3() {
+        let w = tx(TxKeys::OneShard, 4);
+        let t = &w.ops[0].template;
+        assert_eq!(t.commands(), 5);
+        assert_eq!(t.last_reply(), Some(Expect::Array(3)));
+        let keys = Keys::new(1_000_000, KeyDist::Uniform).unwrap();
+        let mut rng = client_rng(5, 0);
+        let mut seen_slots = std::collections::HashSet::new();
+        for _ in 0..50 {
+            let mut out = Vec::new();
+            t.fill(&keys, &mut rng, &mut out);
+            let c = parse_all(&out);
+            let names: Vec<_> = c.iter().map(|c| c[0].as_str()).collect();
+            assert_eq!(names, ["MULTI", "SET", "SET", "SET", "EXEC"]);
+            let slots: std::collections::HashSet<_> = c[1..4]
+                .iter()
+                .map(|c| crate::bench::cluster::slot(c[1].as_bytes()))
+                .collect();
+            assert_eq!(slots.len(), 1, "{c:?}");
+            assert!(c[1][1].ends_with('a') && c[3][1].ends_with('c'));
+            seen_slots.extend(slots);
+        }
+        assert!(seen_slots.len() > 40, "transactions spread over slots");
+        assert!(Expect::Array(3).matches(b"*3\r\n+OK\r\n+OK\r\n+OK\r\n"));
+        assert!(!Expect::Array(3).matches(b"*-1\r\n"));
+        assert!(!Expect::Array(3).matches(b"*2\r\n+OK\r\n+OK\r\n"));
+    }
+
+    #[test]
+    fn tx_cross_shard_keys_are_on_consecutive_slots() {
+        let w = tx(TxKeys::CrossShard, 4);
+        let keys = Keys::new(1_000_000, KeyDist::Uniform).unwrap();
+        let mut rng = client_rng(5, 0);
+        let mut out = Vec::new();
+        w.ops[0].template.fill(&keys, &mut rng, &mut out);
+        let c = parse_all(&out);
+        let slots: Vec<u16> = c[1..4]
+            .iter()
+            .map(|c| crate::bench::cluster::slot(c[1].as_bytes()))
+            .collect();
+        assert_eq!(slots[1], slots[0] + 1, "{c:?}");
+        assert_eq!(slots[2], slots[0] + 2, "{c:?}");
+        // The three keys of one transaction share their random part.
+        let suffix = |k: &str| k.rsplit(':').next().unwrap().to_string();
+        assert_eq!(suffix(&c[1][1]), suffix(&c[3][1]));
+        for shards in 2..=8u16 {
+            let owners: std::collections::HashSet<_> = slots.iter().map(|s| s % shards).collect();
+            assert_eq!(owners.len(), usize::from(shards.min(3)), "{shards} shards");
+        }
+    }
+
+    #[test]
+    fn publish_names_its_subscribers() {
+        let w = publish(10, 16);
+        let s = w.subscribers.as_ref().unwrap();
+        assert_eq!((s.channel.as_slice(), s.count), (PUBLISH_CHANNEL, 10));
+        let c = parse_all(w.ops[0].template.raw());
+        assert_eq!(c[0][0], "PUBLISH");
+        assert_eq!(c[0][2].len(), 16);
+        assert_eq!(w.title, "PUBLISH (10 subscribers)");
+        assert_eq!(publish(0, 3).subscribers, None);
     }
 
     #[test]

@@ -99,6 +99,31 @@ pub fn report(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&text).expect("report.json is JSON")
 }
 
+/// The JSON schema of report.json.
+pub const SCHEMA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/report.schema.json");
+
+/// Check report.json in `dir` against the schema (Python's jsonschema, Draft 2020-12).
+pub fn validate(dir: &Path) {
+    let script = "import json,sys,jsonschema\n\
+schema=json.load(open(sys.argv[1])); doc=json.load(open(sys.argv[2]))\n\
+jsonschema.Draft202012Validator.check_schema(schema)\n\
+errs=sorted(jsonschema.Draft202012Validator(schema).iter_errors(doc), key=str)\n\
+[print(list(e.absolute_path), e.message) for e in errs[:10]]\n\
+sys.exit(1 if errs else 0)\n";
+    let json = dir.join("report.json");
+    let out = run_program(
+        "python3",
+        &["-c", script, SCHEMA, json.to_str().expect("a UTF-8 path")],
+        Duration::from_secs(120),
+    );
+    assert!(
+        out.status.success(),
+        "report.json does not validate (scripts/setup.d/tools.sh installs python3-jsonschema):\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A port where nothing listens (bound then released).
 pub fn dead_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");

@@ -182,6 +182,16 @@ pub fn render(report: &Report) -> String {
         for w in runs.iter().filter_map(|r| super::lag_warning(r)) {
             let _ = writeln!(o, "\n- **Warning**: {}", md_cell(&w));
         }
+        for r in runs.iter() {
+            if let Some(d) = &r.delivery {
+                let _ = writeln!(
+                    o,
+                    "\n- {} subscribers: {}",
+                    md_cell(&r.target),
+                    md_cell(&d.describe())
+                );
+            }
+        }
         for r in runs.iter().filter(|r| !r.error_samples.is_empty()) {
             let _ = writeln!(
                 o,

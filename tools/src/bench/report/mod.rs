@@ -16,6 +16,7 @@ pub mod svg;
 
 use crate::bench::hist::{self, Hist, Summary};
 use crate::bench::machine::Machine;
+use crate::bench::subscribers::Delivery;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -232,6 +233,9 @@ pub struct RunRecord {
     pub saturated: bool,
     /// -l round (0 without -l).
     pub round: u32,
+    /// `--preset publish`: what the subscribers received (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<Delivery>,
 }
 
 /// Write report.json, report.md and report.html into `dir`.
@@ -375,6 +379,7 @@ pub(crate) mod sample {
             send_lag: rate.map(|_| Summary::default()),
             saturated: false,
             round: 0,
+            delivery: None,
         }
     }
 
