@@ -8,9 +8,10 @@
 //!
 //! EXEC runs in the connection task ([`run_task`]), because it must hold
 //! the connection while it replays the queue:
-//! 1. lock, in ascending shard order, every shard the queued commands (and
-//!    the watched keys) live on — the whole shard, exclusively, on behalf
-//!    of this client ([`crate::shard::locks`] re-entrancy);
+//! 1. lock, in ascending shard order, the keys of the queued commands and
+//!    the watched keys, exclusively, on behalf of this client — whole shards
+//!    for keyspace-wide commands or keys the table cannot place
+//!    ([`crate::shard::locks`] re-entrancy);
 //! 2. check the watched keys' versions ([`crate::keyspace::watch`]): a
 //!    change since WATCH (a write from any shard's client, a delete, an
 //!    expiry, FLUSHDB) turns EXEC into a null reply;
@@ -18,8 +19,8 @@
 //!    and jobs carry this client as owner and re-enter the held locks;
 //! 4. release, unwatch, reply with the array of replies.
 //!
-//! No other client observes a partial EXEC: every shard it touches is
-//! held for its whole duration. Blocking commands inside EXEC do not block
+//! No other client observes a partial EXEC: every key it touches is held
+//! for its whole duration; EXECs on other keys run alongside. Blocking commands inside EXEC do not block
 //! (as in Redis, they time out at once).
 
 use super::ctx::{Batch, Conn, Ctx};
@@ -223,56 +224,100 @@ fn watches_broken(st: &mut crate::shard::ShardState, ws: &[Watched], now: i64) -
     })
 }
 
-/// The shards a queued command may touch: those owning its keys; every
-/// shard for keyspace-wide commands or keys the table cannot place.
-fn shards_of(req: &Request, count: usize, owner: impl Fn(&[u8]) -> ShardId) -> Vec<ShardId> {
-    let all = || (0..count).collect();
+/// What a queued command needs locked.
+enum Need {
+    /// Nothing (connection and server commands).
+    Nothing,
+    /// These keys, in the database then selected.
+    Keys(Vec<Bytes>),
+    /// Every shard whole: keyspace-wide commands, keys the table cannot
+    /// place, and commands naming another database (MOVE, COPY ... DB).
+    AllShards,
+}
+
+fn need_of(req: &Request) -> Need {
     let t = table();
     let Some(mut id) = t.lookup(req.name()) else {
-        return Vec::new();
+        return Need::Nothing;
     };
     if !t.get(id).spec.subcommands.is_empty() {
         match t.lookup_sub(id, req.arg(1)) {
             Some(sid) => id = sid,
-            None => return Vec::new(),
+            None => return Need::Nothing,
         }
     }
     let spec = t.get(id).spec;
     if spec.key_specs.is_empty() {
         return if spec.has(flags::WRITE) || spec.has(flags::READONLY) {
-            all()
+            Need::AllShards
         } else {
-            Vec::new()
+            Need::Nothing
         };
     }
-    if spec.has(flags::MOVABLE_KEYS) || spec.key_specs.len() > 1 {
-        return all();
+    if spec.has(flags::MOVABLE_KEYS)
+        || spec.key_specs.len() > 1
+        || matches!(spec.name, "move" | "copy")
+    {
+        return Need::AllShards;
     }
     let argv: Vec<&[u8]> = req.iter().collect();
     match super::introspect::key_positions(id, &argv) {
-        Ok(pos) => pos
-            .into_iter()
-            .filter_map(|p| argv.get(p).map(|k| owner(k)))
-            .collect(),
-        Err(_) => all(),
+        Ok(pos) => Need::Keys(
+            pos.into_iter()
+                .filter_map(|p| argv.get(p).map(|k| Bytes::copy_from_slice(k)))
+                .collect(),
+        ),
+        Err(_) => Need::AllShards,
     }
 }
 
+/// The locks EXEC takes, per shard: the keys of the queued commands and the
+/// watched keys, exclusively; whole shards where a command needs them.
+fn plan(shard: &Shard, queue: &Queue, db: usize, watched: &[Watched]) -> Vec<(ShardId, LockSet)> {
+    let mut sets: Vec<Option<LockSet>> = (0..shard.count).map(|_| None).collect();
+    let mut whole = vec![false; shard.count];
+    let mut db = db;
+    let add = |sets: &mut Vec<Option<LockSet>>, db: usize, key: &[u8]| {
+        if let Some(slot) = sets.get_mut(shard.owner(key)) {
+            slot.get_or_insert_with(LockSet::new)
+                .key(db, key, Mode::Write);
+        }
+    };
+    for req in &queue.cmds {
+        if req.name().eq_ignore_ascii_case(b"select") {
+            if let Some(i) =
+                resp::numfmt::parse_i64(req.arg(1)).and_then(|i| usize::try_from(i).ok())
+            {
+                db = i;
+            }
+            continue;
+        }
+        match need_of(req) {
+            Need::Nothing => {}
+            Need::AllShards => whole.iter_mut().for_each(|w| *w = true),
+            Need::Keys(keys) => keys.iter().for_each(|k| add(&mut sets, db, k)),
+        }
+    }
+    for w in watched {
+        add(&mut sets, w.db, &w.key);
+    }
+    sets.into_iter()
+        .zip(whole)
+        .enumerate()
+        .filter_map(|(s, (set, whole))| {
+            if whole {
+                Some((s, LockSet::whole_shard(Mode::Write)))
+            } else {
+                set.map(|set| (s, set))
+            }
+        })
+        .collect()
+}
+
 async fn run_exec(shard: &Rc<Shard>, conn: &mut Conn, out: &mut Vec<u8>, queue: Queue) {
-    let mut shards: Vec<ShardId> = queue
-        .cmds
-        .iter()
-        .flat_map(|r| shards_of(r, shard.count, |k| shard.owner(k)))
-        .chain(conn.watched.iter().map(|w| w.shard))
-        .collect();
-    shards.sort_unstable();
-    shards.dedup();
+    let locks = plan(shard, &queue, conn.db, &conn.watched);
     // Client ids start at 1, so the owner is never "nobody".
     let owner = conn.id.max(1);
-    let locks = shards
-        .iter()
-        .map(|&s| (s, LockSet::whole_shard(Mode::Write)))
-        .collect();
     let Ok(session) = Session::lock(shard, owner, locks).await else {
         ReplyWriter::new(out, conn.proto).error(b"ERR shard unavailable");
         return;

@@ -18,11 +18,11 @@
 //! granted while an earlier, still-waiting request conflicts with it, which
 //! prevents starvation. Ordered acquisition across shards prevents deadlock.
 //!
-//! Re-entrancy for EXEC: a transaction (MULTI/EXEC) holds the whole shard
-//! exclusively on behalf of an owner (its client id). The commands it runs
-//! carry the same owner, and their own lock requests on that shard are
-//! granted at once without being recorded (a depth count keeps their
-//! releases from freeing the EXEC's lock).
+//! Re-entrancy for EXEC: a transaction (MULTI/EXEC) holds its keys (or the
+//! whole shard) exclusively on behalf of an owner (its client id). The
+//! commands it runs carry the same owner, and their own lock requests for
+//! keys the owner holds are granted at once without being recorded (a
+//! per-owner depth count keeps their releases from freeing the EXEC's locks).
 
 use smallvec::SmallVec;
 use std::cell::{Cell, RefCell};
@@ -127,6 +127,8 @@ impl LockSet {
 struct Held {
     readers: u32,
     writer: bool,
+    /// Owner of the write lock (0: anonymous).
+    owner: u64,
 }
 
 struct Waiter {
@@ -173,8 +175,8 @@ pub struct LockTable {
     global_writer: bool,
     /// Owner of the whole-shard write lock (an EXEC), 0 when anonymous.
     writer_owner: u64,
-    /// Re-entrant grants to that owner not yet released.
-    reentrant: u32,
+    /// Re-entrant grants not yet released, per owner.
+    reentrant: Vec<(u64, u32)>,
     waiters: VecDeque<Waiter>,
 }
 
@@ -188,10 +190,37 @@ impl LockTable {
             && self.waiters.is_empty()
     }
 
-    /// True when `set` comes from the transaction holding the whole shard.
+    /// True when `set` comes from a transaction that already holds all of
+    /// it exclusively (its keys, or the whole shard).
     #[inline]
     fn is_reentrant(&self, set: &LockSet) -> bool {
-        set.owner != 0 && self.global_writer && set.owner == self.writer_owner
+        if set.owner == 0 {
+            return false;
+        }
+        if self.global_writer && set.owner == self.writer_owner {
+            return true;
+        }
+        set.global.is_none()
+            && !set.keys.is_empty()
+            && set.keys.iter().all(|(fp, _)| {
+                self.held
+                    .get(fp)
+                    .is_some_and(|h| h.writer && h.owner == set.owner)
+            })
+    }
+
+    fn reentrant_count(&mut self, owner: u64) -> &mut u32 {
+        let i = match self.reentrant.iter().position(|(o, _)| *o == owner) {
+            Some(i) => i,
+            None => {
+                self.reentrant.push((owner, 0));
+                self.reentrant.len() - 1
+            }
+        };
+        match self.reentrant.get_mut(i) {
+            Some((_, n)) => n,
+            None => unreachable!("index found or pushed just above"),
+        }
     }
 
     fn free_for(&self, set: &LockSet) -> bool {
@@ -238,7 +267,10 @@ impl LockTable {
             let h = self.held.entry(*fp).or_default();
             match mode {
                 Mode::Read => h.readers += 1,
-                Mode::Write => h.writer = true,
+                Mode::Write => {
+                    h.writer = true;
+                    h.owner = set.owner;
+                }
             }
         }
     }
@@ -246,7 +278,7 @@ impl LockTable {
     /// Acquire `set` now if possible. True when acquired.
     pub fn try_acquire(&mut self, set: &LockSet) -> bool {
         if self.is_reentrant(set) {
-            self.reentrant += 1;
+            *self.reentrant_count(set.owner) += 1;
             return true;
         }
         if self.must_wait(set) {
@@ -269,9 +301,16 @@ impl LockTable {
 
     /// Release `set` and grant waiters that became free, in FIFO order.
     pub fn release(&mut self, set: &LockSet) {
-        if self.reentrant > 0 && self.is_reentrant(set) {
-            self.reentrant -= 1;
-            return;
+        if set.owner != 0 && self.is_reentrant(set) {
+            let n = self.reentrant_count(set.owner);
+            if *n > 0 {
+                *n -= 1;
+                if *n == 0 {
+                    self.reentrant.retain(|(o, _)| *o != set.owner);
+                }
+                return;
+            }
+            self.reentrant.retain(|(o, _)| *o != set.owner);
         }
         match set.global {
             Some(Mode::Write) => {
@@ -384,5 +423,27 @@ mod tests {
         // ...its own release does.
         t.release(&exec);
         assert!(other.0.done.get());
+    }
+
+    #[test]
+    fn exec_owner_reenters_its_keys() {
+        let mut t = LockTable::default();
+        let exec = set(&[("a", Mode::Write), ("b", Mode::Write)]).owned_by(7);
+        assert!(t.try_acquire(&exec));
+        // Another EXEC on other keys runs alongside.
+        let other_exec = set(&[("c", Mode::Write)]).owned_by(8);
+        assert!(t.try_acquire(&other_exec));
+        // Its own commands on its keys pass, on other keys they do not re-enter.
+        let own = set(&[("a", Mode::Read)]).owned_by(7);
+        assert!(!t.must_wait(&own));
+        assert!(t.try_acquire(&own));
+        assert!(t.must_wait(&set(&[("c", Mode::Read)]).owned_by(7)));
+        assert!(t.must_wait(&set(&[("a", Mode::Read)])));
+        let waiter = t.enqueue(set(&[("b", Mode::Write)]));
+        t.release(&own);
+        assert!(!waiter.0.done.get());
+        t.release(&exec);
+        assert!(waiter.0.done.get());
+        t.release(&other_exec);
     }
 }
