@@ -352,7 +352,6 @@ enum When {
     NoReplica,
     NoSentinel,
     RedisServer,
-    ShoalServer,
 }
 
 /// The one list of reasons why an expression of the dashboard or of the alert
@@ -376,17 +375,6 @@ const ABSENT: &[(When, &[&str], &str)] = &[
         &["redis_sentinel_"],
         "Sentinel state: only a sentinel reports it (Sentinel needs pub/sub and replication, \
          which shoal-server lacks)",
-    ),
-    (
-        When::ShoalServer,
-        &["redis_slowlog_"],
-        "SLOWLOG is not implemented in shoal-server yet (issue 4): no slowlog series",
-    ),
-    (
-        When::ShoalServer,
-        &["redis_latency_spike_"],
-        "LATENCY LATEST (the latency monitor) is not implemented in shoal-server yet (issue 4): \
-         no latency spike series",
     ),
     (
         When::RedisServer,
@@ -415,7 +403,6 @@ impl Stack {
                     When::NoReplica => self.replica.is_none(),
                     When::NoSentinel => self.sentinel.is_none(),
                     When::RedisServer => self.flavor == Flavor::Redis,
-                    When::ShoalServer => self.flavor == Flavor::Shoal,
                 };
                 holds
                     && names
@@ -433,7 +420,10 @@ fn start_stack(flavor: Flavor, topology: Topology) -> Stack {
             .directive("enable-protected-configs", "yes")
             .directive("appendonly", "yes")
             .directive("latency-monitor-threshold", "5"),
-        Flavor::Shoal => ServerBuilder::shoal().directive("appendonly", "yes"),
+        Flavor::Shoal => ServerBuilder::shoal()
+            .directive("enable-debug-command", "yes")
+            .directive("appendonly", "yes")
+            .directive("latency-monitor-threshold", "5"),
     };
     let primary = base.clone().directive("maxmemory", "256mb").start();
     let (replica, sentinel) = match topology {
@@ -475,12 +465,10 @@ fn start_stack(flavor: Flavor, topology: Topology) -> Stack {
 /// Phases 1–3; returns the alert rules as loaded.
 fn dashboard_rules_and_quantiles(st: &Stack) -> Vec<(String, String)> {
     let (stop, load) = start_load(&st.primary);
-    if st.flavor == Flavor::Redis {
-        // A latency spike (LATENCY LATEST) and slow commands for the histograms.
-        let mut c = st.primary.client();
-        for _ in 0..5 {
-            c.call(["DEBUG", "SLEEP", "0.01"]).expect("debug sleep");
-        }
+    // A latency spike (LATENCY LATEST) and slow commands for the histograms.
+    let mut c = st.primary.client();
+    for _ in 0..5 {
+        c.call(["DEBUG", "SLEEP", "0.01"]).expect("debug sleep");
     }
     // Enough scrapes for rate() windows, and the replica link and sentinel if any.
     let mut warm_expr = "count_over_time(redis_up{role=\"primary\"}[1m]) >= 8".to_string();
