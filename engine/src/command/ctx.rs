@@ -284,6 +284,8 @@ pub struct Ctx<'a> {
     pub(crate) t0: Instant,
     /// The request being run.
     pub(crate) req: &'a Request,
+    /// How long the inline run took, once it ran (dispatch reuses it).
+    pub(crate) ran_for: Option<std::time::Duration>,
 }
 
 impl<'a> Ctx<'a> {
@@ -307,6 +309,7 @@ impl<'a> Ctx<'a> {
             suppress_self: None,
             t0,
             req,
+            ran_for: None,
         }
     }
 
@@ -423,7 +426,9 @@ impl<'a> Ctx<'a> {
             w: ReplyWriter::new(target, proto),
         });
         let reply = target.get(start..).unwrap_or(&[]);
-        st.stats.record(cmd, self.t0.elapsed(), reply);
+        let ran_for = self.t0.elapsed();
+        st.stats.record(cmd, ran_for, reply);
+        self.ran_for = Some(ran_for);
         let deliveries = st.has_outbox();
         drop(st);
         if deliveries {

@@ -229,6 +229,8 @@ pub fn dispatch(shard: &Rc<Shard>, conn: &mut Conn, batch: &mut Batch, req: &Req
     let res = handler(&mut ctx, req);
     let outcome = ctx.outcome;
     let suppress_self = ctx.suppress_self;
+    // One clock read per command: the inline run measured itself already.
+    let ran_for = ctx.ran_for.unwrap_or_else(|| t0.elapsed());
     // After the handler, like Redis: SELECT shows the new database.
     monitor::feed(shard, conn, spec, req);
     match res {
@@ -236,24 +238,16 @@ pub fn dispatch(shard: &Rc<Shard>, conn: &mut Conn, batch: &mut Batch, req: &Req
             let target = batch.target();
             ReplyWriter::new(target, conn.proto).error(e.text().as_bytes());
             let reply = target.get(start..).unwrap_or(&[]);
-            shard
-                .state
-                .borrow_mut()
-                .stats
-                .record(id, t0.elapsed(), reply);
+            shard.state.borrow_mut().stats.record(id, ran_for, reply);
         }
         Ok(()) if outcome == Outcome::Immediate => {
             let reply = batch.target().get(start..).unwrap_or(&[]);
-            shard
-                .state
-                .borrow_mut()
-                .stats
-                .record(id, t0.elapsed(), reply);
+            shard.state.borrow_mut().stats.record(id, ran_for, reply);
         }
         Ok(()) => {}
     }
     if res.is_err() || matches!(outcome, Outcome::Immediate | Outcome::Executed) {
-        crate::shard::slowlog::observe(shard, spec, t0.elapsed(), req, &conn.info);
+        crate::shard::slowlog::observe(shard, spec, ran_for, req, &conn.info);
     }
     let suppressed = suppress_self.unwrap_or(suppressed_before);
     match (&res, outcome) {
