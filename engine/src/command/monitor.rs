@@ -77,24 +77,8 @@ pub fn feed(shard: &Rc<Shard>, conn: &Conn, spec: &CommandSpec, req: &Request) {
     {
         return;
     }
-    let line: Rc<[u8]> = line(req, conn, crate::clock::now_us()).into();
-    {
-        let mut st = shard.state.borrow_mut();
-        let config = st.config.clone();
-        st.pubsub.feed_monitors(&line, &config);
-    }
-    let shared: std::sync::Arc<[u8]> = line.as_ref().into();
-    for to in (0..shard.count).filter(|&s| s != shard.id) {
-        let l = shared.clone();
-        shard.post_now(
-            to,
-            Box::new(move |s| {
-                let mut st = s.state.borrow_mut();
-                let config = st.config.clone();
-                st.pubsub.feed_monitors(&l, &config);
-            }),
-        );
-    }
+    let line = line(req, conn, crate::clock::now_us());
+    crate::shard::pubsub::everywhere(shard, move |ps, config| ps.feed_monitors(&line, config));
 }
 
 fn monitor(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {

@@ -172,7 +172,8 @@ pub struct PubSub {
     channels: HashMap<Bytes, Subscribers>,
     patterns: HashMap<Bytes, Subscribers>,
     shard_channels: HashMap<Bytes, Subscribers>,
-    limits: Option<(u64, Limits)>,
+    /// (config generation, pubsub-class limits, slave-class limits).
+    limits: Option<(u64, Limits, Limits)>,
     /// MONITOR clients of this shard (limited as replicas are, like Redis).
     monitors: Subscribers,
 }
@@ -232,15 +233,21 @@ impl PubSub {
         remove(&mut self.shard_channels, channel, client);
     }
 
-    fn limits(&mut self, config: &crate::config::Config) -> Limits {
+    /// The (pubsub, slave) class limits, parsed once per configuration.
+    fn class_limits(&mut self, config: &crate::config::Config) -> (Limits, Limits) {
         match self.limits {
-            Some((g, l)) if g == config.generation => l,
+            Some((g, p, s)) if g == config.generation => (p, s),
             _ => {
-                let l = Limits::parse(config.get("client-output-buffer-limit").unwrap_or(""));
-                self.limits = Some((config.generation, l));
-                l
+                let d = config.get("client-output-buffer-limit").unwrap_or("");
+                let (p, s) = (Limits::parse(d), Limits::parse_class(d, "slave"));
+                self.limits = Some((config.generation, p, s));
+                (p, s)
             }
         }
+    }
+
+    fn limits(&mut self, config: &crate::config::Config) -> Limits {
+        self.class_limits(config).0
     }
 
     /// Deliver `[kind, channel, msg]` to `subs`; how many took it.
@@ -331,10 +338,7 @@ impl PubSub {
         if self.monitors.is_empty() {
             return;
         }
-        let limits = Limits::parse_class(
-            config.get("client-output-buffer-limit").unwrap_or(""),
-            "slave",
-        );
+        let limits = self.class_limits(config).1;
         let now = crate::clock::now_ms();
         for (_, mb) in &self.monitors {
             mb.post(limits, now, |out, _| {
@@ -406,28 +410,37 @@ pub fn flush_events(shard: &Rc<super::Shard>) {
                 out.push((ch.into(), Bytes::from(e.key.into_vec())));
             }
         }
-        if out.is_empty() {
-            return;
-        }
-        let config = st.config.clone();
-        for (ch, msg) in &out {
-            st.pubsub.publish(ch, msg, &config);
-        }
         out
     };
-    let messages = std::sync::Arc::new(messages);
+    if messages.is_empty() {
+        return;
+    }
+    everywhere(shard, move |ps, config| {
+        for (ch, msg) in &messages {
+            ps.publish(ch, msg, config);
+        }
+    });
+}
+
+/// Run `f` on this shard's registry now, then on every other shard's (one
+/// mesh message each, so what one shard sends arrives in order).
+pub fn everywhere<F>(shard: &Rc<super::Shard>, f: F)
+where
+    F: Fn(&mut PubSub, &crate::config::Config) + Send + Sync + 'static,
+{
+    let run = |s: &super::Shard, f: &F| {
+        let mut st = s.state.borrow_mut();
+        let config = st.config.clone();
+        f(&mut st.pubsub, &config);
+    };
+    run(shard, &f);
+    if shard.count <= 1 {
+        return;
+    }
+    let f = std::sync::Arc::new(f);
     for to in (0..shard.count).filter(|&s| s != shard.id) {
-        let m = messages.clone();
-        shard.post_now(
-            to,
-            Box::new(move |s| {
-                let mut st = s.state.borrow_mut();
-                let config = st.config.clone();
-                for (ch, msg) in m.iter() {
-                    st.pubsub.publish(ch, msg, &config);
-                }
-            }),
-        );
+        let f = f.clone();
+        shard.post_now(to, Box::new(move |s| run(s, &f)));
     }
 }
 
