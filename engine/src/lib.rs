@@ -43,5 +43,6 @@ pub mod hll;
 pub mod keyspace;
 pub mod log;
 pub mod rdb;
+pub mod script;
 pub mod server;
 pub mod shard;

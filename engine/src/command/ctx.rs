@@ -153,6 +153,12 @@ impl Batch {
         self.barrier.is_some()
     }
 
+    /// True when every reply is in `out` already: nothing was queued for
+    /// another shard and no barrier waits (scripts then skip the await).
+    pub fn is_settled(&self) -> bool {
+        !self.deferred && self.barrier.is_none()
+    }
+
     /// True when the waiting barrier blocks on other clients.
     pub fn barrier_blocks(&self) -> bool {
         self.barrier.is_some() && self.barrier_blocks

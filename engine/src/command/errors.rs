@@ -128,6 +128,27 @@ fn truncate_bytes(s: &str, max: usize) -> String {
     s.get(..end).unwrap_or_default().to_string()
 }
 
+// ---- scripting (EVAL, SCRIPT, FUNCTION) ----
+
+pub const NOSCRIPT: CmdError = CmdError::fixed("NOSCRIPT No matching script. Please use EVAL.");
+pub const NUMKEYS_TOO_MANY: CmdError =
+    CmdError::fixed("ERR Number of keys can't be greater than number of args");
+pub const NUMKEYS_NEGATIVE: CmdError = CmdError::fixed("ERR Number of keys can't be negative");
+pub const NOTBUSY: CmdError = CmdError::fixed("NOTBUSY No scripts in execution right now.");
+pub const UNKILLABLE: CmdError = CmdError::fixed(
+    "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.",
+);
+/// Another client's EVAL is past `busy-reply-threshold`.
+pub const BUSY_EVAL: CmdError = CmdError::fixed(
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.",
+);
+/// Another client's FCALL is past `busy-reply-threshold`.
+pub const BUSY_FUNCTION: CmdError = CmdError::fixed(
+    "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.",
+);
+pub const SCRIPT_FLUSH_MODE: CmdError =
+    CmdError::fixed("ERR SCRIPT FLUSH only support SYNC|ASYNC option");
+
 #[cfg(test)]
 mod tests {
     use super::*;

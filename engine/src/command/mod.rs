@@ -25,6 +25,8 @@
 //! | [`keys`] | TYPE EXPIRE* TTL* PERSIST KEYS SCAN RANDOMKEY RENAME COPY OBJECT MOVE |
 //! | [`multi`] | MULTI EXEC DISCARD WATCH UNWATCH (queueing happens in [`dispatch`]) |
 //! | [`pubsub`] | (P|S)SUBSCRIBE (P|S)UNSUBSCRIBE PUBLISH SPUBLISH PUBSUB |
+//! | [`scripting`] | EVAL EVALSHA EVAL_RO EVALSHA_RO SCRIPT (the interpreter: [`crate::script`]) |
+//! | [`function`] | FCALL FCALL_RO FUNCTION * |
 //! | [`dump`] | DUMP RESTORE (payloads: [`crate::rdb`]) |
 //! | [`server`] | DBSIZE FLUSHDB FLUSHALL SWAPDB TIME DEBUG SHUTDOWN |
 //! | [`config`] | CONFIG GET SET RESETSTAT REWRITE |
@@ -47,6 +49,7 @@ pub mod ctx;
 pub mod dump;
 pub mod elemscan;
 pub mod errors;
+pub mod function;
 pub mod hash;
 pub mod hll;
 pub mod info;
@@ -59,6 +62,7 @@ pub mod monitor;
 pub mod multi;
 pub mod multikey;
 pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod set;
 pub mod spec;
@@ -192,6 +196,16 @@ pub fn dispatch(shard: &Rc<Shard>, conn: &mut Conn, batch: &mut Batch, req: &Req
     if !conn.authenticated && !spec.has(flags::NO_AUTH) {
         reject(shard, conn, batch, Some(id), errors::NOAUTH);
         return;
+    }
+    if let Some(kind) = crate::script::run::busy() {
+        if !spec.has(flags::ALLOW_BUSY) {
+            let e = match kind {
+                crate::script::run::Kind::Eval => errors::BUSY_EVAL,
+                crate::script::run::Kind::Function => errors::BUSY_FUNCTION,
+            };
+            reject(shard, conn, batch, Some(id), e);
+            return;
+        }
     }
     if let Some(e) = pubsub::check_subscribed_mode(conn, t.get(top).spec.name, &entry.fullname) {
         reject(shard, conn, batch, Some(id), e);

@@ -41,6 +41,8 @@ fn families() -> Vec<&'static [CommandSpec]> {
         super::keys::COMMANDS,
         super::multi::COMMANDS,
         super::pubsub::COMMANDS,
+        super::scripting::COMMANDS,
+        super::function::COMMANDS,
         super::latency::COMMANDS,
         super::monitor::COMMANDS,
         super::dump::COMMANDS,

@@ -185,7 +185,10 @@ pub const DIRECTIVES: &[Directive] = &[
     d("slowlog-max-len", Kind::Int(0, LL), "128", true),
     d("latency-monitor-threshold", Kind::Int(0, LL), "0", true),
     // Scripting (issue 4).
-    stored("busy-reply-threshold", Kind::Int(0, LL), "5000"),
+    aliased(
+        d("busy-reply-threshold", Kind::Int(0, LL), "5000", true),
+        "lua-time-limit",
+    ),
     // The pubsub class limits subscribers, the slave class MONITOR clients;
     // the normal class is not enforced yet.
     d(

@@ -93,6 +93,8 @@ pub struct Config {
     pub slowlog_max_len: usize,
     /// `latency-monitor-threshold` (ms; 0: off).
     pub latency_threshold_ms: i64,
+    /// `busy-reply-threshold` (alias `lua-time-limit`, ms; 0: never busy).
+    pub busy_reply_threshold: u64,
 }
 
 impl Default for Config {
@@ -130,6 +132,7 @@ impl Default for Config {
             slowlog_slower_than: 10_000,
             slowlog_max_len: 128,
             latency_threshold_ms: 0,
+            busy_reply_threshold: 5000,
         };
         c.refresh();
         c
@@ -379,6 +382,7 @@ impl Config {
             .collect();
         self.slowlog_slower_than = self.num("slowlog-log-slower-than");
         self.slowlog_max_len = usize::try_from(self.num("slowlog-max-len")).unwrap_or(0);
+        self.busy_reply_threshold = u64::try_from(self.num("busy-reply-threshold")).unwrap_or(0);
         self.latency_threshold_ms = self.num("latency-monitor-threshold");
         let size = |name: &str| usize::try_from(self.num(name)).unwrap_or(usize::MAX);
         self.limits = Limits {

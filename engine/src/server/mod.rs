@@ -412,6 +412,7 @@ async fn shard_main(
         shared: shared.clone(),
         mesh: Mesh::new(senders),
         replies: Default::default(),
+        scripting: Default::default(),
     });
     shard.state.borrow_mut().blocking.init(id, shared.shards);
     if let Some(r) = receivers {

@@ -163,6 +163,8 @@ pub struct Shard {
     pub(crate) mesh: mesh::Mesh,
     /// Answers this shard awaits from others.
     pub(crate) replies: mesh::Replies,
+    /// The shard's Lua state and script cache (EVAL, FUNCTION).
+    pub scripting: crate::script::Scripting,
 }
 
 impl Shard {

@@ -1,0 +1,342 @@
+//! EVAL EVALSHA EVAL_RO EVALSHA_RO and SCRIPT LOAD/EXISTS/FLUSH/KILL/DEBUG/HELP.
+//!
+//! The handlers parse and look the script up on the connection's shard;
+//! running it is [`crate::script::run::invoke`], a barrier future of the
+//! pipeline (it may wait for locks and other shards). A body compiled here
+//! for the first time is sent to every other shard so EVALSHA works on any
+//! connection; SCRIPT LOAD waits for every shard before it answers.
+
+use super::ctx::Ctx;
+use super::errors::{self, CmdError, CmdResult};
+use super::spec::{acl, flags::*, CommandSpec, KeySpecDef};
+use crate::script::run::{self, Caller, Invocation, KillOutcome, Kind};
+use crate::shard::Shard;
+use bytes::Bytes;
+use resp::{ReplyWriter, Request};
+use std::rc::Rc;
+
+/// KEYS and ARGV of `EVAL body numkeys key... arg...` (also FCALL).
+pub fn split_keys(req: &Request) -> Result<(Vec<Bytes>, Vec<Bytes>), CmdError> {
+    let n = resp::numfmt::parse_i64(req.arg(2)).ok_or(errors::NOT_INTEGER)?;
+    let avail = i64::try_from(req.len()).unwrap_or(i64::MAX) - 3;
+    if n > avail {
+        return Err(errors::NUMKEYS_TOO_MANY);
+    }
+    if n < 0 {
+        return Err(errors::NUMKEYS_NEGATIVE);
+    }
+    let n = usize::try_from(n).unwrap_or(0);
+    let keys = (3..3 + n).map(|i| req.arg_bytes(i)).collect();
+    let args = (3 + n..req.len()).map(|i| req.arg_bytes(i)).collect();
+    Ok((keys, args))
+}
+
+/// Compile `body` on every other shard (fire and forget).
+fn load_elsewhere(shard: &Rc<Shard>, body: &Bytes) {
+    for to in (0..shard.count).filter(|&s| s != shard.id) {
+        let body = body.clone();
+        shard.post_now(
+            to,
+            Box::new(move |s| {
+                let _ = s.scripting.load(&body);
+            }),
+        );
+    }
+}
+
+fn eval_generic(ctx: &mut Ctx<'_>, req: &Request, by_sha: bool, read_only: bool) -> CmdResult {
+    let (keys, args) = split_keys(req)?;
+    let scripting = &ctx.shard.scripting;
+    let (name, script) = if by_sha {
+        let sha = String::from_utf8_lossy(req.arg(1)).to_ascii_lowercase();
+        match scripting.script(&sha) {
+            Some(s) if sha.len() == 40 => (sha, s),
+            _ => return Err(errors::NOSCRIPT),
+        }
+    } else {
+        let body = req.arg_bytes(1);
+        let known = scripting.count();
+        let (sha, s) = scripting.load(&body).map_err(CmdError::owned)?;
+        if scripting.count() != known {
+            load_elsewhere(ctx.shard, &body);
+        }
+        (sha, s)
+    };
+    let vm = scripting
+        .vm()
+        .map_err(|e| CmdError::owned(format!("ERR {e}")))?;
+    let inv = Invocation {
+        func: script.func,
+        kind: Kind::Eval,
+        name,
+        keys,
+        args,
+        read_only: read_only || script.flags.no_writes,
+    };
+    let shard = ctx.shard.clone();
+    let caller = Caller::of(ctx.conn);
+    ctx.run_async(async move { run::invoke(&shard, caller, &vm, inv).await });
+    Ok(())
+}
+
+fn eval(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    eval_generic(ctx, req, false, false)
+}
+
+fn eval_ro(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    eval_generic(ctx, req, false, true)
+}
+
+fn evalsha(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    eval_generic(ctx, req, true, false)
+}
+
+fn evalsha_ro(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    eval_generic(ctx, req, true, true)
+}
+
+fn script_load(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    let body = req.arg_bytes(2);
+    let (sha, _) = ctx.shard.scripting.load(&body).map_err(CmdError::owned)?;
+    let shard = ctx.shard.clone();
+    let proto = ctx.proto();
+    ctx.run_async(async move {
+        // Every shard has it before the client hears the SHA.
+        for to in (0..shard.count).filter(|&s| s != shard.id) {
+            let body = body.clone();
+            let _ = shard
+                .call(to, move |s| {
+                    let _ = s.scripting.load(&body);
+                })
+                .await;
+        }
+        super::ctx::encode(proto, |w| w.bulk(sha.as_bytes()))
+    });
+    Ok(())
+}
+
+fn script_exists(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    let found: Vec<bool> = (2..req.len())
+        .map(|i| {
+            let sha = String::from_utf8_lossy(req.arg(i)).to_ascii_lowercase();
+            ctx.shard.scripting.has(&sha)
+        })
+        .collect();
+    let mut w = ctx.w();
+    w.array(found.len());
+    for f in found {
+        w.int(i64::from(f));
+    }
+    Ok(())
+}
+
+fn script_flush(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    if req.len() > 3
+        || (req.len() == 3
+            && !req.arg(2).eq_ignore_ascii_case(b"sync")
+            && !req.arg(2).eq_ignore_ascii_case(b"async"))
+    {
+        return Err(errors::SCRIPT_FLUSH_MODE);
+    }
+    ctx.shard.scripting.flush();
+    for to in (0..ctx.shard.count).filter(|&s| s != ctx.shard.id) {
+        ctx.shard.post_now(to, Box::new(|s| s.scripting.flush()));
+    }
+    ctx.w().ok();
+    Ok(())
+}
+
+/// SCRIPT KILL / FUNCTION KILL: ask every shard; one of them may run it.
+pub fn kill_everywhere(ctx: &mut Ctx<'_>, kind: Kind) -> CmdResult {
+    let shard = ctx.shard.clone();
+    let proto = ctx.proto();
+    ctx.run_async(async move {
+        let mut outcomes = vec![run::kill(kind)];
+        for to in (0..shard.count).filter(|&s| s != shard.id) {
+            if let Ok(o) = shard.call(to, move |_| run::kill(kind)).await {
+                outcomes.push(o);
+            }
+        }
+        let pick = |want: fn(&KillOutcome) -> bool| outcomes.iter().copied().find(want);
+        let outcome = pick(|o| *o == KillOutcome::Killed)
+            .or_else(|| pick(|o| *o == KillOutcome::Unkillable))
+            .or_else(|| pick(|o| matches!(o, KillOutcome::OtherKind(_))))
+            .unwrap_or(KillOutcome::NotBusy);
+        super::ctx::encode(proto, |w: &mut ReplyWriter<'_>| match outcome {
+            KillOutcome::Killed => w.ok(),
+            KillOutcome::NotBusy => w.error(errors::NOTBUSY.text().as_bytes()),
+            KillOutcome::Unkillable => w.error(errors::UNKILLABLE.text().as_bytes()),
+            KillOutcome::OtherKind(Kind::Function) => {
+                w.error(errors::BUSY_FUNCTION.text().as_bytes())
+            }
+            KillOutcome::OtherKind(Kind::Eval) => w.error(errors::BUSY_EVAL.text().as_bytes()),
+        })
+    });
+    Ok(())
+}
+
+fn script_kill(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {
+    kill_everywhere(ctx, Kind::Eval)
+}
+
+fn script_debug(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    let mode = req.arg(2);
+    if mode.eq_ignore_ascii_case(b"no") {
+        ctx.w().ok();
+        return Ok(());
+    }
+    if mode.eq_ignore_ascii_case(b"yes") || mode.eq_ignore_ascii_case(b"sync") {
+        return Err(CmdError::fixed(
+            "ERR Shoal does not support the Lua debugger (SCRIPT DEBUG)",
+        ));
+    }
+    Err(CmdError::fixed("ERR Use SCRIPT DEBUG YES/SYNC/NO"))
+}
+
+fn script_help(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {
+    super::help_reply(
+        ctx,
+        "SCRIPT",
+        &[
+            (
+                "DEBUG (YES|SYNC|NO)",
+                "the Lua debugger is not supported; NO is accepted",
+            ),
+            (
+                "EXISTS <sha1> [<sha1> ...]",
+                "1 or 0 per SHA1: is the script cached",
+            ),
+            ("FLUSH [ASYNC|SYNC]", "forget every cached script"),
+            ("KILL", "stop the running script if it has not written yet"),
+            (
+                "LOAD <script>",
+                "cache a script without running it; replies its SHA1",
+            ),
+            ("HELP", "this list"),
+        ],
+    );
+    Ok(())
+}
+
+/// Keys of EVAL-like commands: `numkeys` at 2, keys from 3.
+const EVAL_KEYS_RW: &[KeySpecDef] = &[KeySpecDef::keynum(&["RW", "ACCESS", "UPDATE"], 2, 0, 1, 1)];
+const EVAL_KEYS_RO: &[KeySpecDef] = &[KeySpecDef::keynum(&["RO", "ACCESS"], 2, 0, 1, 1)];
+const EVAL_FLAGS: u32 = NOSCRIPT | SKIP_MONITOR | NO_MANDATORY_KEYS | STALE | MOVABLE_KEYS;
+const SCR: u32 = acl::SCRIPTING;
+
+/// Rows shared by EVAL-like commands (also FCALL in [`super::function`]).
+pub const fn eval_like(
+    name: &'static str,
+    handler: super::spec::Handler,
+    read_only: bool,
+    since: &'static str,
+    summary: &'static str,
+) -> CommandSpec {
+    let (flags, keys) = if read_only {
+        (EVAL_FLAGS | READONLY, EVAL_KEYS_RO)
+    } else {
+        (EVAL_FLAGS, EVAL_KEYS_RW)
+    };
+    CommandSpec::new(name, -3, handler)
+        .flags(flags)
+        .acl(SCR)
+        .keys(0, 0, 0)
+        .key_specs(keys)
+        .doc("scripting", since, summary)
+}
+
+const SCRIPT_SUBS: &[CommandSpec] = &[
+    CommandSpec::new("debug", 3, script_debug)
+        .flags(NOSCRIPT)
+        .acl(SCR)
+        .doc(
+            "scripting",
+            "3.2.0",
+            "Sets the debug mode of server-side Lua scripts.",
+        ),
+    CommandSpec::new("exists", -3, script_exists)
+        .flags(NOSCRIPT)
+        .acl(SCR)
+        .tips(&[
+            "request_policy:all_shards",
+            "response_policy:agg_logical_and",
+        ])
+        .doc(
+            "scripting",
+            "2.6.0",
+            "Determines whether server-side Lua scripts exist in the script cache.",
+        ),
+    CommandSpec::new("flush", -2, script_flush)
+        .flags(NOSCRIPT)
+        .acl(SCR)
+        .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"])
+        .doc(
+            "scripting",
+            "2.6.0",
+            "Removes all server-side Lua scripts from the script cache.",
+        ),
+    CommandSpec::new("help", 2, script_help)
+        .flags(LOADING | STALE)
+        .acl(SCR)
+        .doc(
+            "scripting",
+            "5.0.0",
+            "Returns helpful text about the different subcommands.",
+        ),
+    CommandSpec::new("kill", 2, script_kill)
+        .flags(NOSCRIPT | ALLOW_BUSY)
+        .acl(SCR)
+        .tips(&["request_policy:all_shards", "response_policy:one_succeeded"])
+        .doc(
+            "scripting",
+            "2.6.0",
+            "Terminates a server-side Lua script during execution.",
+        ),
+    CommandSpec::new("load", 3, script_load)
+        .flags(NOSCRIPT | STALE)
+        .acl(SCR)
+        .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"])
+        .doc(
+            "scripting",
+            "2.6.0",
+            "Loads a server-side Lua script to the script cache.",
+        ),
+];
+
+pub const COMMANDS: &[CommandSpec] = &[
+    eval_like(
+        "eval",
+        eval,
+        false,
+        "2.6.0",
+        "Executes a server-side Lua script.",
+    ),
+    eval_like(
+        "eval_ro",
+        eval_ro,
+        true,
+        "7.0.0",
+        "Executes a read-only server-side Lua script.",
+    ),
+    eval_like(
+        "evalsha",
+        evalsha,
+        false,
+        "2.6.0",
+        "Executes a server-side Lua script by SHA1 digest.",
+    ),
+    eval_like(
+        "evalsha_ro",
+        evalsha_ro,
+        true,
+        "7.0.0",
+        "Executes a read-only server-side Lua script by SHA1 digest.",
+    ),
+    CommandSpec::container("script", -2, SCRIPT_SUBS)
+        .acl(SCR)
+        .doc(
+            "scripting",
+            "2.6.0",
+            "A container for Lua scripts management commands.",
+        ),
+];

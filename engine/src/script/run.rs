@@ -1,0 +1,882 @@
+//! Running one script invocation (EVAL, EVALSHA, FCALL and their _RO forms).
+//!
+//! Protocol:
+//! 1. Lock every shard whole, exclusively, on behalf of the caller (ordered
+//!    acquisition through [`crate::shard::tx::Session`]). A script may touch
+//!    keys it did not declare, so nothing less keeps it atomic and
+//!    isolated; inside EXEC the caller already holds them and re-enters.
+//! 2. Resume the prelude's runner thread. `redis.call` ([`lua_call`])
+//!    dispatches the command as the script's own client (RESP2 until
+//!    `redis.setresp(3)`, the caller's database, re-entering the caller's
+//!    locks). A reply ready at once goes straight back to Lua; otherwise
+//!    the script yields and this loop awaits the command, then resumes.
+//! 3. A count hook ([`install_hook`]) watches the clock: past
+//!    `busy-reply-threshold` the script pauses at safe points so the shard
+//!    serves other connections (which get BUSY) and SCRIPT KILL can reach it.
+//! 4. Convert the result, unlock.
+//!
+//! IMPORTANT: one script runs per shard at a time (the whole-shard locks
+//! serialise them), so the run context lives in thread-locals that the
+//! hook and `redis.call` read.
+
+use super::call::Step;
+use super::convert;
+use super::vm::Vm;
+use crate::clock::Instant;
+use crate::command::ctx::{Batch, Conn, ReplyMode};
+use crate::shard::clients::ClientInfo;
+use crate::shard::locks::{LockSet, Mode};
+use crate::shard::tx::Session;
+use crate::shard::Shard;
+use bytes::Bytes;
+use mlua::ffi;
+use mlua::{Function, Lua, MultiValue, Table, ThreadStatus, Value};
+use resp::{Frame, Proto, ReplyWriter, Request};
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
+/// A script position: chunk name (`@user_script`) and line.
+type Position = (Vec<u8>, i64);
+
+/// Which family runs: SCRIPT KILL stops EVALs, FUNCTION KILL functions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// EVAL / EVALSHA.
+    Eval,
+    /// FCALL.
+    Function,
+}
+
+/// Who runs a script: what the script's client copies from the caller's
+/// connection (a copy, so the reply can be a plain future).
+#[derive(Clone, Copy, Debug)]
+pub struct Caller {
+    /// Client id.
+    pub id: u64,
+    /// SELECTed database.
+    pub db: usize,
+    /// The caller's protocol, for the reply.
+    pub proto: Proto,
+    /// The time the caller's command was read (Unix ms).
+    pub now_ms: i64,
+    /// Nonzero while the caller runs EXEC: its lock owner.
+    pub exec_owner: u64,
+}
+
+impl Caller {
+    /// The caller behind `conn`.
+    pub fn of(conn: &Conn) -> Caller {
+        Caller {
+            id: conn.id,
+            db: conn.db,
+            proto: conn.proto,
+            now_ms: conn.now_ms,
+            exec_owner: conn.exec_owner,
+        }
+    }
+}
+
+/// One call to run.
+pub struct Invocation {
+    /// The compiled body (EVAL) or the registered function (FCALL).
+    pub func: Function,
+    /// EVAL or FCALL.
+    pub kind: Kind,
+    /// The SHA1 (EVAL) or function name (FCALL), for error messages.
+    pub name: String,
+    /// KEYS.
+    pub keys: Vec<Bytes>,
+    /// ARGV.
+    pub args: Vec<Bytes>,
+    /// EVAL_RO / FCALL_RO / `no-writes`: write commands fail.
+    pub read_only: bool,
+}
+
+/// What SCRIPT KILL / FUNCTION KILL found on a shard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KillOutcome {
+    /// Nothing of that kind runs.
+    NotBusy,
+    /// Asked to stop.
+    Killed,
+    /// It wrote already; only SHUTDOWN NOSAVE stops it.
+    Unkillable,
+    /// A script of the other kind runs.
+    OtherKind(Kind),
+}
+
+/// A `redis.call` still in flight.
+struct Pending {
+    fut: Pin<Box<dyn Future<Output = Batch>>>,
+    raise: bool,
+    /// The Lua state that yielded (an error is raised in it on resume).
+    thread: usize,
+    /// Where the script called: its user frame's source and line.
+    at: Option<(Vec<u8>, i64)>,
+}
+
+struct RunCtx {
+    shard: Rc<Shard>,
+    conn: Conn,
+    read_only: bool,
+    pending: Option<Pending>,
+}
+
+/// The running script's state, read by the count hook and SCRIPT KILL.
+#[derive(Default)]
+struct Control {
+    started: Cell<Option<Instant>>,
+    threshold_ms: Cell<u64>,
+    kind: Cell<Option<Kind>>,
+    kill: Cell<bool>,
+    wrote: Cell<bool>,
+    busy: Cell<bool>,
+    /// The script's own command is being dispatched (BUSY does not apply).
+    in_call: Cell<bool>,
+    /// A script on another shard is past the threshold.
+    remote_busy: Cell<Option<Kind>>,
+    kill_line: Cell<i64>,
+    /// Lua threads the hook may pause (ours, never a user's coroutine).
+    marked: RefCell<Vec<usize>>,
+    /// An error the hook raises as soon as the script resumes: the error
+    /// reply of a `redis.call` that finished after a yield.
+    raise_next: RefCell<Option<(Vec<u8>, Option<Position>)>>,
+}
+
+thread_local! {
+    static RUN: RefCell<Option<RunCtx>> = const { RefCell::new(None) };
+    static CONTROL: Control = Control::default();
+}
+
+/// Instructions between two looks at the clock (Redis's figure).
+const HOOK_EVERY: i32 = 100_000;
+
+/// The kind of script keeping this shard busy (past the threshold), if any.
+pub fn busy() -> Option<Kind> {
+    CONTROL.with(|c| {
+        if c.busy.get() && !c.in_call.get() {
+            c.kind.get()
+        } else {
+            c.remote_busy.get()
+        }
+    })
+}
+
+/// Tell every other shard that a script here is busy (`Some`) or done.
+fn announce_busy(shard: &Rc<Shard>, kind: Option<Kind>) {
+    for to in (0..shard.count).filter(|&s| s != shard.id) {
+        shard.post_now(
+            to,
+            Box::new(move |_| CONTROL.with(|c| c.remote_busy.set(kind))),
+        );
+    }
+}
+
+/// SCRIPT KILL / FUNCTION KILL on this shard.
+pub fn kill(kind: Kind) -> KillOutcome {
+    CONTROL.with(|c| match c.kind.get() {
+        None => KillOutcome::NotBusy,
+        Some(_) if c.wrote.get() => KillOutcome::Unkillable,
+        Some(k) if k != kind => KillOutcome::OtherKind(k),
+        Some(_) => {
+            c.kill.set(true);
+            KillOutcome::Killed
+        }
+    })
+}
+
+/// Set the count hook on a fresh state (threads created later inherit it).
+pub fn install_hook(lua: &Lua) -> mlua::Result<()> {
+    // SAFETY: lua_sethook only stores the hook in the state; `hook` is a
+    // plain function with the signature Lua expects.
+    unsafe {
+        lua.exec_raw::<()>((), |state| {
+            ffi::lua_sethook(state, Some(hook), ffi::LUA_MASKCOUNT, HOOK_EVERY);
+        })
+    }
+}
+
+/// True when no C function sits between the running Lua code of `l` and
+/// the bottom of its stack, so `lua_yield` from the hook is allowed.
+///
+/// # Safety
+/// `l` must be the running state inside a hook.
+unsafe fn yieldable(l: *mut ffi::lua_State) -> bool {
+    let mut level = 0;
+    loop {
+        let mut ar: ffi::lua_Debug = unsafe { std::mem::zeroed() };
+        // SAFETY: `ar` is a valid lua_Debug; level walks up until Lua says
+        // there is no such level.
+        if unsafe { ffi::lua_getstack(l, level, &mut ar) } == 0 {
+            return true;
+        }
+        if unsafe { ffi::lua_getinfo(l, c"S".as_ptr(), &mut ar) } == 0 || ar.what.is_null() {
+            return false;
+        }
+        // SAFETY: `what` points at a static NUL-terminated string.
+        if unsafe { std::ffi::CStr::from_ptr(ar.what) }.to_bytes() == b"C" {
+            return false;
+        }
+        level += 1;
+    }
+}
+
+/// The source and current line of the innermost user frame of `l`.
+///
+/// # Safety
+/// `l` must be running (inside a hook or a C function).
+unsafe fn user_frame(l: *mut ffi::lua_State) -> Option<(Vec<u8>, i64)> {
+    let mut level = 0;
+    loop {
+        let mut ar: ffi::lua_Debug = unsafe { std::mem::zeroed() };
+        // SAFETY: as in `yieldable`.
+        if unsafe { ffi::lua_getstack(l, level, &mut ar) } == 0 {
+            return None;
+        }
+        if unsafe { ffi::lua_getinfo(l, c"Sl".as_ptr(), &mut ar) } != 0 && !ar.source.is_null() {
+            // SAFETY: `source` is a NUL-terminated string owned by Lua.
+            let src = unsafe { std::ffi::CStr::from_ptr(ar.source) }.to_bytes();
+            if src.starts_with(b"@user_") {
+                return Some((src.to_vec(), i64::from(ar.currentline)));
+            }
+        }
+        level += 1;
+    }
+}
+
+unsafe extern "C-unwind" fn hook(l: *mut ffi::lua_State, _ar: *mut ffi::lua_Debug) {
+    let raised = {
+        let pending = CONTROL.with(|c| c.raise_next.borrow_mut().take());
+        match pending {
+            Some((text, at)) => {
+                // SAFETY: back to the ordinary count hook, then the error
+                // table goes on the stack, carrying where the call was made
+                // (the script has moved on by one instruction); `text` is
+                // dropped before the raise.
+                unsafe {
+                    ffi::lua_sethook(l, Some(hook), ffi::LUA_MASKCOUNT, HOOK_EVERY);
+                    ffi::lua_checkstack(l, 4);
+                    super::call::push_err_table(l, &text);
+                    if let Some((source, line)) = at {
+                        ffi::lua_pushlstring(l, source.as_ptr().cast(), source.len());
+                        ffi::lua_setfield(l, -2, c"source".as_ptr());
+                        ffi::lua_pushnumber(l, line as f64);
+                        ffi::lua_setfield(l, -2, c"line".as_ptr());
+                    }
+                }
+                true
+            }
+            None => false,
+        }
+    };
+    if raised {
+        // SAFETY: raising from a hook is how Redis stops scripts too; no
+        // Rust value is alive here.
+        unsafe { ffi::lua_error(l) }
+    }
+    let pause = CONTROL.with(|c| {
+        let Some(started) = c.started.get() else {
+            return false;
+        };
+        if c.kill.get() {
+            return true;
+        }
+        let threshold = c.threshold_ms.get();
+        if threshold > 0 && started.elapsed().as_millis() >= u128::from(threshold) {
+            if !c.busy.get() {
+                c.busy.set(true);
+                log::warn!(
+                    "Slow script detected: still in execution after {} milliseconds. You can try killing the script using the SCRIPT KILL command.",
+                    started.elapsed().as_millis()
+                );
+            }
+            return true;
+        }
+        false
+    });
+    if !pause {
+        return;
+    }
+    let ours = CONTROL.with(|c| c.marked.borrow().contains(&(l as usize)));
+    // SAFETY: we are inside a hook of `l`.
+    if !ours || !unsafe { yieldable(l) } {
+        return;
+    }
+    if CONTROL.with(|c| c.kill.get()) {
+        // SAFETY: inside a hook of `l`.
+        let line = unsafe { user_frame(l) }.map_or(0, |(_, line)| line);
+        CONTROL.with(|c| c.kill_line.set(line));
+    }
+    // SAFETY: a count hook of a Lua 5.1 thread with no C frame on its
+    // stack may yield (the VM resumes "inside the hook" later).
+    unsafe {
+        ffi::lua_yield(l, 0);
+    }
+}
+
+/// `rt.mark(co)`: let the hook pause this coroutine.
+pub fn lua_mark(_: &Lua, co: mlua::Thread) -> mlua::Result<()> {
+    let p = co.to_pointer() as usize;
+    CONTROL.with(|c| c.marked.borrow_mut().push(p));
+    Ok(())
+}
+
+/// An error raised from Rust with Redis's error-table text (`-CODE msg`).
+fn raise(text: &str) -> mlua::Error {
+    mlua::Error::runtime(format!("-{text}"))
+}
+
+fn lua_bytes(v: &Value) -> Option<Vec<u8>> {
+    match v {
+        Value::String(s) => Some(s.as_bytes().to_vec()),
+        Value::Integer(i) => Some(i.to_string().into_bytes()),
+        Value::Number(n) => Some(resp::numfmt::g17(*n).into_bytes()),
+        _ => None,
+    }
+}
+
+/// Check a script's command like Redis's `scriptCall`; the error text on refusal.
+fn admit(ctx: &RunCtx, argv: &[Vec<u8>]) -> Result<(), &'static str> {
+    use crate::command::spec::flags;
+    let t = crate::command::table::table();
+    let name = argv.first().map_or(&[][..], |a| a.as_slice());
+    let Some(mut id) = t.lookup(name) else {
+        return Err("Unknown Redis command called from script");
+    };
+    if !t.get(id).spec.subcommands.is_empty() && argv.len() >= 2 {
+        match t.lookup_sub(id, argv.get(1).map_or(&[][..], |a| a.as_slice())) {
+            Some(sid) => id = sid,
+            None => return Err("Unknown Redis command called from script"),
+        }
+    }
+    let spec = t.get(id).spec;
+    let argc = i64::try_from(argv.len()).unwrap_or(i64::MAX);
+    let arity = i64::from(spec.arity);
+    if (arity > 0 && arity != argc) || argc < -arity {
+        return Err("Wrong number of args calling Redis command from script");
+    }
+    if spec.has(flags::NOSCRIPT) {
+        return Err("This Redis command is not allowed from script");
+    }
+    if spec.has(flags::WRITE) {
+        if ctx.read_only {
+            return Err("Write commands are not allowed from read-only scripts.");
+        }
+        CONTROL.with(|c| c.wrote.set(true));
+    }
+    Ok(())
+}
+
+/// Run one `redis.call` for the script (see [`super::call`]): checks,
+/// dispatch as the script's client, then the reply at once or
+/// [`Step::Pending`]. `thread` is the calling Lua state, resumed later.
+pub(super) fn execute(argv: Vec<Vec<u8>>, raise: bool, thread: usize) -> Step {
+    RUN.with(|cell| {
+        let mut guard = cell.borrow_mut();
+        let Some(ctx) = guard.as_mut() else {
+            return Step::Refuse("redis.call/pcall can only be called inside a script invocation");
+        };
+        if let Err(text) = admit(ctx, &argv) {
+            return Step::Refuse(text);
+        }
+        let req = Request::from_args(argv);
+        let mut batch = Batch::new(ctx.shard.count);
+        batch.client = Some(ctx.conn.info.clone());
+        CONTROL.with(|c| c.in_call.set(true));
+        crate::command::dispatch(&ctx.shard, &mut ctx.conn, &mut batch, &req);
+        CONTROL.with(|c| c.in_call.set(false));
+        let resp3 = ctx.conn.proto == Proto::Resp3;
+        if batch.is_settled() {
+            return Step::Reply(decode_reply(&batch.out), resp3);
+        }
+        let shard = ctx.shard.clone();
+        ctx.pending = Some(Pending {
+            fut: Box::pin(async move {
+                batch.flush(&shard).await;
+                batch
+            }),
+            raise,
+            thread,
+            // SAFETY: `thread` is running the C function that called us.
+            at: unsafe { user_frame(thread as *mut ffi::lua_State) },
+        });
+        Step::Pending
+    })
+}
+
+/// The one reply in `out` (a null if there is none).
+fn decode_reply(out: &[u8]) -> Frame {
+    match resp::decode::decode(out) {
+        Ok(Some((f, _))) => f,
+        _ => Frame::Null,
+    }
+}
+
+fn raise_text(text: &str) -> mlua::Error {
+    raise(&format!("ERR {text}"))
+}
+
+/// The script's client: the caller's database and id, RESP2, inside the
+/// caller's locks.
+fn script_conn(caller: &Caller, owner: u64) -> Conn {
+    Conn {
+        id: caller.id,
+        db: caller.db,
+        proto: Proto::Resp2,
+        authenticated: true,
+        info: Rc::new(ClientInfo::new(
+            caller.id,
+            "lua".into(),
+            String::new(),
+            -1,
+            caller.now_ms,
+        )),
+        reply_mode: ReplyMode::On,
+        close_after_reply: false,
+        is_local: true,
+        now_ms: caller.now_ms,
+        multi: None,
+        watched: Vec::new(),
+        pending: None,
+        exec_owner: owner,
+        subs: None,
+    }
+}
+
+fn string_table(lua: &Lua, items: &[Bytes]) -> mlua::Result<Table> {
+    let t = lua.create_table_with_capacity(items.len(), 0)?;
+    for (i, b) in items.iter().enumerate() {
+        t.raw_set(i + 1, lua.create_string(b)?)?;
+    }
+    Ok(t)
+}
+
+/// How a run ended.
+enum End {
+    Returned(MultiValue),
+    Killed,
+    Failed(String),
+}
+
+/// Run `inv` for `caller` and return the encoded reply (in the caller's
+/// protocol). Awaits: locks, commands on other shards, time-limit pauses.
+pub async fn invoke(shard: &Rc<Shard>, caller: Caller, vm: &Vm, inv: Invocation) -> Vec<u8> {
+    let mut out = Vec::new();
+    let owner = if caller.exec_owner != 0 {
+        caller.exec_owner
+    } else {
+        caller.id.max(1)
+    };
+    let parts = (0..shard.count)
+        .map(|s| (s, LockSet::whole_shard(Mode::Write)))
+        .collect();
+    let Ok(session) = Session::lock(shard, owner, parts).await else {
+        ReplyWriter::new(&mut out, caller.proto).error(b"ERR shard unavailable");
+        return out;
+    };
+    let end = run_locked(shard, &caller, vm, &inv, owner).await;
+    let script_resp3 = RUN.with(|r| {
+        r.borrow_mut()
+            .take()
+            .is_some_and(|c| c.conn.proto == Proto::Resp3)
+    });
+    if CONTROL.with(|c| c.busy.get()) {
+        announce_busy(shard, None);
+    }
+    let kill_line = CONTROL.with(|c| {
+        c.started.set(None);
+        c.kind.set(None);
+        c.busy.set(false);
+        c.kill.set(false);
+        c.marked.borrow_mut().clear();
+        c.raise_next.borrow_mut().take();
+        c.kill_line.get()
+    });
+    session.release().await;
+    let source = match inv.kind {
+        Kind::Eval => "@user_script",
+        Kind::Function => "@user_function",
+    };
+    let mut w = ReplyWriter::new(&mut out, caller.proto);
+    match end {
+        End::Returned(vals) => {
+            let mut it = vals.into_iter();
+            let ok = matches!(it.next(), Some(Value::Boolean(true)));
+            let v = it.next().unwrap_or(Value::Nil);
+            if ok {
+                convert::write_reply(&mut w, &v, script_resp3);
+            } else {
+                let src = it.next();
+                let line = it.next();
+                w.error(&error_reply(&v, &inv.name, src.as_ref(), line.as_ref()));
+            }
+        }
+        End::Killed => {
+            let what = match inv.kind {
+                Kind::Eval => "SCRIPT",
+                Kind::Function => "FUNCTION",
+            };
+            w.error(
+                format!(
+                    "ERR Script killed by user with {what} KILL... script: {}, on {source}:{kill_line}.",
+                    inv.name
+                )
+                .as_bytes(),
+            );
+        }
+        End::Failed(e) => w.error(format!("ERR Error running script: {e}").as_bytes()),
+    }
+    out
+}
+
+async fn run_locked(
+    shard: &Rc<Shard>,
+    caller: &Caller,
+    vm: &Vm,
+    inv: &Invocation,
+    owner: u64,
+) -> End {
+    if RUN.with(|r| r.borrow().is_some()) {
+        return End::Failed("another script is running on this shard".into());
+    }
+    let threshold = shard.state.borrow().config.busy_reply_threshold;
+    RUN.with(|r| {
+        *r.borrow_mut() = Some(RunCtx {
+            shard: shard.clone(),
+            conn: script_conn(caller, owner),
+            read_only: inv.read_only,
+            pending: None,
+        })
+    });
+    CONTROL.with(|c| {
+        c.started.set(Some(Instant::now()));
+        c.threshold_ms.set(threshold);
+        c.kind.set(Some(inv.kind));
+        c.kill.set(false);
+        c.wrote.set(false);
+        c.busy.set(false);
+        c.kill_line.set(0);
+    });
+    let lua = &vm.lua;
+    let prepared = (|| -> mlua::Result<(mlua::Thread, MultiValue)> {
+        let keys = string_table(lua, &inv.keys)?;
+        let args = string_table(lua, &inv.args)?;
+        let mut first = vec![Value::Function(inv.func.clone())];
+        match inv.kind {
+            Kind::Eval => {
+                vm.globals.raw_set("KEYS", keys)?;
+                vm.globals.raw_set("ARGV", args)?;
+                first.push(Value::String(lua.create_string("@user_script")?));
+            }
+            Kind::Function => {
+                first.push(Value::String(lua.create_string("@user_function")?));
+                first.push(Value::Table(keys));
+                first.push(Value::Table(args));
+            }
+        }
+        let thread = lua.create_thread(vm.runner.clone())?;
+        lua_mark(lua, thread.clone())?;
+        Ok((thread, MultiValue::from_vec(first)))
+    })();
+    let (thread, mut resume_with) = match prepared {
+        Ok(p) => p,
+        Err(e) => return End::Failed(e.to_string()),
+    };
+    let mut announced = false;
+    loop {
+        let vals = match thread.resume::<MultiValue>(resume_with) {
+            Ok(v) => v,
+            Err(e) => return End::Failed(e.to_string()),
+        };
+        if thread.status() != ThreadStatus::Resumable {
+            return End::Returned(vals);
+        }
+        let pending = RUN.with(|r| r.borrow_mut().as_mut().and_then(|c| c.pending.take()));
+        match pending {
+            Some(p) => {
+                let batch = p.fut.await;
+                let resp3 = RUN.with(|r| {
+                    r.borrow()
+                        .as_ref()
+                        .is_some_and(|c| c.conn.proto == Proto::Resp3)
+                });
+                let frame = decode_reply(&batch.out);
+                resume_with = match frame {
+                    Frame::Error(e) if p.raise => {
+                        // redis.call raises: the hook does it in the
+                        // script's frame at its first instruction.
+                        let mut text = b"-".to_vec();
+                        text.extend_from_slice(&e);
+                        CONTROL.with(|c| *c.raise_next.borrow_mut() = Some((text, p.at)));
+                        // SAFETY: `p.thread` is the suspended state that
+                        // yielded; setting its hook is allowed while suspended.
+                        unsafe {
+                            ffi::lua_sethook(
+                                p.thread as *mut ffi::lua_State,
+                                Some(hook),
+                                ffi::LUA_MASKCOUNT,
+                                1,
+                            );
+                        }
+                        MultiValue::new()
+                    }
+                    frame => match convert::frame_to_lua(lua, frame, resp3) {
+                        Ok(v) => MultiValue::from_vec(vec![v]),
+                        Err(e) => return End::Failed(e.to_string()),
+                    },
+                };
+            }
+            None => {
+                if CONTROL.with(|c| c.kill.get()) {
+                    return End::Killed;
+                }
+                if !announced && CONTROL.with(|c| c.busy.get()) {
+                    announced = true;
+                    announce_busy(shard, Some(inv.kind));
+                }
+                // Past the time limit: let the shard serve others a while.
+                glommio::timer::sleep(std::time::Duration::from_millis(1)).await;
+                resume_with = MultiValue::new();
+            }
+        }
+    }
+}
+
+/// The innermost Lua error message of an mlua error.
+fn innermost(e: &mlua::Error) -> String {
+    match e {
+        mlua::Error::CallbackError { cause, .. } => innermost(cause),
+        mlua::Error::RuntimeError(m) => m.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The error reply of a failed script: Redis's `-<msg> script: <name>, on
+/// <source>:<line>.`
+fn error_reply(err: &Value, name: &str, src: Option<&Value>, line: Option<&Value>) -> Vec<u8> {
+    let located = |s: &Value, l: &Value| -> Option<(String, i64)> {
+        let s = match s {
+            Value::String(s) => s.to_string_lossy(),
+            _ => return None,
+        };
+        let l = match l {
+            Value::Integer(i) => *i,
+            Value::Number(n) => *n as i64,
+            _ => return None,
+        };
+        Some((s, l))
+    };
+    // A table raised with its own position (a call that finished after a
+    // yield) keeps it; otherwise the innermost user frame at the error.
+    let own = match err {
+        Value::Table(t) => match (t.raw_get::<Value>("source"), t.raw_get::<Value>("line")) {
+            (Ok(s), Ok(l)) => located(&s, &l),
+            _ => None,
+        },
+        _ => None,
+    };
+    let loc = own.or_else(|| match (src, line) {
+        (Some(s), Some(l)) => located(s, l),
+        _ => None,
+    });
+    let short = |s: &str| s.trim_start_matches('@').to_string();
+    let msg: Vec<u8> = match err {
+        Value::Table(t) => match t.raw_get::<Value>("err") {
+            Ok(Value::String(s)) => s.as_bytes().to_vec(),
+            _ => b"ERR unknown error".to_vec(),
+        },
+        Value::String(s) => {
+            let mut m = b"ERR ".to_vec();
+            m.extend_from_slice(&s.as_bytes());
+            m
+        }
+        Value::Error(e) => {
+            let text = innermost(e);
+            match text.strip_prefix('-') {
+                Some(t) => t.as_bytes().to_vec(),
+                None => match &loc {
+                    Some((s, l)) => format!("ERR {}:{l}: {text}", short(s)).into_bytes(),
+                    None => format!("ERR {text}").into_bytes(),
+                },
+            }
+        }
+        Value::Nil => b"ERR nil".to_vec(),
+        Value::Boolean(b) => format!("ERR {b}").into_bytes(),
+        Value::Integer(i) => format!("ERR {i}").into_bytes(),
+        Value::Number(n) => format!("ERR {}", resp::numfmt::g17(*n)).into_bytes(),
+        other => format!("ERR {}", other.type_name()).into_bytes(),
+    };
+    let mut out = msg;
+    if let Some((s, l)) = loc {
+        out.extend_from_slice(format!(" script: {name}, on {s}:{l}.").as_bytes());
+    }
+    out
+}
+
+/// The `redis` table's Rust half (call and pcall come from the prelude).
+pub fn redis_table(lua: &Lua) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    t.set(
+        "sha1hex",
+        lua.create_function(|lua, args: MultiValue| {
+            if args.len() != 1 {
+                return Err(raise_text("wrong number of arguments"));
+            }
+            let body = args.front().and_then(lua_bytes).unwrap_or_default();
+            lua.create_string(super::sha1hex(&body))
+        })?,
+    )?;
+    t.set(
+        "error_reply",
+        lua.create_function(|lua, args: MultiValue| {
+            let text = match (args.len(), args.front()) {
+                (1, Some(Value::String(s))) => {
+                    let b = s.as_bytes();
+                    if b.first() == Some(&b'-') {
+                        b.to_vec()
+                    } else {
+                        let mut v = b"-".to_vec();
+                        v.extend_from_slice(&b);
+                        v
+                    }
+                }
+                _ => b"wrong number or type of arguments".to_vec(),
+            };
+            convert::err_table(lua, &text)
+        })?,
+    )?;
+    t.set(
+        "status_reply",
+        lua.create_function(|lua, args: MultiValue| match (args.len(), args.front()) {
+            (1, Some(Value::String(s))) => {
+                let t = lua.create_table()?;
+                t.raw_set("ok", s.clone())?;
+                Ok(t)
+            }
+            _ => convert::err_table(lua, b"wrong number or type of arguments"),
+        })?,
+    )?;
+    t.set("log", lua.create_function(redis_log)?)?;
+    t.set(
+        "setresp",
+        lua.create_function(|_, args: MultiValue| {
+            if args.len() != 1 {
+                return Err(raise_text("redis.setresp() requires one argument."));
+            }
+            let v = match args.front() {
+                Some(Value::Integer(i)) => *i,
+                Some(Value::Number(n)) => *n as i64,
+                _ => 0,
+            };
+            let proto = match v {
+                2 => Proto::Resp2,
+                3 => Proto::Resp3,
+                _ => return Err(raise_text("RESP version must be 2 or 3.")),
+            };
+            RUN.with(|r| {
+                if let Some(c) = r.borrow_mut().as_mut() {
+                    c.conn.proto = proto;
+                }
+            });
+            Ok(())
+        })?,
+    )?;
+    t.set(
+        "set_repl",
+        lua.create_function(|_, args: MultiValue| {
+            if args.len() != 1 {
+                return Err(raise_text("redis.set_repl() requires two arguments."));
+            }
+            let v = match args.front() {
+                Some(Value::Integer(i)) => *i,
+                Some(Value::Number(n)) => *n as i64,
+                _ => 0,
+            };
+            if v & !3 != 0 {
+                return Err(raise_text(
+                    "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
+                ));
+            }
+            Ok(())
+        })?,
+    )?;
+    t.set("replicate_commands", lua.create_function(|_, ()| Ok(true))?)?;
+    t.set("breakpoint", lua.create_function(|_, ()| Ok(false))?)?;
+    t.set("debug", lua.create_function(|_, _: MultiValue| Ok(()))?)?;
+    t.set(
+        "acl_check_cmd",
+        lua.create_function(|_, args: MultiValue| {
+            let name = args.front().and_then(lua_bytes);
+            let Some(name) = name else {
+                return Err(raise_text(
+                    "Please specify at least one argument for this redis lib call",
+                ));
+            };
+            if crate::command::table::table().lookup(&name).is_none() {
+                return Err(raise_text(
+                    "Invalid command passed to redis.acl_check_cmd()",
+                ));
+            }
+            Ok(true)
+        })?,
+    )?;
+    let version = crate::server::REDIS_VERSION;
+    t.set("REDIS_VERSION", version)?;
+    let num = version
+        .split('.')
+        .map(|p| p.parse::<i64>().unwrap_or(0))
+        .fold(0i64, |acc, p| (acc << 8) | p);
+    t.set("REDIS_VERSION_NUM", num)?;
+    for (name, v) in [
+        ("LOG_DEBUG", 0),
+        ("LOG_VERBOSE", 1),
+        ("LOG_NOTICE", 2),
+        ("LOG_WARNING", 3),
+        ("REPL_NONE", 0),
+        ("REPL_AOF", 1),
+        ("REPL_SLAVE", 2),
+        ("REPL_REPLICA", 2),
+        ("REPL_ALL", 3),
+    ] {
+        t.set(name, v)?;
+    }
+    Ok(t)
+}
+
+/// `redis.log(level, ...)`: the arguments joined by spaces, at Redis's
+/// level (0 debug .. 3 warning).
+fn redis_log(_: &Lua, args: MultiValue) -> mlua::Result<()> {
+    if args.len() < 2 {
+        return Err(raise_text("redis.log() requires two arguments or more."));
+    }
+    let level = match args.front() {
+        Some(Value::Integer(i)) => *i,
+        Some(Value::Number(n)) => *n as i64,
+        Some(Value::String(s)) => {
+            match s.to_str().ok().and_then(|s| s.trim().parse::<f64>().ok()) {
+                Some(n) => n as i64,
+                None => return Err(raise_text("First argument must be a number (log level).")),
+            }
+        }
+        _ => return Err(raise_text("First argument must be a number (log level).")),
+    };
+    if !(0..=3).contains(&level) {
+        return Err(raise_text("Invalid debug level."));
+    }
+    let text = args
+        .iter()
+        .skip(1)
+        .filter_map(lua_bytes)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    match level {
+        0 => log::debug!("{text}"),
+        1 => log::info!("{text}"),
+        2 => log::info!("{text}"),
+        _ => log::warn!("{text}"),
+    }
+    Ok(())
+}

@@ -1,0 +1,389 @@
+//! Lua scripting against redis-server: EVAL / EVALSHA / SCRIPT and FUNCTION
+//! / FCALL replies compared byte for byte (RESP2 and RESP3), the error
+//! texts and positions, scripts touching keys on both shards (declared or
+//! not), BUSY and SCRIPT KILL, and isolation: concurrent EVAL transfers
+//! between counters on two shards never show a partial script.
+//!
+//! With 2 shards `foo` lives on shard 0 and `bar` on shard 1.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{Diff, Pair};
+use resp::Frame;
+use std::thread;
+use std::time::{Duration, Instant};
+
+const EVAL_SCRIPT: &str = r##"
+SET foo bar
+SET bar{x} 1
+EVAL "return 1" 0
+EVAL "return 'x'" 0
+EVAL "return 3.99" 0
+EVAL "return -3.99" 0
+EVAL "return true" 0
+EVAL "return false" 0
+EVAL "return nil" 0
+EVAL "return {1,2,3,'a',nil,5}" 0
+EVAL "return {1,{2,{3,'x'}},{ok='fine'},{err='bad'}}" 0
+EVAL "return {ok='fine'}" 0
+EVAL "return {err='oops'}" 0
+EVAL "return {err='ERR with\r\nnewline'}" 0
+EVAL "return redis.error_reply('E1 z')" 0
+EVAL "return redis.error_reply('nocode')" 0
+EVAL "return redis.error_reply('-X y')" 0
+EVAL "return redis.error_reply(1, 2)" 0
+EVAL "return redis.status_reply('x')" 0
+EVAL "return redis.status_reply()" 0
+EVAL "return redis.sha1hex('')" 0
+EVAL "return redis.sha1hex('abc')" 0
+EVAL "return redis.sha1hex()" 0
+EVAL "return {KEYS[1], KEYS[2], ARGV[1], ARGV[2], #KEYS, #ARGV}" 2 k1 k2 a1 a2
+EVAL "return redis.call('get', KEYS[1])" 1 foo
+EVAL "return redis.call('get', 'nokey')" 0
+EVAL "return {redis.call('get', 'nokey')}" 0
+EVAL "return redis.call('incr', 'foo')" 0
+EVAL "return redis.call('incr', 'bar{x}')" 0
+EVAL "local x = redis.call('incr', 'foo')\nreturn x" 0
+EVAL "local x = redis.call('lpush', 'bar{x}', 'a')\nreturn x" 0
+EVAL "return redis.pcall('incr', 'foo')" 0
+EVAL "local t = redis.pcall('incr', 'foo'); return t.err" 0
+EVAL "return pcall(redis.call, 'incr', 'foo')" 0
+EVAL "local ok, e = pcall(redis.call, 'incr', 'foo'); return e" 0
+EVAL "local ok, e = pcall(redis.call, 'incr', 'bar{x}'); return {tostring(ok), e}" 0
+EVAL "local ok, e = pcall(function() return redis.call('incr', 'bar{x}') end); return {tostring(ok), e}" 0
+EVAL "return redis.call('nosuch')" 0
+EVAL "return redis.pcall('nosuch')" 0
+EVAL "return redis.call()" 0
+EVAL "return redis.call(1)" 0
+EVAL "return redis.call('get', {})" 0
+EVAL "return redis.call('set', 'k')" 0
+EVAL "return redis.call('eval', 'return 1', '0')" 0
+EVAL "return redis.call('multi')" 0
+EVAL "return redis.call('set', 'num', 3.5)" 0
+EVAL "return redis.call('get', 'num')" 0
+EVAL "redis.call('set', 'num', 1/3); return redis.call('get', 'num')" 0
+EVAL "redis.call('set', 'num', 100); return redis.call('get', 'num')" 0
+EVAL "return redis.call('ping')" 0
+EVAL "return redis.call('hset', 'h', 'a', '1', 'b', '2')" 0
+EVAL "return redis.call('hgetall', 'h')" 0
+EVAL "redis.setresp(3); return redis.call('hgetall', 'h')" 0
+EVAL "redis.setresp(3); return redis.call('get', 'nokey')" 0
+EVAL "redis.setresp(3); return redis.call('exists', 'h')" 0
+EVAL "redis.setresp(3); return true" 0
+EVAL "redis.setresp(3); return false" 0
+EVAL "redis.setresp(3); local r = redis.call('hgetall', 'h'); return r.map.a" 0
+EVAL "redis.setresp(4)" 0
+EVAL "redis.setresp()" 0
+EVAL "return {double=3.5}" 0
+EVAL "return {map={a=1}}" 0
+EVAL "return {set={a=true}}" 0
+EVAL "return {big_number='12345678901234567890'}" 0
+EVAL "return {verbatim_string={format='txt', string='hello'}}" 0
+EVAL "x = 1" 0
+EVAL "return y" 0
+EVAL "redis = 1" 0
+EVAL "error('boom')" 0
+EVAL "error({err='MYERR x'})" 0
+EVAL "local function f()\nerror('deep')\nend\nf()" 0
+EVAL "error()" 0
+EVAL "syntax error here" 0
+# (the sequence itself continues across scripts and depends on history)
+EVAL "local a, b, c = math.random(10), math.random(5, 7), math.random(); return {a >= 1 and a <= 10, b >= 5 and b <= 7, c >= 0 and c < 1}" 0
+EVAL "return math.random(0)" 0
+EVAL "return math.random(3, 1)" 0
+EVAL "return type(loadstring)" 0
+EVAL "return type(print)" 0
+EVAL "return type(debug)" 0
+EVAL "return _VERSION" 0
+EVAL "return redis.REDIS_VERSION_NUM > 0" 0
+EVAL "return redis.LOG_WARNING" 0
+EVAL "redis.log(redis.LOG_WARNING, 'from', 'script'); return 1" 0
+EVAL "redis.log(99, 'x')" 0
+EVAL "redis.log('x')" 0
+EVAL "return redis.set_repl(redis.REPL_ALL)" 0
+EVAL "return redis.replicate_commands()" 0
+EVAL "return 1" 1
+EVAL "return 1" -1
+EVAL "return 1" x
+EVAL "return 1" 2 a
+EVAL_RO "return redis.call('get', KEYS[1])" 1 foo
+EVAL_RO "return redis.call('set', 'a', 'b')" 1 a
+EVAL "#!lua flags=no-writes\nreturn redis.call('set', 'a', 'b')" 0
+EVAL "#!lua\nreturn redis.call('set', 'a', 'b')" 0
+EVAL "#!lua flags=bogus\nreturn 1" 0
+EVAL "#!luax\nreturn 1" 0
+EVAL "#!lua name=x\nreturn 1" 0
+SCRIPT LOAD "return 'loaded'"
+SCRIPT EXISTS 8c5e8d8d8f3d57d02ccc6f1c2bbd0ae9e1bd9b4b e0e1f9fabfc9d4800c877a703b823ac0578ff8db abc
+EVAL "return 1" 0
+SCRIPT EXISTS e0e1f9fabfc9d4800c877a703b823ac0578ff8db
+EVALSHA e0e1f9fabfc9d4800c877a703b823ac0578ff8db 0
+EVALSHA E0E1F9FABFC9D4800C877A703B823AC0578FF8DB 0
+EVALSHA_RO e0e1f9fabfc9d4800c877a703b823ac0578ff8db 0
+EVALSHA 0123456789012345678901234567890123456789 0
+EVALSHA abc 0
+SCRIPT LOAD "syntax error"
+SCRIPT FLUSH
+SCRIPT EXISTS e0e1f9fabfc9d4800c877a703b823ac0578ff8db
+EVALSHA e0e1f9fabfc9d4800c877a703b823ac0578ff8db 0
+SCRIPT FLUSH ASYNC
+SCRIPT FLUSH SYNC
+SCRIPT FLUSH bogus
+SCRIPT KILL
+SCRIPT DEBUG NO
+SCRIPT NOSUCH
+MULTI
+EVAL "return redis.call('incr', 'ctr')" 0
+EVAL "return redis.call('incr', 'ctr{x}')" 0
+EXEC
+"##;
+
+const FUNCTION_SCRIPT: &str = r##"
+FUNCTION FLUSH
+FUNCTION LOAD "return 1"
+FUNCTION LOAD "#!lua\nreturn 1"
+FUNCTION LOAD "#!lua name=my-lib\nreturn 1"
+FUNCTION LOAD "#!js name=x\nreturn 1"
+FUNCTION LOAD "#!lua name=mylib\nreturn 1"
+FUNCTION LOAD "#!lua name=mylib\nredis.register_function('myset', function(keys, args) return redis.call('set', keys[1], args[1]) end)\nredis.register_function{function_name='myget', callback=function(keys, args) return redis.call('get', keys[1]) end, flags={'no-writes'}, description='read it'}"
+FUNCTION LOAD "#!lua name=mylib\nredis.register_function('x', function() return 1 end)"
+FUNCTION LOAD "#!lua name=lib2\nredis.register_function('myset', function() return 1 end)"
+FUNCTION LOAD "#!lua name=lib3\nredis.call('ping')"
+FUNCTION LOAD "#!lua name=lib3\nlocal x = "
+FUNCTION LOAD "#!lua name=lib3\nredis.register_function('bad name', function() return 1 end)"
+FUNCTION LOAD "#!lua name=lib3\nredis.register_function('f3', function() return 1 end, 'x')"
+FUNCTION LOAD "#!lua name=lib3\nredis.register_function{function_name='f3', callback=function() return 1 end, flags={'bogus'}}"
+FUNCTION LOAD "#!lua name=lib3\nerror('oops')"
+FCALL myset 1 foo v1
+FCALL myset 1 bar v2
+FCALL myget 1 foo
+FCALL myget 1 bar
+FCALL_RO myget 1 bar
+FCALL_RO myset 1 foo v
+FCALL nosuch 0
+FCALL myset x
+FCALL myset 5 a
+# (LIST of a two-function library: the order is Redis's hash table's)
+FUNCTION LOAD "#!lua name=single\nredis.register_function{function_name='one', callback=function() return 1 end, flags={'no-writes', 'allow-stale'}, description='the one'}"
+FUNCTION LIST LIBRARYNAME sing*
+FUNCTION LIST WITHCODE LIBRARYNAME single
+FUNCTION LIST LIBRARYNAME nomatch
+FUNCTION LIST bogus
+FUNCTION LIST LIBRARYNAME
+FUNCTION DELETE single
+FUNCTION LOAD REPLACE "#!lua name=mylib\nredis.register_function('myset', function(keys, args) return 'replaced' end)"
+FCALL myset 0
+FCALL myget 1 foo
+FUNCTION DELETE nosuch
+FUNCTION DELETE mylib
+FCALL myset 0
+FUNCTION FLUSH bogus
+FUNCTION STATS
+FUNCTION KILL
+"##;
+
+#[test]
+fn eval_matches_redis() {
+    if !testkit::have_redis() {
+        eprintln!("redis-server not installed; skipping");
+        return;
+    }
+    let pair = Pair::start();
+    pair.script(false, EVAL_SCRIPT);
+    pair.diff().same("FLUSHALL");
+    pair.script(true, EVAL_SCRIPT);
+}
+
+#[test]
+fn functions_match_redis() {
+    if !testkit::have_redis() {
+        eprintln!("redis-server not installed; skipping");
+        return;
+    }
+    let pair = Pair::start();
+    pair.script(false, FUNCTION_SCRIPT);
+    pair.script(true, FUNCTION_SCRIPT);
+}
+
+/// FUNCTION DUMP from one server restores into the other, both ways.
+#[test]
+fn function_dump_restores_across_servers() {
+    if !testkit::have_redis() {
+        eprintln!("redis-server not installed; skipping");
+        return;
+    }
+    let pair = Pair::start();
+    let mut d = pair.diff();
+    d.same("FUNCTION LOAD \"#!lua name=lib1\\nredis.register_function('f1', function(k, a) return a[1] end)\"");
+    d.same("FUNCTION LOAD \"#!lua name=lib2\\nredis.register_function{function_name='f2', callback=function() return 2 end, flags={'no-writes'}}\"");
+    let s_dump = d.shoal.call(["FUNCTION", "DUMP"]).unwrap();
+    let r_dump = d.redis.call(["FUNCTION", "DUMP"]).unwrap();
+    let (Frame::Bulk(s_dump), Frame::Bulk(r_dump)) = (s_dump, r_dump) else {
+        panic!("FUNCTION DUMP replies are not bulk strings");
+    };
+    d.same("FUNCTION FLUSH");
+    assert_eq!(
+        d.shoal
+            .call([&b"FUNCTION"[..], b"RESTORE", &r_dump[..]])
+            .unwrap(),
+        Frame::Simple("OK".into())
+    );
+    assert_eq!(
+        d.redis
+            .call([&b"FUNCTION"[..], b"RESTORE", &s_dump[..]])
+            .unwrap(),
+        Frame::Simple("OK".into())
+    );
+    d.same("FCALL f1 0 hello");
+    d.same("FCALL_RO f2 0");
+    d.same_unordered("FUNCTION LIST WITHCODE");
+    // APPEND (the default) refuses existing libraries; REPLACE and FLUSH do not.
+    let again = d
+        .shoal
+        .call([&b"FUNCTION"[..], b"RESTORE", &r_dump[..]])
+        .unwrap();
+    let again_r = d
+        .redis
+        .call([&b"FUNCTION"[..], b"RESTORE", &r_dump[..]])
+        .unwrap();
+    assert_eq!(again, again_r);
+    for policy in ["REPLACE", "FLUSH"] {
+        let a = d
+            .shoal
+            .call([&b"FUNCTION"[..], b"RESTORE", &r_dump[..], policy.as_bytes()])
+            .unwrap();
+        let b = d
+            .redis
+            .call([&b"FUNCTION"[..], b"RESTORE", &r_dump[..], policy.as_bytes()])
+            .unwrap();
+        assert_eq!(a, b, "RESTORE {policy}");
+    }
+    d.same_error("FUNCTION RESTORE garbage");
+}
+
+/// A script touching a key on the other shard that it did not declare, and
+/// EVALSHA from a connection on either shard after SCRIPT LOAD.
+#[test]
+fn scripts_reach_every_shard() {
+    let server = common::shoal().threads(2).start();
+    let mut c = server.client();
+    let sha = c
+        .call([
+            "SCRIPT",
+            "LOAD",
+            "return redis.call('incr', KEYS[1]) + redis.call('incr', 'bar')",
+        ])
+        .unwrap();
+    let Frame::Bulk(sha) = sha else {
+        panic!("SCRIPT LOAD: {sha}");
+    };
+    // Several connections land on both shards (SO_REUSEPORT spreads them).
+    for i in 0..8 {
+        let mut c = server.client();
+        let r = c.call([&b"EVALSHA"[..], &sha[..], b"1", b"foo"]).unwrap();
+        assert_eq!(r, Frame::Integer(2 * (i + 1)), "run {i}");
+    }
+    assert_eq!(
+        c.call(["MGET", "foo", "bar"]).unwrap().to_string(),
+        "[\"8\", \"8\"]"
+    );
+}
+
+/// Transfers between two counters on different shards by EVAL, under
+/// concurrent readers: every read (MGET or another EVAL) sees the total.
+#[test]
+fn eval_is_isolated_across_shards() {
+    let server = common::shoal().threads(2).start();
+    let mut c = server.client();
+    c.call(["MSET", "foo", "1000", "bar", "1000"]).unwrap();
+    let transfer = "local a = redis.call('decrby', KEYS[1], ARGV[1])\n\
+                    local b = redis.call('incrby', KEYS[2], ARGV[1])\n\
+                    return a + b";
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut writers = Vec::new();
+    for w in 0..3 {
+        let addr = server.port();
+        let transfer = transfer.to_string();
+        writers.push(thread::spawn(move || {
+            let mut c = resp::client::Client::connect(("127.0.0.1", addr)).unwrap();
+            let mut n = 0;
+            while Instant::now() < deadline && n < 20_000 {
+                let (from, to) = if (n + w) % 2 == 0 {
+                    ("foo", "bar")
+                } else {
+                    ("bar", "foo")
+                };
+                let r = c.call(["EVAL", &transfer, "2", from, to, "7"]).unwrap();
+                assert_eq!(r, Frame::Integer(2000), "a script saw a partial transfer");
+                n += 1;
+            }
+            n
+        }));
+    }
+    let mut reads = 0;
+    while Instant::now() < deadline {
+        let r = c.call(["MGET", "foo", "bar"]).unwrap();
+        let Frame::Array(v) = r else { panic!("MGET") };
+        let total: i64 = v
+            .iter()
+            .map(|f| match f {
+                Frame::Bulk(b) => std::str::from_utf8(b).unwrap().parse::<i64>().unwrap(),
+                other => panic!("MGET element {other}"),
+            })
+            .sum();
+        assert_eq!(total, 2000, "MGET saw a partial EVAL");
+        reads += 1;
+    }
+    let done: i32 = writers.into_iter().map(|w| w.join().unwrap()).sum();
+    assert!(
+        done > 100 && reads > 100,
+        "too little load: {done} scripts, {reads} reads"
+    );
+}
+
+/// Past busy-reply-threshold other clients get BUSY; SCRIPT KILL stops a
+/// script that has not written, UNKILLABLE protects one that has; the
+/// replies match redis-server's.
+#[test]
+fn busy_scripts_and_script_kill_match_redis() {
+    if !testkit::have_redis() {
+        eprintln!("redis-server not installed; skipping");
+        return;
+    }
+    let pair = Pair::start_with(&[("busy-reply-threshold", "200")]);
+    let mut seen = Vec::new();
+    for (name, port) in [("shoal", pair.shoal.port()), ("redis", pair.redis.port())] {
+        let runner = thread::spawn(move || {
+            let mut c = resp::client::Client::connect(("127.0.0.1", port)).unwrap();
+            c.call(["EVAL", "local i = 0\nwhile true do i = i + 1 end", "0"])
+                .unwrap()
+        });
+        let mut other = resp::client::Client::connect(("127.0.0.1", port)).unwrap();
+        thread::sleep(Duration::from_millis(400));
+        let busy = other.call(["GET", "x"]).unwrap();
+        assert_eq!(
+            busy.to_string(),
+            "(error) BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.",
+            "{name}"
+        );
+        assert_eq!(
+            other.call(["SCRIPT", "KILL"]).unwrap(),
+            Frame::Simple("OK".into()),
+            "{name}"
+        );
+        let killed = runner.join().unwrap();
+        assert!(
+            killed
+                .to_string()
+                .starts_with("(error) ERR Script killed by user with SCRIPT KILL..."),
+            "{name}: {killed}"
+        );
+        seen.push(killed);
+        assert_eq!(other.call(["PING"]).unwrap(), Frame::Simple("PONG".into()));
+    }
+    assert_eq!(seen.first(), seen.get(1), "killed-script replies differ");
+    let mut d: Diff = pair.diff();
+    d.same("SCRIPT KILL");
+}
