@@ -12,7 +12,8 @@
 #   shoal --threads 1:  ratelimit by EVALSHA, PUBLISH to 10 subscribers,
 #                       MULTI/3 SET/EXEC on one shard
 #   shoal --threads 2:  MULTI/3 SET/EXEC on one shard (the baseline for the
-#                       next line) and across shards; both shards on CPU 0,
+#                       next line) and across shards, EVALSHA (a script holds
+#                       every shard: the cost of that); both shards on CPU 0,
 #                       Redis's CPU budget (--threads2-cpus 0,1 gives them a
 #                       CPU each, the second shared with shoal-benchmark)
 # redis-server runs with its defaults, persistence off.
@@ -49,12 +50,13 @@ command -v redis-server >/dev/null || { echo "redis-server missing (apt-get inst
 # Test id -> shoal-server --threads, and shoal-benchmark's flags (besides -p -c -P -n).
 declare -A THREADS FLAGS
 TESTS_T1="ratelimit-evalsha publish tx-one-shard"
-TESTS_T2="tx-one-shard-t2 tx-cross-shard-t2"
+TESTS_T2="tx-one-shard-t2 tx-cross-shard-t2 ratelimit-evalsha-t2"
 THREADS[ratelimit-evalsha]=1; FLAGS[ratelimit-evalsha]="--preset ratelimit --ratelimit-mode script -r 100000"
 THREADS[publish]=1;           FLAGS[publish]="--preset publish --subscribers 10"
 THREADS[tx-one-shard]=1;      FLAGS[tx-one-shard]="--preset tx --tx-keys one-shard -r 100000"
 THREADS[tx-one-shard-t2]=2;   FLAGS[tx-one-shard-t2]="--preset tx --tx-keys one-shard -r 100000"
 THREADS[tx-cross-shard-t2]=2; FLAGS[tx-cross-shard-t2]="--preset tx --tx-keys cross-shard -r 100000"
+THREADS[ratelimit-evalsha-t2]=2; FLAGS[ratelimit-evalsha-t2]="--preset ratelimit --ratelimit-mode script -r 100000"
 COMMON="-c 50 -P 1 -n $N"
 
 free_port() { # outside the ephemeral range, so client sockets cannot hold it
@@ -138,6 +140,7 @@ titles = {
     "tx-one-shard": "MULTI/3 SET/EXEC, one shard",
     "tx-one-shard-t2": "MULTI/3 SET/EXEC, one shard (Shoal --threads 2)",
     "tx-cross-shard-t2": "MULTI/3 SET/EXEC, cross-shard (Shoal --threads 2)",
+    "ratelimit-evalsha-t2": "ratelimit, EVALSHA (Shoal --threads 2: the script holds both shards)",
 }
 # Shoal-benchmark failures that mean a broken run, not a missing feature.
 BROKEN = ("Could not connect", "closed the connection", "no reply for", "panicked")

@@ -415,6 +415,14 @@ return hex(struct.pack('>bBhHlLTiIi1I1i2I2i8I8', -1, 255, -2, 65534, -3, 3, 4, -
 return all(struct.unpack('<bBhHlLTiIi1I1i2I2i8I8', struct.pack('<bBhHlLTiIi1I1i2I2i8I8', -1, 255, -2, 65534, -3, 3, 4, -5, 5, -6, 6, -7, 7, -8, 8)))
 return all(struct.unpack('>i5I5i7I7', struct.pack('>i5I5i7I7', -1, 1099511627775, -2, 72057594037927935)))
 return all(struct.unpack('>i3I3', '\255\255\255\255\255\255'))
+# ---- many arguments, many library tables
+local t = {} for i = 1, 7990 do t[i] = 'x' .. i end return #struct.pack(string.rep('s', 7990), unpack(t))
+local t = {} for i = 1, 7990 do t[i] = 'x' .. i end return cjson.encode(unpack(t))
+local t = {} for i = 1, 7990 do t[i] = tostring(i) end return bit.bor(unpack(t))
+local t = {} for i = 1, 4000 do t[i] = 'x' .. i end return #cmsgpack.pack(unpack(t))
+local t = {} for i = 1, 20 do t[i] = i end return all(struct.unpack(string.rep('b', 20), struct.pack(string.rep('b', 20), unpack(t))))
+local t = {} for i = 1, 17 do t[i] = {i} end return hex(cmsgpack.pack(unpack(t)))
+local keep = {} for i = 1, 9000 do keep[i] = cjson.new() end return keep[4500].encode({a = {b = {1, 2}}})
 # ---- all four together
 return cjson.encode(cmsgpack.unpack(cmsgpack.pack(cjson.decode('{"a":[1,2.5,"x",true,{"b":false}]}'))))
 return hex(cmsgpack.pack(cjson.decode('[1,null,{"k":[]}]')))
@@ -478,13 +486,11 @@ fn run_corpus(resp3: bool) {
 }
 
 #[test]
-#[ignore = "needs EVAL (issue 4)"]
 fn lua_libraries_match_redis_resp2() {
     run_corpus(false);
 }
 
 #[test]
-#[ignore = "needs EVAL (issue 4)"]
 fn lua_libraries_match_redis_resp3() {
     run_corpus(true);
 }
@@ -493,7 +499,6 @@ fn lua_libraries_match_redis_resp3() {
 /// script are seen by the next, and `SCRIPT FLUSH` resets them (Redis
 /// builds a new Lua state).
 #[test]
-#[ignore = "needs EVAL (issue 4)"]
 fn cjson_settings_persist_until_script_flush() {
     let s = start();
     let mut d = Diff {

@@ -32,7 +32,10 @@ enum RestorePolicy {
 }
 
 fn apply(shard: &Shard, change: &Change) -> Result<Option<String>, String> {
-    let vm = shard.scripting.vm().map_err(|e| format!("ERR {e}"))?;
+    let vm = shard
+        .scripting
+        .function_vm()
+        .map_err(|e| format!("ERR {e}"))?;
     let mut f = shard.scripting.functions.borrow_mut();
     match change {
         Change::Load(code, replace) => f.load(&vm, code, *replace).map(Some),
@@ -113,7 +116,7 @@ fn fcall_generic(ctx: &mut Ctx<'_>, req: &Request, read_only: bool) -> CmdResult
     let vm = ctx
         .shard
         .scripting
-        .vm()
+        .function_vm()
         .map_err(|e| CmdError::owned(format!("ERR {e}")))?;
     let inv = Invocation {
         func: f.func,

@@ -138,20 +138,32 @@ pub struct Script {
 /// A shard's scripting state: the Lua state and what it has compiled.
 #[derive(Default)]
 pub struct Scripting {
+    /// The state EVAL scripts run in (SCRIPT FLUSH replaces it).
     vm: RefCell<Option<vm::Vm>>,
+    /// The state FUNCTION libraries live in (Redis keeps them apart too).
+    fvm: RefCell<Option<vm::Vm>>,
     scripts: RefCell<HashMap<String, (Script, bytes::Bytes)>>,
     /// FUNCTION libraries.
     pub functions: RefCell<functions::Functions>,
 }
 
 impl Scripting {
-    /// The shard's Lua state, created on first use.
+    /// The shard's Lua state for EVAL, created on first use.
     pub fn vm(&self) -> mlua::Result<vm::Vm> {
-        if let Some(vm) = self.vm.borrow().as_ref() {
+        Self::lazy(&self.vm)
+    }
+
+    /// The shard's Lua state for functions, created on first use.
+    pub fn function_vm(&self) -> mlua::Result<vm::Vm> {
+        Self::lazy(&self.fvm)
+    }
+
+    fn lazy(slot: &RefCell<Option<vm::Vm>>) -> mlua::Result<vm::Vm> {
+        if let Some(vm) = slot.borrow().as_ref() {
             return Ok(vm.clone());
         }
         let vm = vm::Vm::new()?;
-        *self.vm.borrow_mut() = Some(vm.clone());
+        *slot.borrow_mut() = Some(vm.clone());
         Ok(vm)
     }
 
@@ -185,12 +197,11 @@ impl Scripting {
         Ok((sha, script))
     }
 
-    /// Forget every script (SCRIPT FLUSH).
+    /// Forget every script and start a fresh Lua state (SCRIPT FLUSH);
+    /// a script still running keeps the old state until it ends.
     pub fn flush(&self) {
         self.scripts.borrow_mut().clear();
-        if let Some(vm) = self.vm.borrow().as_ref() {
-            vm.collect();
-        }
+        self.vm.borrow_mut().take();
     }
 
     /// Number of cached scripts (INFO memory's `number_of_cached_scripts`).
@@ -201,6 +212,7 @@ impl Scripting {
     /// Bytes the Lua state uses (INFO memory's `used_memory_lua`).
     pub fn memory(&self) -> usize {
         self.vm.borrow().as_ref().map_or(0, vm::Vm::memory)
+            + self.fvm.borrow().as_ref().map_or(0, vm::Vm::memory)
     }
 }
 

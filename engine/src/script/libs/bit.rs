@@ -60,7 +60,7 @@ pub(crate) fn tobit(n: f64) -> u32 {
 /// Argument `n` as bits: `lua_tonumber`, then the conversion; a value that
 /// is not a number and converts to 0 is a type error (`barg` in C).
 fn barg(lua: &Lua, args: &Args, n: usize) -> LibResult<u32> {
-    let x = super::to_number(lua, args.get(n))?;
+    let x = super::to_number(lua, args.get(n).as_ref())?;
     let b = tobit(x.unwrap_or(0.0));
     if b == 0 && x.is_none() {
         return type_error(args, n, "number");

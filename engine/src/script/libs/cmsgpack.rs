@@ -83,10 +83,11 @@ fn pack(lua: &Lua, args: Args) -> LibResult<Ret> {
         return arg_error(0, "Too many arguments for MessagePack pack.");
     }
     let mut buf = Vec::new();
-    for (i, v) in args.values().iter().enumerate() {
+    for i in 1..=nargs {
         // The C code keeps each argument's encoding on the stack until the
         // final concatenation, then pushes a copy of the next argument.
-        encode(&mut buf, v, 0, nargs + i + 1)?;
+        let v = args.get(i).unwrap_or(Value::Nil);
+        encode(&mut buf, &v, 0, nargs + i)?;
     }
     Ok(Value::String(lua.create_string(&buf)?).into())
 }
@@ -409,7 +410,7 @@ impl Decoder<'_> {
                     return Ok(v);
                 };
                 let table = match &current {
-                    Some(t) => t.clone(),
+                    Some(t) => t,
                     None => {
                         return Err(Stop::Raise(Raise::Lua(mlua::Error::runtime(
                             "cmsgpack: lost the container being decoded",
@@ -456,6 +457,7 @@ impl Decoder<'_> {
                 frames.pop();
                 self.spine.pop()?;
                 top -= if array { 2 } else { 1 };
+                let done = current.take();
                 current = match frames.last() {
                     Some(parent) => match self.spine.get(parent.slot)? {
                         Value::Table(t) => Some(t),
@@ -463,7 +465,7 @@ impl Decoder<'_> {
                     },
                     None => None,
                 };
-                v = Value::Table(table);
+                v = done.map_or(Value::Nil, Value::Table);
             }
         }
     }

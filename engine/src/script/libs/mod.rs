@@ -29,11 +29,13 @@
 //! error with the real `luaL_argerror` / `luaL_where` from its own C frame,
 //! exactly where the original C function would have.
 //!
-//! The trampoline also spreads results handed back in a table
-//! ([`Ret::Spread`]): mlua keeps every live handle in a fixed-size auxiliary
-//! stack (about 8,000 slots, and it panics when full), so functions that can
-//! return thousands of strings or tables (`cmsgpack.unpack`,
-//! `struct.unpack`) collect them in one table instead.
+//! mlua keeps every live handle to a Lua string or table in a fixed-size
+//! auxiliary stack (about 8,000 slots; it fails or panics when full), so
+//! nothing here may hold one handle per argument, result or nesting level.
+//! The trampoline hands more than [`SPILL_ARGS`] arguments over in one
+//! table, spreads results handed back in a table ([`Ret::Spread`], for
+//! `cmsgpack.unpack` and `struct.unpack`), and deep walks park their
+//! tables in a [`Spine`].
 
 pub mod bit;
 pub mod cjson;
@@ -107,10 +109,15 @@ pub(crate) fn arg_error<T>(narg: i32, msg: impl Into<Vec<u8>>) -> LibResult<T> {
     Err(Raise::Arg(narg, msg.into()))
 }
 
-// Tags the Rust side puts first among its results for the trampoline. Only
-// their addresses matter; a script can never get hold of these pointers.
-static ERROR_TAG: u8 = 0;
-static SPREAD_TAG: u8 = 0;
+// Tags put first among the values passed between the trampoline and the
+// Rust side. Only their addresses matter (distinct values keep the statics
+// from being merged); a script can never get hold of these pointers.
+static ERROR_TAG: u8 = 1;
+static SPREAD_TAG: u8 = 2;
+static ARGS_TAG: u8 = 3;
+
+/// Calls with more arguments than this pass them in a table.
+const SPILL_ARGS: c_int = 16;
 
 const KIND_ARG: i64 = 0;
 const KIND_LOCATED: i64 = 1;
@@ -126,7 +133,7 @@ where
     F: Fn(&Lua, Args) -> LibResult<Ret> + 'static,
 {
     let inner = lua.create_function(move |lua, args: MultiValue| {
-        let (kind, narg, msg) = match body(lua, Args(args.into_vec())) {
+        let (kind, narg, msg) = match body(lua, Args::new(args.into_vec())) {
             Ok(Ret::Values(v)) => return Ok(v),
             Ok(Ret::Spread(t, n)) => {
                 return Ok(MultiValue::from_vec(vec![
@@ -174,9 +181,25 @@ unsafe extern "C-unwind" fn trampoline(state: *mut ffi::lua_State) -> c_int {
     // the results the body returned, which the checks establish first.
     unsafe {
         let nargs = ffi::lua_gettop(state);
-        ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
-        ffi::lua_insert(state, 1);
-        ffi::lua_call(state, nargs, ffi::LUA_MULTRET);
+        if nargs > SPILL_ARGS {
+            // Call body(ARGS_TAG, {args...}, nargs). A C function always has
+            // LUA_MINSTACK free slots, enough for what this pushes.
+            ffi::lua_createtable(state, nargs, 0);
+            ffi::lua_insert(state, 1);
+            for i in (1..=nargs).rev() {
+                ffi::lua_rawseti(state, 1, ffi::lua_Integer::from(i));
+            }
+            ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
+            ffi::lua_insert(state, 1);
+            ffi::lua_pushlightuserdata(state, tag_ptr(&ARGS_TAG));
+            ffi::lua_insert(state, 2);
+            ffi::lua_pushinteger(state, ffi::lua_Integer::from(nargs));
+            ffi::lua_call(state, 3, ffi::LUA_MULTRET);
+        } else {
+            ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
+            ffi::lua_insert(state, 1);
+            ffi::lua_call(state, nargs, ffi::LUA_MULTRET);
+        }
         let nres = ffi::lua_gettop(state);
         if nres == 0 || ffi::lua_type(state, 1) != ffi::LUA_TLIGHTUSERDATA {
             return nres;
@@ -223,28 +246,57 @@ fn tag_ptr(t: &'static u8) -> *mut c_void {
 }
 
 /// The arguments of a call, 1-based like the Lua C API; a missing argument
-/// ("no value") is distinct from an explicit nil.
-pub(crate) struct Args(Vec<Value>);
+/// ("no value") is distinct from an explicit nil. Many arguments stay in the
+/// table the trampoline put them in (see the module doc).
+pub(crate) struct Args {
+    inline: Vec<Value>,
+    spilled: Option<Table>,
+    len: usize,
+}
 
 impl Args {
+    fn new(mut values: Vec<Value>) -> Args {
+        if let [Value::LightUserData(t), Value::Table(_), Value::Integer(n)] = &values[..] {
+            if t.0 == tag_ptr(&ARGS_TAG) {
+                let len = usize::try_from(*n).unwrap_or(0);
+                let spilled = match values.swap_remove(1) {
+                    Value::Table(t) => Some(t),
+                    _ => None,
+                };
+                return Args {
+                    inline: Vec::new(),
+                    spilled,
+                    len,
+                };
+            }
+        }
+        Args {
+            len: values.len(),
+            inline: values,
+            spilled: None,
+        }
+    }
+
     /// `lua_gettop`.
     pub(crate) fn len(&self) -> usize {
-        self.0.len()
+        self.len
     }
 
     /// Argument `n` (1-based), `None` when absent.
-    pub(crate) fn get(&self, n: usize) -> Option<&Value> {
-        n.checked_sub(1).and_then(|i| self.0.get(i))
+    pub(crate) fn get(&self, n: usize) -> Option<Value> {
+        if n == 0 || n > self.len {
+            return None;
+        }
+        match &self.spilled {
+            // A raw read of an existing index cannot fail.
+            Some(t) => Some(t.raw_get(n).unwrap_or(Value::Nil)),
+            None => self.inline.get(n - 1).cloned(),
+        }
     }
 
     /// `lua_isnoneornil`.
     pub(crate) fn is_none_or_nil(&self, n: usize) -> bool {
         matches!(self.get(n), None | Some(Value::Nil))
-    }
-
-    /// All arguments, in order.
-    pub(crate) fn values(&self) -> &[Value] {
-        &self.0
     }
 }
 
@@ -276,7 +328,7 @@ pub(crate) fn to_number(lua: &Lua, v: Option<&Value>) -> LibResult<Option<f64>> 
 
 /// `luaL_typerror`: "<expected> expected, got <type>" for argument `n`.
 pub(crate) fn type_error<T>(args: &Args, n: usize, expected: &str) -> LibResult<T> {
-    type_error_at(args.get(n), narg(n), expected)
+    type_error_at(args.get(n).as_ref(), narg(n), expected)
 }
 
 fn type_error_at<T>(v: Option<&Value>, narg: i32, expected: &str) -> LibResult<T> {
@@ -290,7 +342,7 @@ pub(crate) fn narg(n: usize) -> i32 {
 
 /// `luaL_checknumber`.
 pub(crate) fn check_number(lua: &Lua, args: &Args, n: usize) -> LibResult<f64> {
-    check_number_at(lua, args.get(n), narg(n))
+    check_number_at(lua, args.get(n).as_ref(), narg(n))
 }
 
 /// `luaL_checknumber` on the value at stack position `narg`.
@@ -317,7 +369,7 @@ pub(crate) fn opt_integer(lua: &Lua, args: &Args, n: usize, default: i64) -> Lib
 
 /// `luaL_checklstring`: strings, and numbers converted as Lua does ("%.14g").
 pub(crate) fn check_string(lua: &Lua, args: &Args, n: usize) -> LibResult<mlua::String> {
-    check_string_at(lua, args.get(n), narg(n))
+    check_string_at(lua, args.get(n).as_ref(), narg(n))
 }
 
 /// `luaL_checklstring` on the value at stack position `narg`.

@@ -228,7 +228,7 @@ fn pack_slot(args: &Args, k: usize) -> Option<Value> {
     if k == args.len() + 1 {
         Some(Value::Nil)
     } else {
-        args.get(k).cloned()
+        args.get(k)
     }
 }
 

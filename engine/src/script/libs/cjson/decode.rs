@@ -176,7 +176,7 @@ impl<'a> Parser<'a> {
                 let Some(nest) = nests.last_mut() else {
                     return Ok(v);
                 };
-                let Some(table) = current.clone() else {
+                let Some(table) = current.as_ref() else {
                     return Err(mlua::Error::runtime("cjson: lost the table being decoded").into());
                 };
                 match &mut nest.index {
@@ -216,6 +216,7 @@ impl<'a> Parser<'a> {
                 top = nest.top;
                 nests.pop();
                 self.spine.pop()?;
+                let done = current.take();
                 current = match nests.last() {
                     Some(parent) => match self.spine.get(parent.slot)? {
                         Value::Table(t) => Some(t),
@@ -223,7 +224,7 @@ impl<'a> Parser<'a> {
                     },
                     None => None,
                 };
-                v = Value::Table(table);
+                v = done.map_or(Value::Nil, Value::Table);
             }
         }
     }

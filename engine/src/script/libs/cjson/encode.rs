@@ -17,7 +17,7 @@ pub(super) fn encode(lua: &Lua, args: &Args, cfg: Config, next: &Function) -> Li
         next,
         spine: Spine::new(lua)?,
     };
-    enc.run(args.values()[0].clone())?;
+    enc.run(args.get(1).unwrap_or(Value::Nil))?;
     Ok(Value::String(lua.create_string(&enc.out)?).into())
 }
 
@@ -92,7 +92,7 @@ impl Encoder<'_> {
             let Some(frame) = open.last_mut() else {
                 return Ok(());
             };
-            let Some(table) = current.clone() else {
+            let Some(table) = current.as_ref() else {
                 return Err(mlua::Error::runtime("cjson: lost the table being encoded").into());
             };
             let child_top = frame.top;
@@ -135,7 +135,7 @@ impl Encoder<'_> {
                     let mut key = self.spine.pop()?;
                     let mut descend = None;
                     loop {
-                        let (k, v): (Value, Value) = self.next.call((table.clone(), key))?;
+                        let (k, v): (Value, Value) = self.next.call((table, &key))?;
                         if k.is_nil() {
                             break;
                         }

@@ -76,12 +76,17 @@ type Shared = Rc<Cell<Config>>;
 pub(crate) fn module(lua: &Lua) -> mlua::Result<Table> {
     let t = lua.create_table()?;
     let cfg: Shared = Rc::default();
-    let next = raw_next(lua)?;
+    // One `next` per Lua state, in the registry: a handle per cjson table
+    // would let a script exhaust mlua's handles with `cjson.new()`.
+    lua.set_named_registry_value(NEXT_KEY, raw_next(lua)?)?;
 
     let c = cfg.clone();
     t.set(
         "encode",
-        function(lua, move |lua, a| encode::encode(lua, &a, c.get(), &next))?,
+        function(lua, move |lua, a| {
+            let next: Function = lua.named_registry_value(NEXT_KEY)?;
+            encode::encode(lua, &a, c.get(), &next)
+        })?,
     )?;
     let c = cfg.clone();
     t.set(
@@ -174,6 +179,9 @@ pub(super) fn null() -> Value {
     Value::LightUserData(LightUserData(std::ptr::null_mut()))
 }
 
+/// Registry name of [`raw_next`]'s function.
+const NEXT_KEY: &str = "shoal.cjson.next";
+
 /// `lua_next` as a function, to resume walking a table after descending
 /// into one of its values (mlua's iterator cannot be resumed from a key).
 fn raw_next(lua: &Lua) -> mlua::Result<Function> {
@@ -236,7 +244,7 @@ fn enum_option(
 ) -> LibResult<Value> {
     match args.get(i) {
         None | Some(Value::Nil) => {}
-        Some(Value::Boolean(b)) => *setting = usize::from(*b),
+        Some(Value::Boolean(b)) => *setting = usize::from(b),
         Some(_) => {
             // luaL_checkoption
             let name = check_string(lua, args, i)?;
