@@ -394,3 +394,34 @@ fn busy_scripts_and_script_kill_match_redis() {
     let mut d: Diff = pair.diff();
     d.same("SCRIPT KILL");
 }
+
+/// Scripts proven to touch only KEYS run on their keys' shard alone: from
+/// connections on both shards, on keys of both shards, alone and inside
+/// MULTI, every increment lands once.
+#[test]
+fn declared_key_scripts_run_on_their_shard() {
+    let server = common::shoal().threads(2).start();
+    let script = "local n = redis.call('INCR', KEYS[1])\nif n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end\nreturn n";
+    for round in 1..=3 {
+        for c in 0..4 {
+            let mut conn = server.client();
+            for k in 0..10 {
+                let key = format!("rl:{k}");
+                let r = conn.call(["EVAL", script, "1", &key, "60000"]).unwrap();
+                assert_eq!(r, Frame::Integer((round - 1) * 4 + c + 1), "{key}");
+            }
+        }
+    }
+    let mut c = server.client();
+    assert_eq!(c.call(["MULTI"]).unwrap(), Frame::Simple("OK".into()));
+    for k in ["foo", "bar"] {
+        c.call(["EVAL", script, "1", k, "60000"]).unwrap();
+    }
+    let r = c.call(["EXEC"]).unwrap();
+    assert_eq!(r, Frame::Array(vec![Frame::Integer(1), Frame::Integer(1)]));
+    let ttl = c.call(["PTTL", "bar"]).unwrap();
+    assert!(
+        matches!(ttl, Frame::Integer(t) if t > 0 && t <= 60000),
+        "{ttl}"
+    );
+}

@@ -7,9 +7,9 @@
 
 use super::ctx::{encode, Ctx};
 use super::errors::{self, CmdError, CmdResult};
-use super::scripting::{eval_like, kill_everywhere, split_keys};
+use super::scripting::{eval_like, kill_everywhere, run_scoped, scope_of, split_keys, Code};
 use super::spec::{acl, flags::*, CommandSpec};
-use crate::script::run::{self, Caller, Invocation, Kind};
+use crate::script::run::{Caller, Invocation, Kind};
 use crate::shard::Shard;
 use bytes::Bytes;
 use resp::Request;
@@ -118,17 +118,27 @@ fn fcall_generic(ctx: &mut Ctx<'_>, req: &Request, read_only: bool) -> CmdResult
         .scripting
         .function_vm()
         .map_err(|e| CmdError::owned(format!("ERR {e}")))?;
+    // Functions get their keys as a parameter: no proof, every shard.
+    let scope = scope_of(ctx.shard, &keys, false);
     let inv = Invocation {
         func: f.func,
         kind: Kind::Function,
-        name,
+        name: name.clone(),
         keys,
         args,
         read_only: read_only || f.flags.no_writes,
     };
     let shard = ctx.shard.clone();
     let caller = Caller::of(ctx.conn);
-    ctx.run_async(async move { run::invoke(&shard, caller, &vm, inv).await });
+    ctx.run_async(run_scoped(
+        shard,
+        caller,
+        vm,
+        inv,
+        Code::Function(name),
+        scope,
+        f.strays,
+    ));
     Ok(())
 }
 

@@ -6,10 +6,10 @@
 //! for the first time is sent to every other shard so EVALSHA works on any
 //! connection; SCRIPT LOAD waits for every shard before it answers.
 
-use super::ctx::Ctx;
+use super::ctx::{encode, Ctx};
 use super::errors::{self, CmdError, CmdResult};
 use super::spec::{acl, flags::*, CommandSpec, KeySpecDef};
-use crate::script::run::{self, Caller, Invocation, KillOutcome, Kind};
+use crate::script::run::{self, Caller, Invocation, KillOutcome, Kind, Ran, Scope};
 use crate::shard::Shard;
 use bytes::Bytes;
 use resp::{ReplyWriter, Request};
@@ -44,9 +44,119 @@ fn load_elsewhere(shard: &Rc<Shard>, body: &Bytes) {
     }
 }
 
+/// Where a shipped run finds its code on the other shard.
+#[derive(Clone)]
+pub(super) enum Code {
+    /// An EVAL script: by SHA1, compiled from the body if missing.
+    Script(String, Option<Bytes>),
+    /// A function, by name.
+    Function(String),
+}
+
+/// The scope of a run: the one shard of all its declared keys when the
+/// code is `shippable` (proven to keep to them, and never seen straying);
+/// every shard otherwise.
+pub(super) fn scope_of(shard: &Shard, keys: &[Bytes], shippable: bool) -> Scope {
+    let Some(first) = keys.first() else {
+        return Scope::AllShards;
+    };
+    let s = shard.owner(first);
+    if !shippable || keys.iter().any(|k| shard.owner(k) != s) {
+        return Scope::AllShards;
+    }
+    Scope::One(s)
+}
+
+/// Run on the shard of `scope` (shipping the call there when it is not
+/// this one), learn whether the code strays, and rerun it with every shard
+/// when it strayed before writing.
+pub(super) async fn run_scoped(
+    shard: Rc<Shard>,
+    caller: Caller,
+    vm: crate::script::vm::Vm,
+    inv: Invocation,
+    code: Code,
+    scope: Scope,
+    strays: Rc<std::cell::Cell<bool>>,
+) -> Vec<u8> {
+    let ran = match scope {
+        Scope::One(s) if s != shard.id => {
+            let (keys, args, read_only) = (inv.keys.clone(), inv.args.clone(), inv.read_only);
+            shard
+                .call_async(s, move |ts| async move {
+                    run_shipped(ts, caller, code, keys, args, read_only, s).await
+                })
+                .await
+                .unwrap_or_else(|_| Ran {
+                    reply: b"-ERR shard unavailable\r\n".to_vec(),
+                    ..Ran::default()
+                })
+        }
+        scope => run::invoke(&shard, caller, &vm, inv.clone(), scope).await,
+    };
+    if ran.strayed {
+        strays.set(true);
+    }
+    if ran.retry {
+        return run::invoke(&shard, caller, &vm, inv, Scope::AllShards)
+            .await
+            .reply;
+    }
+    ran.reply
+}
+
+/// The shipped half of [`run_scoped`], on the keys' shard.
+async fn run_shipped(
+    ts: Rc<Shard>,
+    caller: Caller,
+    code: Code,
+    keys: Vec<Bytes>,
+    args: Vec<Bytes>,
+    read_only: bool,
+    s: crate::shard::ShardId,
+) -> Ran {
+    let found = match &code {
+        Code::Script(sha, body) => {
+            let script = ts.scripting.script(sha).or_else(|| {
+                body.as_ref()
+                    .and_then(|b| ts.scripting.load(b).ok().map(|(_, s)| s))
+            });
+            script.map(|s| (s.func, Kind::Eval, sha.clone()))
+        }
+        Code::Function(name) => ts
+            .scripting
+            .functions
+            .borrow()
+            .get(name)
+            .map(|f| (f.func, Kind::Function, name.clone())),
+    };
+    let vm = match code {
+        Code::Script(..) => ts.scripting.vm(),
+        Code::Function(_) => ts.scripting.function_vm(),
+    };
+    let (Some((func, kind, name)), Ok(vm)) = (found, vm) else {
+        return Ran {
+            reply: encode(caller.proto, |w| {
+                w.error(errors::NOSCRIPT.text().as_bytes())
+            }),
+            ..Ran::default()
+        };
+    };
+    let inv = Invocation {
+        func,
+        kind,
+        name,
+        keys,
+        args,
+        read_only,
+    };
+    run::invoke(&ts, caller, &vm, inv, Scope::One(s)).await
+}
+
 fn eval_generic(ctx: &mut Ctx<'_>, req: &Request, by_sha: bool, read_only: bool) -> CmdResult {
     let (keys, args) = split_keys(req)?;
     let scripting = &ctx.shard.scripting;
+    let mut body = None;
     let (name, script) = if by_sha {
         let sha = String::from_utf8_lossy(req.arg(1)).to_ascii_lowercase();
         match scripting.script(&sha) {
@@ -54,17 +164,24 @@ fn eval_generic(ctx: &mut Ctx<'_>, req: &Request, by_sha: bool, read_only: bool)
             _ => return Err(errors::NOSCRIPT),
         }
     } else {
-        let body = req.arg_bytes(1);
+        let text = req.arg_bytes(1);
         let known = scripting.count();
-        let (sha, s) = scripting.load(&body).map_err(CmdError::owned)?;
+        let (sha, s) = scripting.load(&text).map_err(CmdError::owned)?;
         if scripting.count() != known {
-            load_elsewhere(ctx.shard, &body);
+            load_elsewhere(ctx.shard, &text);
         }
+        body = Some(text);
         (sha, s)
     };
     let vm = scripting
         .vm()
         .map_err(|e| CmdError::owned(format!("ERR {e}")))?;
+    let scope = scope_of(
+        ctx.shard,
+        &keys,
+        script.declared_only && !script.strays.get(),
+    );
+    let code = Code::Script(name.clone(), body);
     let inv = Invocation {
         func: script.func,
         kind: Kind::Eval,
@@ -75,7 +192,8 @@ fn eval_generic(ctx: &mut Ctx<'_>, req: &Request, by_sha: bool, read_only: bool)
     };
     let shard = ctx.shard.clone();
     let caller = Caller::of(ctx.conn);
-    ctx.run_async(async move { run::invoke(&shard, caller, &vm, inv).await });
+    let strays = script.strays;
+    ctx.run_async(run_scoped(shard, caller, vm, inv, code, scope, strays));
     Ok(())
 }
 

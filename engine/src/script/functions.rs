@@ -26,6 +26,8 @@ pub struct FunctionInfo {
     pub flags: ScriptFlags,
     /// The callback.
     pub func: Function,
+    /// Like [`super::Script::strays`].
+    pub strays: std::rc::Rc<std::cell::Cell<bool>>,
 }
 
 /// One library.
@@ -218,6 +220,7 @@ fn register_function(_: &Lua, args: MultiValue) -> mlua::Result<()> {
             desc,
             flags,
             func,
+            strays: Default::default(),
         });
         Ok(())
     })

@@ -13,6 +13,7 @@
 //! | [`functions`] | FUNCTION libraries: metadata, loading, registration, DUMP payloads |
 //! | [`call`] | `redis.call` / `redis.pcall` as C functions (answer at once or yield) |
 //! | [`convert`] | RESP reply → Lua value and Lua value → reply, Redis's conversion rules |
+//! | [`scope`] | proving a script touches only its declared keys (it may then run on their shard alone) |
 //! | [`libs`] | the libraries Redis ships inside its Lua: bit, cjson, cmsgpack, struct |
 //!
 //! What this module must not do: touch a keyspace directly. Every data
@@ -27,6 +28,7 @@ pub mod convert;
 pub mod functions;
 pub mod libs;
 pub mod run;
+pub mod scope;
 pub mod vm;
 
 use std::cell::RefCell;
@@ -133,6 +135,11 @@ pub struct Script {
     pub func: mlua::Function,
     /// Its shebang flags.
     pub flags: ScriptFlags,
+    /// Provably touches only `KEYS` ([`scope::declared_only`]).
+    pub declared_only: bool,
+    /// It once touched a key outside its declared keys' shard: it runs
+    /// holding every shard from then on.
+    pub strays: std::rc::Rc<std::cell::Cell<bool>>,
 }
 
 /// A shard's scripting state: the Lua state and what it has compiled.
@@ -190,7 +197,12 @@ impl Scripting {
         let func = vm
             .compile(code, "@user_script")
             .map_err(|e| format!("ERR Error compiling script (new function): {e}"))?;
-        let script = Script { func, flags };
+        let script = Script {
+            func,
+            flags,
+            declared_only: scope::declared_only(code),
+            strays: Default::default(),
+        };
         self.scripts
             .borrow_mut()
             .insert(sha.clone(), (script.clone(), body.clone()));

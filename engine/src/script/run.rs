@@ -78,7 +78,31 @@ impl Caller {
     }
 }
 
+/// Which shards a run holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Every shard (a script that may touch any key).
+    AllShards,
+    /// Only this one, where every declared key lives and where the script
+    /// runs; touching any other shard stops it (see [`Ran::retry`]).
+    One(crate::shard::ShardId),
+}
+
+/// What a run produced.
+#[derive(Debug, Default)]
+pub struct Ran {
+    /// The encoded reply.
+    pub reply: Vec<u8>,
+    /// The script touched what its scope did not cover (a key on another
+    /// shard, a keyspace-wide command): run it with every shard from now on.
+    pub strayed: bool,
+    /// It strayed before writing anything and was stopped: run it again
+    /// with every shard held (`reply` is empty).
+    pub retry: bool,
+}
+
 /// One call to run.
+#[derive(Clone)]
 pub struct Invocation {
     /// The compiled body (EVAL) or the registered function (FCALL).
     pub func: Function,
@@ -121,6 +145,7 @@ struct RunCtx {
     shard: Rc<Shard>,
     conn: Conn,
     read_only: bool,
+    scope: Scope,
     pending: Option<Pending>,
 }
 
@@ -137,6 +162,10 @@ struct Control {
     in_call: Cell<bool>,
     /// A script on another shard is past the threshold.
     remote_busy: Cell<Option<Kind>>,
+    /// The script touched something outside its scope.
+    strayed: Cell<bool>,
+    /// ... before writing: stop it and run it again with every shard.
+    abort: Cell<bool>,
     kill_line: Cell<i64>,
     /// Lua threads the hook may pause (ours, never a user's coroutine).
     marked: RefCell<Vec<usize>>,
@@ -337,6 +366,34 @@ fn lua_bytes(v: &Value) -> Option<Vec<u8>> {
     }
 }
 
+/// Marks the refusal that stops a strayed script (never shown).
+const ABORT: &str = "abort";
+
+/// True when every key of the command lives on `home` (and it is not a
+/// keyspace-wide command, which needs every shard).
+fn within(
+    ctx: &RunCtx,
+    id: crate::command::spec::CmdId,
+    spec: &crate::command::spec::CommandSpec,
+    argv: &[Vec<u8>],
+    home: crate::shard::ShardId,
+) -> bool {
+    use crate::command::spec::flags;
+    if spec.key_specs.is_empty() {
+        return !(spec.has(flags::WRITE) || spec.has(flags::READONLY));
+    }
+    if matches!(spec.name, "move" | "copy") {
+        return false;
+    }
+    let refs: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+    match crate::command::introspect::key_positions(id, &refs) {
+        Ok(pos) => pos
+            .iter()
+            .all(|&p| refs.get(p).is_none_or(|k| ctx.shard.owner(k) == home)),
+        Err(_) => false,
+    }
+}
+
 /// Check a script's command like Redis's `scriptCall`; the error text on refusal.
 fn admit(ctx: &RunCtx, argv: &[Vec<u8>]) -> Result<(), &'static str> {
     use crate::command::spec::flags;
@@ -360,6 +417,16 @@ fn admit(ctx: &RunCtx, argv: &[Vec<u8>]) -> Result<(), &'static str> {
     if spec.has(flags::NOSCRIPT) {
         return Err("This Redis command is not allowed from script");
     }
+    if let Scope::One(home) = ctx.scope {
+        if !within(ctx, id, spec, argv, home) {
+            CONTROL.with(|c| c.strayed.set(true));
+            if !CONTROL.with(|c| c.wrote.get()) {
+                CONTROL.with(|c| c.abort.set(true));
+                return Err(ABORT);
+            }
+            return Err("Shoal: the script touched a key on another shard than its declared keys after writing; declare every key it uses in KEYS (it runs holding every shard from now on)");
+        }
+    }
     if spec.has(flags::WRITE) {
         if ctx.read_only {
             return Err("Write commands are not allowed from read-only scripts.");
@@ -379,6 +446,10 @@ pub(super) fn execute(argv: Vec<Vec<u8>>, raise: bool, thread: usize) -> Step {
             return Step::Refuse("redis.call/pcall can only be called inside a script invocation");
         };
         if let Err(text) = admit(ctx, &argv) {
+            if text == ABORT {
+                // Yield with nothing in flight: the resume loop stops here.
+                return Step::Pending;
+            }
             return Step::Refuse(text);
         }
         let req = Request::from_args(argv);
@@ -457,26 +528,41 @@ fn string_table(lua: &Lua, items: &[Bytes]) -> mlua::Result<Table> {
 enum End {
     Returned(MultiValue),
     Killed,
+    Retry,
     Failed(String),
 }
 
 /// Run `inv` for `caller` and return the encoded reply (in the caller's
 /// protocol). Awaits: locks, commands on other shards, time-limit pauses.
-pub async fn invoke(shard: &Rc<Shard>, caller: Caller, vm: &Vm, inv: Invocation) -> Vec<u8> {
+pub async fn invoke(
+    shard: &Rc<Shard>,
+    caller: Caller,
+    vm: &Vm,
+    inv: Invocation,
+    scope: Scope,
+) -> Ran {
     let mut out = Vec::new();
     let owner = if caller.exec_owner != 0 {
         caller.exec_owner
     } else {
         caller.id.max(1)
     };
-    let parts = (0..shard.count)
-        .map(|s| (s, LockSet::whole_shard(Mode::Write)))
-        .collect();
+    let parts = match scope {
+        Scope::AllShards => (0..shard.count)
+            .map(|s| (s, LockSet::whole_shard(Mode::Write)))
+            .collect(),
+        Scope::One(s) => vec![(s, LockSet::whole_shard(Mode::Write))],
+    };
     let Ok(session) = Session::lock(shard, owner, parts).await else {
         ReplyWriter::new(&mut out, caller.proto).error(b"ERR shard unavailable");
-        return out;
+        return Ran {
+            reply: out,
+            ..Ran::default()
+        };
     };
-    let end = run_locked(shard, &caller, vm, &inv, owner).await;
+    let end = run_locked(shard, &caller, vm, &inv, owner, scope).await;
+    let strayed = CONTROL.with(|c| c.strayed.replace(false));
+    CONTROL.with(|c| c.abort.set(false));
     let script_resp3 = RUN.with(|r| {
         r.borrow_mut()
             .take()
@@ -527,8 +613,19 @@ pub async fn invoke(shard: &Rc<Shard>, caller: Caller, vm: &Vm, inv: Invocation)
             );
         }
         End::Failed(e) => w.error(format!("ERR Error running script: {e}").as_bytes()),
+        End::Retry => {
+            return Ran {
+                reply: Vec::new(),
+                strayed: true,
+                retry: true,
+            }
+        }
     }
-    out
+    Ran {
+        reply: out,
+        strayed,
+        retry: false,
+    }
 }
 
 async fn run_locked(
@@ -537,6 +634,7 @@ async fn run_locked(
     vm: &Vm,
     inv: &Invocation,
     owner: u64,
+    scope: Scope,
 ) -> End {
     if RUN.with(|r| r.borrow().is_some()) {
         return End::Failed("another script is running on this shard".into());
@@ -547,6 +645,7 @@ async fn run_locked(
             shard: shard.clone(),
             conn: script_conn(caller, owner),
             read_only: inv.read_only,
+            scope,
             pending: None,
         })
     });
@@ -591,6 +690,11 @@ async fn run_locked(
             Err(e) => return End::Failed(e.to_string()),
         };
         if thread.status() != ThreadStatus::Resumable {
+            // A strayed script stopped by an error (its yield was refused
+            // inside a C boundary) is retried all the same.
+            if CONTROL.with(|c| c.abort.get()) {
+                return End::Retry;
+            }
             return End::Returned(vals);
         }
         let pending = RUN.with(|r| r.borrow_mut().as_mut().and_then(|c| c.pending.take()));
@@ -629,6 +733,9 @@ async fn run_locked(
                 };
             }
             None => {
+                if CONTROL.with(|c| c.abort.get()) {
+                    return End::Retry;
+                }
                 if CONTROL.with(|c| c.kill.get()) {
                     return End::Killed;
                 }
