@@ -140,7 +140,7 @@ titles = {
     "tx-one-shard": "MULTI/3 SET/EXEC, one shard",
     "tx-one-shard-t2": "MULTI/3 SET/EXEC, one shard (Shoal --threads 2)",
     "tx-cross-shard-t2": "MULTI/3 SET/EXEC, cross-shard (Shoal --threads 2)",
-    "ratelimit-evalsha-t2": "ratelimit, EVALSHA (Shoal --threads 2: the script holds both shards)",
+    "ratelimit-evalsha-t2": "ratelimit, EVALSHA (Shoal --threads 2: the script runs on its key's shard)",
 }
 # Shoal-benchmark failures that mean a broken run, not a missing feature.
 BROKEN = ("Could not connect", "closed the connection", "no reply for", "panicked")

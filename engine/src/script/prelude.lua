@@ -13,7 +13,7 @@
 -- an error).
 
 local rt = ...
-local mark, getinfo = rt.mark, rt.getinfo
+local mark, keep, getinfo, DONE = rt.mark, rt.keep, rt.getinfo, rt.DONE
 local rcall, rpcall = redis.call, redis.pcall
 local create, resume, status, yield = coroutine.create, coroutine.resume, coroutine.status, coroutine.yield
 local c_pcall, c_xpcall, error, type, rawget = pcall, xpcall, error, type, rawget
@@ -107,17 +107,43 @@ local function location(co, source)
   end
 end
 
--- One invocation: run `f(...)` in a fresh coroutine. Returns true and the
--- first result, or false, the error object, and the error's location.
-return function(f, source, ...)
-  local co = create(f)
-  mark(co)
-  local function finish(ok, ...)
-    if ok then
-      return true, (...)
-    end
-    local src, line = location(co, source)
-    return false, (...), src, line
+-- The worker runs invocations one after another in one coroutine (no
+-- coroutine is created per script): each job's first result goes up
+-- tagged with DONE, and the next job's function and arguments come back.
+-- A job that fails kills the worker; the next job gets a new one.
+local function work(f, ...)
+  return work(yield(DONE, (f(...))))
+end
+
+-- Pass the worker's yields (pending calls, time-limit pauses) up until it
+-- reports DONE or fails. Returns ok and the result, or false, the error
+-- object and its location.
+local function step(w, source, ok, first, ...)
+  if not ok then
+    local src, line = location(w, source)
+    return false, first, src, line
   end
-  return drive(co, finish, resume(co, ...))
+  if first == DONE then
+    return true, (...)
+  end
+  return step(w, source, resume(w, yield(first, ...)))
+end
+
+-- The runner thread's body: one invocation per resume with
+-- (f, source, ...); each ends with a yield of (DONE, ok, value[, source,
+-- line]), after which the thread waits for the next invocation.
+return function(...)
+  local worker
+  local function serve(f, source, ...)
+    if worker == nil then
+      worker = create(work)
+      keep(worker)
+    end
+    local ok, v, src, line = step(worker, source, resume(worker, f, ...))
+    if not ok then
+      worker = nil
+    end
+    return serve(yield(DONE, ok, v, src, line))
+  end
+  return serve(...)
 end

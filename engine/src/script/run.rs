@@ -167,8 +167,11 @@ struct Control {
     /// ... before writing: stop it and run it again with every shard.
     abort: Cell<bool>,
     kill_line: Cell<i64>,
-    /// Lua threads the hook may pause (ours, never a user's coroutine).
+    /// Lua threads the hook may pause (ours, never a user's coroutine):
+    /// this invocation's pcall coroutines ...
     marked: RefCell<Vec<usize>>,
+    /// ... and the reused runner and worker.
+    kept: RefCell<Vec<usize>>,
     /// An error the hook raises as soon as the script resumes: the error
     /// reply of a `redis.call` that finished after a yield.
     raise_next: RefCell<Option<(Vec<u8>, Option<Position>)>>,
@@ -328,7 +331,10 @@ unsafe extern "C-unwind" fn hook(l: *mut ffi::lua_State, _ar: *mut ffi::lua_Debu
     if !pause {
         return;
     }
-    let ours = CONTROL.with(|c| c.marked.borrow().contains(&(l as usize)));
+    let ours = CONTROL.with(|c| {
+        let p = l as usize;
+        c.marked.borrow().contains(&p) || c.kept.borrow().contains(&p)
+    });
     // SAFETY: we are inside a hook of `l`.
     if !ours || !unsafe { yieldable(l) } {
         return;
@@ -343,6 +349,26 @@ unsafe extern "C-unwind" fn hook(l: *mut ffi::lua_State, _ar: *mut ffi::lua_Debu
     unsafe {
         ffi::lua_yield(l, 0);
     }
+}
+
+/// The token a finished invocation's results start with (`rt.DONE`).
+static DONE: u8 = 0;
+
+/// `rt.DONE`
+pub fn done_token() -> mlua::LightUserData {
+    mlua::LightUserData(std::ptr::addr_of!(DONE).cast_mut().cast())
+}
+
+fn is_done(v: &Value) -> bool {
+    matches!(v, Value::LightUserData(l) if l.0 == done_token().0)
+}
+
+/// `rt.keep(co)`: the hook may pause this long-lived coroutine (the runner
+/// and its worker, reused across invocations).
+pub fn lua_keep(_: &Lua, co: mlua::Thread) -> mlua::Result<()> {
+    let p = co.to_pointer() as usize;
+    CONTROL.with(|c| c.kept.borrow_mut().push(p));
+    Ok(())
 }
 
 /// `rt.mark(co)`: let the hook pause this coroutine.
@@ -675,8 +701,16 @@ async fn run_locked(
                 first.push(Value::Table(args));
             }
         }
-        let thread = lua.create_thread(vm.runner.clone())?;
-        lua_mark(lua, thread.clone())?;
+        let thread = match vm.take_runner() {
+            Some(t) if t.status() == ThreadStatus::Resumable => t,
+            _ => {
+                // A new runner (and worker): forget the old ones' marks.
+                CONTROL.with(|c| c.kept.borrow_mut().clear());
+                let t = lua.create_thread(vm.runner.clone())?;
+                lua_keep(lua, t.clone())?;
+                t
+            }
+        };
         Ok((thread, MultiValue::from_vec(first)))
     })();
     let (thread, mut resume_with) = match prepared {
@@ -689,13 +723,20 @@ async fn run_locked(
             Ok(v) => v,
             Err(e) => return End::Failed(e.to_string()),
         };
-        if thread.status() != ThreadStatus::Resumable {
+        if vals.front().is_some_and(is_done) {
             // A strayed script stopped by an error (its yield was refused
             // inside a C boundary) is retried all the same.
             if CONTROL.with(|c| c.abort.get()) {
                 return End::Retry;
             }
-            return End::Returned(vals);
+            // The runner waits for the next invocation: keep it.
+            vm.put_runner(thread);
+            let mut vals = vals.into_vec();
+            vals.remove(0);
+            return End::Returned(MultiValue::from_vec(vals));
+        }
+        if thread.status() != ThreadStatus::Resumable {
+            return End::Failed("the script runner stopped".into());
         }
         let pending = RUN.with(|r| r.borrow_mut().as_mut().and_then(|c| c.pending.take()));
         match pending {

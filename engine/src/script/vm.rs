@@ -30,8 +30,10 @@ pub struct Vm {
     pub globals: Table,
     /// The environment script functions run in (empty, read-through).
     pub env: Table,
-    /// The prelude's invocation function: `run(f, source, ...)`.
+    /// The body of the runner thread (see prelude.lua).
     pub runner: Function,
+    /// The runner thread between invocations (reused while they succeed).
+    idle_runner: std::rc::Rc<std::cell::RefCell<Option<mlua::Thread>>>,
     /// The environment of function libraries: reads go to the globals, or
     /// to `libapi` while a library loads.
     fenv: Table,
@@ -168,6 +170,8 @@ impl Vm {
         let debug: Table = globals.get("debug")?;
         let rt = lua.create_table()?;
         rt.set("mark", lua.create_function(super::run::lua_mark)?)?;
+        rt.set("keep", lua.create_function(super::run::lua_keep)?)?;
+        rt.set("DONE", super::run::done_token())?;
         rt.set("getinfo", debug.get::<Function>("getinfo")?)?;
         let runner: Function = lua.load(PRELUDE).set_name("=[shoal]").call(rt)?;
         globals.raw_set("debug", Value::Nil)?;
@@ -197,6 +201,7 @@ impl Vm {
             globals,
             env,
             runner,
+            idle_runner: Default::default(),
             fenv,
             fenv_meta,
             libapi,
@@ -243,6 +248,16 @@ impl Vm {
         let r = chunk.call::<()>(());
         self.fenv_meta.set("__index", self.globals.clone())?;
         r
+    }
+
+    /// The idle runner thread, if any (the caller owns it while it runs).
+    pub fn take_runner(&self) -> Option<mlua::Thread> {
+        self.idle_runner.borrow_mut().take()
+    }
+
+    /// Park the runner thread for the next invocation.
+    pub fn put_runner(&self, t: mlua::Thread) {
+        *self.idle_runner.borrow_mut() = Some(t);
     }
 
     /// A full garbage collection (after SCRIPT FLUSH).
