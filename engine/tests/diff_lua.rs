@@ -425,3 +425,43 @@ fn declared_key_scripts_run_on_their_shard() {
         "{ttl}"
     );
 }
+
+/// A busy script that wrote is UNKILLABLE (same reply as Redis); SHUTDOWN
+/// NOSAVE still stops the server.
+#[test]
+fn unkillable_script_and_shutdown_nosave() {
+    if !testkit::have_redis() {
+        eprintln!("redis-server not installed; skipping");
+        return;
+    }
+    let mut pair = Pair::start_with(&[("busy-reply-threshold", "200")]);
+    let mut replies = Vec::new();
+    for (name, port) in [("shoal", pair.shoal.port()), ("redis", pair.redis.port())] {
+        thread::spawn(move || {
+            let mut c = resp::client::Client::connect(("127.0.0.1", port)).unwrap();
+            let _ = c.call([
+                "EVAL",
+                "redis.call('set', 'x', '1')\nwhile true do end",
+                "0",
+            ]);
+        });
+        thread::sleep(Duration::from_millis(500));
+        let mut other = resp::client::Client::connect(("127.0.0.1", port)).unwrap();
+        let r = other.call(["SCRIPT", "KILL"]).unwrap();
+        assert!(
+            r.to_string().starts_with("(error) UNKILLABLE"),
+            "{name}: {r}"
+        );
+        replies.push(r);
+        let _ = other.call(["SHUTDOWN", "NOSAVE"]);
+    }
+    assert_eq!(replies.first(), replies.get(1));
+    assert!(
+        pair.shoal.wait_exit(Duration::from_secs(10)).is_some(),
+        "shoal did not exit"
+    );
+    assert!(
+        pair.redis.wait_exit(Duration::from_secs(10)).is_some(),
+        "redis did not exit"
+    );
+}

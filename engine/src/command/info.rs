@@ -29,6 +29,9 @@ struct ShardInfo {
     keyspace_overhead: u64,
     /// Bytes held in client input buffers.
     client_buffers: u64,
+    /// Lua: (eval state bytes, function state bytes, cached scripts,
+    /// script body bytes, functions, libraries).
+    lua: (u64, u64, u64, u64, u64, u64),
 }
 
 fn gather(s: &crate::shard::Shard) -> ShardInfo {
@@ -54,6 +57,18 @@ fn gather(s: &crate::shard::Shard) -> ShardInfo {
             .iter()
             .map(|c| (c.qbuf.get() + c.qbuf_free.get() + c.obuf.get()) as u64)
             .sum(),
+        lua: {
+            let (eval, funcs) = s.scripting.memory();
+            let (libs, fns) = s.scripting.functions.borrow().counts();
+            (
+                eval as u64,
+                funcs as u64,
+                s.scripting.count() as u64,
+                s.scripting.bodies() as u64,
+                fns as u64,
+                libs as u64,
+            )
+        },
     }
 }
 
@@ -194,6 +209,17 @@ fn section(out: &mut String, name: &str, g: &Gathered<'_>) {
             // The allocator's view: committed pages against live bytes, and
             // the process RSS against those pages.
             let active = crate::alloc::committed_bytes().max(used);
+            // Every shard holds the same scripts and libraries: counts come
+            // from one, the states' memory from all.
+            let vm_eval: u64 = g.shards.iter().map(|s| s.lua.0).sum();
+            let vm_funcs: u64 = g.shards.iter().map(|s| s.lua.1).sum();
+            let (scripts, bodies, fns, libs) = g
+                .shards
+                .iter()
+                .map(|s| (s.lua.2, s.lua.3, s.lua.4, s.lua.5))
+                .max()
+                .unwrap_or_default();
+            let vm_total = vm_eval + vm_funcs;
             let ratio = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
             let _ = write!(
                 s,
@@ -202,10 +228,10 @@ fn section(out: &mut String, name: &str, g: &Gathered<'_>) {
                  used_memory_overhead:{overhead}\r\nused_memory_startup:{startup}\r\nused_memory_dataset:{dataset}\r\n\
                  used_memory_dataset_perc:{dataset_perc:.2}%\r\nallocator_allocated:{used}\r\nallocator_active:{active}\r\n\
                  allocator_resident:{rss}\r\n\
-                 total_system_memory:{total}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:0\r\nused_memory_vm_eval:0\r\n\
-                 used_memory_lua_human:0B\r\nused_memory_scripts_eval:0\r\nnumber_of_cached_scripts:0\r\nnumber_of_functions:0\r\n\
-                 number_of_libraries:0\r\nused_memory_vm_functions:0\r\nused_memory_vm_total:0\r\nused_memory_vm_total_human:0B\r\n\
-                 used_memory_functions:0\r\nused_memory_scripts:0\r\nused_memory_scripts_human:0B\r\n\
+                 total_system_memory:{total}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:{vm_eval}\r\nused_memory_vm_eval:{vm_eval}\r\n\
+                 used_memory_lua_human:{}\r\nused_memory_scripts_eval:{bodies}\r\nnumber_of_cached_scripts:{scripts}\r\nnumber_of_functions:{fns}\r\n\
+                 number_of_libraries:{libs}\r\nused_memory_vm_functions:{vm_funcs}\r\nused_memory_vm_total:{vm_total}\r\nused_memory_vm_total_human:{}\r\n\
+                 used_memory_functions:0\r\nused_memory_scripts:{bodies}\r\nused_memory_scripts_human:{}\r\n\
                  maxmemory:{maxmem}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\n\
                  allocator_frag_ratio:{:.2}\r\nallocator_frag_bytes:{}\r\nallocator_rss_ratio:{:.2}\r\nallocator_rss_bytes:{}\r\n\
                  rss_overhead_ratio:1.00\r\nrss_overhead_bytes:0\r\nmem_fragmentation_ratio:{frag:.2}\r\n\
@@ -218,6 +244,9 @@ fn section(out: &mut String, name: &str, g: &Gathered<'_>) {
                 human(peak),
                 if peak > 0 { used as f64 * 100.0 / peak as f64 } else { 0.0 },
                 human(total),
+                human(vm_eval),
+                human(vm_total),
+                human(bodies),
                 human(maxmem),
                 cfg.get("maxmemory-policy").unwrap_or("noeviction"),
                 ratio(active, used),

@@ -25,6 +25,7 @@
 //! | [`keys`] | TYPE EXPIRE* TTL* PERSIST KEYS SCAN RANDOMKEY RENAME COPY OBJECT MOVE |
 //! | [`multi`] | MULTI EXEC DISCARD WATCH UNWATCH (queueing happens in [`dispatch`]) |
 //! | [`pubsub`] | (P|S)SUBSCRIBE (P|S)UNSUBSCRIBE PUBLISH SPUBLISH PUBSUB |
+//! | [`replication`] | REPLICAOF SLAVEOF ROLE (a master without replicas until replication exists) |
 //! | [`scripting`] | EVAL EVALSHA EVAL_RO EVALSHA_RO SCRIPT (the interpreter: [`crate::script`]) |
 //! | [`function`] | FCALL FCALL_RO FUNCTION * |
 //! | [`dump`] | DUMP RESTORE (payloads: [`crate::rdb`]) |
@@ -62,6 +63,7 @@ pub mod monitor;
 pub mod multi;
 pub mod multikey;
 pub mod pubsub;
+pub mod replication;
 pub mod scripting;
 pub mod server;
 pub mod set;

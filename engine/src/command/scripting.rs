@@ -450,11 +450,9 @@ pub const COMMANDS: &[CommandSpec] = &[
         "7.0.0",
         "Executes a read-only server-side Lua script by SHA1 digest.",
     ),
-    CommandSpec::container("script", -2, SCRIPT_SUBS)
-        .acl(SCR)
-        .doc(
-            "scripting",
-            "2.6.0",
-            "A container for Lua scripts management commands.",
-        ),
+    CommandSpec::container("script", -2, SCRIPT_SUBS).doc(
+        "scripting",
+        "2.6.0",
+        "A container for Lua scripts management commands.",
+    ),
 ];

@@ -41,6 +41,7 @@ fn families() -> Vec<&'static [CommandSpec]> {
         super::keys::COMMANDS,
         super::multi::COMMANDS,
         super::pubsub::COMMANDS,
+        super::replication::COMMANDS,
         super::scripting::COMMANDS,
         super::function::COMMANDS,
         super::latency::COMMANDS,

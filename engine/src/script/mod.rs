@@ -221,10 +221,18 @@ impl Scripting {
         self.scripts.borrow().len()
     }
 
-    /// Bytes the Lua state uses (INFO memory's `used_memory_lua`).
-    pub fn memory(&self) -> usize {
-        self.vm.borrow().as_ref().map_or(0, vm::Vm::memory)
-            + self.fvm.borrow().as_ref().map_or(0, vm::Vm::memory)
+    /// Bytes the EVAL and the function Lua states use (INFO memory's
+    /// `used_memory_vm_eval` / `used_memory_vm_functions`).
+    pub fn memory(&self) -> (usize, usize) {
+        (
+            self.vm.borrow().as_ref().map_or(0, vm::Vm::memory),
+            self.fvm.borrow().as_ref().map_or(0, vm::Vm::memory),
+        )
+    }
+
+    /// Bytes of cached script bodies (`used_memory_scripts_eval`).
+    pub fn bodies(&self) -> usize {
+        self.scripts.borrow().values().map(|(_, b)| b.len()).sum()
     }
 }
 
