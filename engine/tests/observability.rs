@@ -203,6 +203,44 @@ fn monitor_shows_every_shard() {
     assert_eq!(got[0].len(), 24, "{:?}", got[0]);
 }
 
+/// EVAL shows itself, then each command of the script as client `lua`.
+#[test]
+fn monitor_shows_scripts() {
+    let p = Pair::start();
+    let mut got = Vec::new();
+    for server in [&p.shoal, &p.redis] {
+        let mut m = server.client();
+        assert_eq!(call(&mut m, "MONITOR"), Frame::Simple("OK".into()));
+        for i in 0..4 {
+            let mut c = server.client();
+            call(
+                &mut c,
+                &format!("EVAL \"return redis.call('set', KEYS[1], ARGV[1])\" 1 k{i} v"),
+            );
+            call(&mut c, "EVAL \"return redis.call('get', 'foo')\" 0");
+        }
+        let (raw, _) = m.read_raw(Duration::from_millis(300)).unwrap();
+        let mut lines: Vec<String> = String::from_utf8_lossy(&raw)
+            .lines()
+            .map(|l| {
+                let (_, rest) = l.split_once(" [").unwrap();
+                let (db_addr, args) = rest.split_once("] ").unwrap();
+                let who = if db_addr.ends_with(" lua") {
+                    "lua"
+                } else {
+                    "client"
+                };
+                format!("{who} {args}")
+            })
+            .collect();
+        // Lines from scripts on different shards may interleave.
+        lines.sort();
+        got.push(lines);
+    }
+    assert_eq!(got[0], got[1]);
+    assert_eq!(got[0].len(), 16, "{:?}", got[0]);
+}
+
 /// One `field=value` of CLIENT LIST for client `id`.
 fn client_fields(c: &mut Client, id: i64) -> BTreeMap<String, String> {
     let text = call(c, "CLIENT LIST").as_text().unwrap();

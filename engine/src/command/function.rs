@@ -97,6 +97,7 @@ fn change_everywhere(
 }
 
 fn fcall_generic(ctx: &mut Ctx<'_>, req: &Request, read_only: bool) -> CmdResult {
+    super::monitor::feed_script(ctx.shard, ctx.conn, req);
     let name = String::from_utf8_lossy(req.arg(1)).into_owned();
     let Some(f) = ctx.shard.scripting.functions.borrow().get(&name) else {
         return Err(CmdError::fixed("ERR Function not found"));

@@ -69,6 +69,17 @@ pub fn line(req: &Request, conn: &Conn, now_us: i64) -> Vec<u8> {
     out
 }
 
+/// Show a script invocation (EVAL, FCALL, ...) to every monitor: they are
+/// `skip_monitor` so dispatch does not, and Redis shows them itself before
+/// the script's own commands.
+pub fn feed_script(shard: &Rc<Shard>, conn: &Conn, req: &Request) {
+    if shard.shared.monitors.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    let line = line(req, conn, crate::clock::now_us());
+    crate::shard::pubsub::everywhere(shard, move |ps, config| ps.feed_monitors(&line, config));
+}
+
 /// Show `req` to every monitor, if there are any and the command may be shown.
 pub fn feed(shard: &Rc<Shard>, conn: &Conn, spec: &CommandSpec, req: &Request) {
     if shard.shared.monitors.load(Ordering::Relaxed) == 0

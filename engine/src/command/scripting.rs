@@ -154,6 +154,7 @@ async fn run_shipped(
 }
 
 fn eval_generic(ctx: &mut Ctx<'_>, req: &Request, by_sha: bool, read_only: bool) -> CmdResult {
+    super::monitor::feed_script(ctx.shard, ctx.conn, req);
     let (keys, args) = split_keys(req)?;
     let scripting = &ctx.shard.scripting;
     let mut body = None;
