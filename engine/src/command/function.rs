@@ -174,11 +174,7 @@ fn function_delete(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 }
 
 fn function_flush(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
-    if req.len() > 3
-        || (req.len() == 3
-            && !req.arg(2).eq_ignore_ascii_case(b"sync")
-            && !req.arg(2).eq_ignore_ascii_case(b"async"))
-    {
+    if !super::scripting::flush_mode_ok(req) {
         return Err(CmdError::fixed(
             "ERR FUNCTION FLUSH only supports SYNC|ASYNC option",
         ));

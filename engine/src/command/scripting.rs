@@ -249,12 +249,17 @@ fn script_exists(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     Ok(())
 }
 
+/// `<container> FLUSH [ASYNC|SYNC]`: the mode, if any, is one of those.
+pub(super) fn flush_mode_ok(req: &Request) -> bool {
+    match req.len() {
+        2 => true,
+        3 => req.arg(2).eq_ignore_ascii_case(b"sync") || req.arg(2).eq_ignore_ascii_case(b"async"),
+        _ => false,
+    }
+}
+
 fn script_flush(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
-    if req.len() > 3
-        || (req.len() == 3
-            && !req.arg(2).eq_ignore_ascii_case(b"sync")
-            && !req.arg(2).eq_ignore_ascii_case(b"async"))
-    {
+    if !flush_mode_ok(req) {
         return Err(errors::SCRIPT_FLUSH_MODE);
     }
     ctx.shard.scripting.flush();

@@ -863,6 +863,15 @@ fn error_reply(err: &Value, name: &str, src: Option<&Value>, line: Option<&Value
     out
 }
 
+/// C's `lua_tonumber` then `(int)` of an argument (0 when not a number).
+fn lua_int(v: Option<&Value>) -> i64 {
+    match v {
+        Some(Value::Integer(i)) => *i,
+        Some(Value::Number(n)) => *n as i64,
+        _ => 0,
+    }
+}
+
 /// The `redis` table's Rust half (call and pcall come from the prelude).
 pub fn redis_table(lua: &Lua) -> mlua::Result<Table> {
     let t = lua.create_table()?;
@@ -913,11 +922,7 @@ pub fn redis_table(lua: &Lua) -> mlua::Result<Table> {
             if args.len() != 1 {
                 return Err(raise_text("redis.setresp() requires one argument."));
             }
-            let v = match args.front() {
-                Some(Value::Integer(i)) => *i,
-                Some(Value::Number(n)) => *n as i64,
-                _ => 0,
-            };
+            let v = lua_int(args.front());
             let proto = match v {
                 2 => Proto::Resp2,
                 3 => Proto::Resp3,
@@ -937,11 +942,7 @@ pub fn redis_table(lua: &Lua) -> mlua::Result<Table> {
             if args.len() != 1 {
                 return Err(raise_text("redis.set_repl() requires two arguments."));
             }
-            let v = match args.front() {
-                Some(Value::Integer(i)) => *i,
-                Some(Value::Number(n)) => *n as i64,
-                _ => 0,
-            };
+            let v = lua_int(args.front());
             if v & !3 != 0 {
                 return Err(raise_text(
                     "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",

@@ -211,6 +211,15 @@ impl Vm {
     /// Compile `code` as a chunk named `name` ("@user_script") running in
     /// the protected environment. Errors are Lua's message.
     pub fn compile(&self, code: &[u8], name: &str) -> Result<Function, String> {
+        self.compile_in(code, name, &self.env)
+    }
+
+    /// Compile a function library's code (chunk `@user_function`).
+    pub fn compile_function_library(&self, code: &[u8]) -> Result<Function, String> {
+        self.compile_in(code, "@user_function", &self.fenv)
+    }
+
+    fn compile_in(&self, code: &[u8], name: &str, env: &Table) -> Result<Function, String> {
         let f = self
             .lua
             .load(code)
@@ -220,24 +229,7 @@ impl Vm {
                 mlua::Error::SyntaxError { message, .. } => message,
                 other => other.to_string(),
             })?;
-        f.set_environment(self.env.clone())
-            .map_err(|e| e.to_string())?;
-        Ok(f)
-    }
-
-    /// Compile a function library's code (chunk `@user_function`).
-    pub fn compile_function_library(&self, code: &[u8]) -> Result<Function, String> {
-        let f = self
-            .lua
-            .load(code)
-            .set_name("@user_function")
-            .into_function()
-            .map_err(|e| match e {
-                mlua::Error::SyntaxError { message, .. } => message,
-                other => other.to_string(),
-            })?;
-        f.set_environment(self.fenv.clone())
-            .map_err(|e| e.to_string())?;
+        f.set_environment(env.clone()).map_err(|e| e.to_string())?;
         Ok(f)
     }
 
