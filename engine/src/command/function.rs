@@ -7,7 +7,7 @@
 
 use super::ctx::{encode, Ctx};
 use super::errors::{self, CmdError, CmdResult};
-use super::scripting::{eval_like, kill_everywhere, run_scoped, scope_of, split_keys, Code};
+use super::scripting::{eval_like, kill_everywhere, scope_of, split_keys, start, Code};
 use super::spec::{acl, flags::*, CommandSpec};
 use crate::script::run::{Caller, Invocation, Kind};
 use crate::shard::Shard;
@@ -129,17 +129,8 @@ fn fcall_generic(ctx: &mut Ctx<'_>, req: &Request, read_only: bool) -> CmdResult
         args,
         read_only: read_only || f.flags.no_writes,
     };
-    let shard = ctx.shard.clone();
     let caller = Caller::of(ctx.conn);
-    ctx.run_async(run_scoped(
-        shard,
-        caller,
-        vm,
-        inv,
-        Code::Function(name),
-        scope,
-        f.strays,
-    ));
+    start(ctx, caller, vm, inv, Code::Function(name), scope, f.strays);
     Ok(())
 }
 

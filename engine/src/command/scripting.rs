@@ -9,7 +9,7 @@
 use super::ctx::{encode, Ctx};
 use super::errors::{self, CmdError, CmdResult};
 use super::spec::{acl, flags::*, CommandSpec, KeySpecDef};
-use crate::script::run::{self, Caller, Invocation, KillOutcome, Kind, Ran, Scope};
+use crate::script::run::{self, Caller, Invocation, KillOutcome, Kind, Now, Ran, Scope};
 use crate::shard::Shard;
 use bytes::Bytes;
 use resp::{ReplyWriter, Request};
@@ -105,6 +105,46 @@ pub(super) async fn run_scoped(
     ran.reply
 }
 
+/// Run an invocation: at once when it needs only this shard and nothing
+/// is in its way (the reply joins the pipeline like an inline command's),
+/// else as a barrier future ([`run_scoped`]).
+pub(super) fn start(
+    ctx: &mut Ctx<'_>,
+    caller: Caller,
+    vm: crate::script::vm::Vm,
+    inv: Invocation,
+    code: Code,
+    scope: Scope,
+    strays: Rc<std::cell::Cell<bool>>,
+) {
+    let shard = ctx.shard.clone();
+    match run::try_now(&shard, caller, &vm, inv, scope) {
+        Now::Done(ran) => {
+            ctx.w().raw(&ran.reply);
+        }
+        Now::Later(fut) => ctx.run_async(async move {
+            let ran = fut.await;
+            if ran.strayed {
+                strays.set(true);
+            }
+            ran.reply
+        }),
+        Now::Retry(inv) => {
+            strays.set(true);
+            ctx.run_async(run_scoped(
+                shard,
+                caller,
+                vm,
+                inv,
+                code,
+                Scope::AllShards,
+                strays,
+            ));
+        }
+        Now::Blocked(inv) => ctx.run_async(run_scoped(shard, caller, vm, inv, code, scope, strays)),
+    }
+}
+
 /// The shipped half of [`run_scoped`], on the keys' shard.
 async fn run_shipped(
     ts: Rc<Shard>,
@@ -191,10 +231,8 @@ fn eval_generic(ctx: &mut Ctx<'_>, req: &Request, by_sha: bool, read_only: bool)
         args,
         read_only: read_only || script.flags.no_writes,
     };
-    let shard = ctx.shard.clone();
     let caller = Caller::of(ctx.conn);
-    let strays = script.strays;
-    ctx.run_async(run_scoped(shard, caller, vm, inv, code, scope, strays));
+    start(ctx, caller, vm, inv, code, scope, script.strays);
     Ok(())
 }
 

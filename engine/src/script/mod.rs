@@ -11,6 +11,7 @@
 //! | [`vm`] | building a state: libraries, the sandboxed globals, `redis.*`, the Lua prelude |
 //! | [`run`] | running one script: the resume loop, `redis.call`, the time-limit hook, SCRIPT KILL |
 //! | [`functions`] | FUNCTION libraries: metadata, loading, registration, DUMP payloads |
+//! | [`api`] | the `redis` table's Rust half (`sha1hex`, `error_reply`, `log`, `setresp`, ...) |
 //! | [`call`] | `redis.call` / `redis.pcall` as C functions (answer at once or yield) |
 //! | [`convert`] | RESP reply → Lua value and Lua value → reply, Redis's conversion rules |
 //! | [`scope`] | proving a script touches only its declared keys (it may then run on their shard alone) |
@@ -23,6 +24,7 @@
 //! EVAL of a new body compile it on every shard (so EVALSHA works on any
 //! connection); FUNCTION libraries are likewise loaded everywhere.
 
+pub mod api;
 pub mod call;
 pub mod convert;
 pub mod functions;

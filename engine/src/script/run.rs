@@ -40,6 +40,15 @@ use std::rc::Rc;
 /// A script position: chunk name (`@user_script`) and line.
 type Position = (Vec<u8>, i64);
 
+/// `redis.setresp`: the protocol of the running script's client.
+pub(super) fn set_script_proto(proto: Proto) {
+    RUN.with(|r| {
+        if let Some(c) = r.borrow_mut().as_mut() {
+            c.conn.proto = proto;
+        }
+    });
+}
+
 /// Which family runs: SCRIPT KILL stops EVALs, FUNCTION KILL functions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -378,12 +387,8 @@ pub fn lua_mark(_: &Lua, co: mlua::Thread) -> mlua::Result<()> {
     Ok(())
 }
 
-/// An error raised from Rust with Redis's error-table text (`-CODE msg`).
-fn raise(text: &str) -> mlua::Error {
-    mlua::Error::runtime(format!("-{text}"))
-}
-
-fn lua_bytes(v: &Value) -> Option<Vec<u8>> {
+/// A Lua value as command-argument bytes (numbers as `%.17g`).
+pub(super) fn lua_bytes(v: &Value) -> Option<Vec<u8>> {
     match v {
         Value::String(s) => Some(s.as_bytes().to_vec()),
         Value::Integer(i) => Some(i.to_string().into_bytes()),
@@ -511,10 +516,6 @@ fn decode_reply(out: &[u8]) -> Frame {
     }
 }
 
-fn raise_text(text: &str) -> mlua::Error {
-    raise(&format!("ERR {text}"))
-}
-
 /// The script's client: the caller's database and id, RESP2, inside the
 /// caller's locks.
 fn script_conn(caller: &Caller, owner: u64) -> Conn {
@@ -558,6 +559,35 @@ enum End {
     Failed(String),
 }
 
+/// The locks a run holds.
+enum Held {
+    /// Taken through the transaction layer (may span shards).
+    Session(Session),
+    /// This shard's whole-shard lock, taken without waiting.
+    Local(LockSet),
+}
+
+impl Held {
+    async fn release(self, shard: &Rc<Shard>) {
+        match self {
+            Held::Session(s) => s.release().await,
+            Held::Local(set) => release_local(shard, &set),
+        }
+    }
+}
+
+fn release_local(shard: &Rc<Shard>, set: &LockSet) {
+    shard.state.borrow_mut().locks.release(set);
+}
+
+fn lock_owner(caller: &Caller) -> u64 {
+    if caller.exec_owner != 0 {
+        caller.exec_owner
+    } else {
+        caller.id.max(1)
+    }
+}
+
 /// Run `inv` for `caller` and return the encoded reply (in the caller's
 /// protocol). Awaits: locks, commands on other shards, time-limit pauses.
 pub async fn invoke(
@@ -567,12 +597,7 @@ pub async fn invoke(
     inv: Invocation,
     scope: Scope,
 ) -> Ran {
-    let mut out = Vec::new();
-    let owner = if caller.exec_owner != 0 {
-        caller.exec_owner
-    } else {
-        caller.id.max(1)
-    };
+    let owner = lock_owner(&caller);
     let parts = match scope {
         Scope::AllShards => (0..shard.count)
             .map(|s| (s, LockSet::whole_shard(Mode::Write)))
@@ -580,13 +605,93 @@ pub async fn invoke(
         Scope::One(s) => vec![(s, LockSet::whole_shard(Mode::Write))],
     };
     let Ok(session) = Session::lock(shard, owner, parts).await else {
-        ReplyWriter::new(&mut out, caller.proto).error(b"ERR shard unavailable");
         return Ran {
-            reply: out,
+            reply: super::super::command::ctx::encode(caller.proto, |w| {
+                w.error(b"ERR shard unavailable")
+            }),
             ..Ran::default()
         };
     };
-    let end = run_locked(shard, &caller, vm, &inv, owner, scope).await;
+    let end = match begin(shard, &caller, vm, &inv, owner, scope) {
+        Ok((thread, args)) => drive(shard, vm, inv.kind, thread, Some(args)).await,
+        Err(end) => end,
+    };
+    let ran = finish(shard, &caller, &inv, end);
+    Held::Session(session).release(shard).await;
+    ran
+}
+
+/// What [`try_now`] achieved.
+pub enum Now {
+    /// The script ran to its end without waiting: here is its outcome.
+    Done(Ran),
+    /// It started and now waits (a pause, a command that waits): the rest,
+    /// which also reruns it with every shard if it strays.
+    Later(Pin<Box<dyn Future<Output = Ran>>>),
+    /// It could not start without waiting for a lock: use [`invoke`].
+    Blocked(Invocation),
+    /// It strayed out of this shard before writing: run it again with
+    /// every shard held ([`invoke`] with [`Scope::AllShards`]).
+    Retry(Invocation),
+}
+
+/// Run `inv` on this shard right away when its scope is only this shard
+/// and that shard's lock is free: no future, no hop, and the reply is
+/// ready in the caller's pipeline like any inline command's. A script that
+/// then has to wait continues as a future.
+pub fn try_now(shard: &Rc<Shard>, caller: Caller, vm: &Vm, inv: Invocation, scope: Scope) -> Now {
+    let local = match scope {
+        Scope::One(s) => s == shard.id,
+        Scope::AllShards => shard.count == 1,
+    };
+    if !local || RUN.with(|r| r.borrow().is_some()) {
+        return Now::Blocked(inv);
+    }
+    let owner = lock_owner(&caller);
+    let set = LockSet::whole_shard(Mode::Write).owned_by(owner);
+    if !shard.state.borrow_mut().locks.try_acquire(&set) {
+        return Now::Blocked(inv);
+    }
+    let (thread, args) = match begin(shard, &caller, vm, &inv, owner, scope) {
+        Ok(p) => p,
+        Err(end) => {
+            let ran = finish(shard, &caller, &inv, end);
+            release_local(shard, &set);
+            return Now::Done(ran);
+        }
+    };
+    match turn(vm, &thread, args) {
+        Turn::Done(end) => {
+            let ran = finish(shard, &caller, &inv, end);
+            release_local(shard, &set);
+            if ran.retry {
+                Now::Retry(inv)
+            } else {
+                Now::Done(ran)
+            }
+        }
+        Turn::Yielded => {
+            let shard = shard.clone();
+            let vm = vm.clone();
+            Now::Later(Box::pin(async move {
+                let end = drive(&shard, &vm, inv.kind, thread, None).await;
+                let ran = finish(&shard, &caller, &inv, end);
+                Held::Local(set).release(&shard).await;
+                if !ran.retry {
+                    return ran;
+                }
+                let again = invoke(&shard, caller, &vm, inv, Scope::AllShards).await;
+                Ran {
+                    strayed: true,
+                    ..again
+                }
+            }))
+        }
+    }
+}
+
+/// Clean up after a run and encode its reply.
+fn finish(shard: &Rc<Shard>, caller: &Caller, inv: &Invocation, end: End) -> Ran {
     let strayed = CONTROL.with(|c| c.strayed.replace(false));
     CONTROL.with(|c| c.abort.set(false));
     let script_resp3 = RUN.with(|r| {
@@ -606,11 +711,11 @@ pub async fn invoke(
         c.raise_next.borrow_mut().take();
         c.kill_line.get()
     });
-    session.release().await;
     let source = match inv.kind {
         Kind::Eval => "@user_script",
         Kind::Function => "@user_function",
     };
+    let mut out = Vec::new();
     let mut w = ReplyWriter::new(&mut out, caller.proto);
     match end {
         End::Returned(vals) => {
@@ -654,16 +759,20 @@ pub async fn invoke(
     }
 }
 
-async fn run_locked(
+/// Set up the run context and the runner thread; the thread and the
+/// arguments of its first resume.
+fn begin(
     shard: &Rc<Shard>,
     caller: &Caller,
     vm: &Vm,
     inv: &Invocation,
     owner: u64,
     scope: Scope,
-) -> End {
+) -> Result<(mlua::Thread, MultiValue), End> {
     if RUN.with(|r| r.borrow().is_some()) {
-        return End::Failed("another script is running on this shard".into());
+        return Err(End::Failed(
+            "another script is running on this shard".into(),
+        ));
     }
     let threshold = shard.state.borrow().config.busy_reply_threshold;
     RUN.with(|r| {
@@ -713,82 +822,116 @@ async fn run_locked(
         };
         Ok((thread, MultiValue::from_vec(first)))
     })();
-    let (thread, mut resume_with) = match prepared {
-        Ok(p) => p,
-        Err(e) => return End::Failed(e.to_string()),
+    prepared.map_err(|e| End::Failed(e.to_string()))
+}
+
+/// One resume of the runner.
+enum Turn {
+    Done(End),
+    Yielded,
+}
+
+fn turn(vm: &Vm, thread: &mlua::Thread, args: MultiValue) -> Turn {
+    let vals = match thread.resume::<MultiValue>(args) {
+        Ok(v) => v,
+        Err(e) => return Turn::Done(End::Failed(e.to_string())),
     };
+    if vals.front().is_some_and(is_done) {
+        // A strayed script stopped by an error (its yield was refused
+        // inside a C boundary) is retried all the same.
+        if CONTROL.with(|c| c.abort.get()) {
+            return Turn::Done(End::Retry);
+        }
+        // The runner waits for the next invocation: keep it.
+        vm.put_runner(thread.clone());
+        let mut vals = vals.into_vec();
+        vals.remove(0);
+        return Turn::Done(End::Returned(MultiValue::from_vec(vals)));
+    }
+    if thread.status() != ThreadStatus::Resumable {
+        return Turn::Done(End::Failed("the script runner stopped".into()));
+    }
+    Turn::Yielded
+}
+
+/// Resume until the end (`first`: the first resume's arguments, or None
+/// when the script has just yielded and that yield is settled first).
+async fn drive(
+    shard: &Rc<Shard>,
+    vm: &Vm,
+    kind: Kind,
+    thread: mlua::Thread,
+    first: Option<MultiValue>,
+) -> End {
     let mut announced = false;
+    let mut args = first;
     loop {
-        let vals = match thread.resume::<MultiValue>(resume_with) {
-            Ok(v) => v,
-            Err(e) => return End::Failed(e.to_string()),
-        };
-        if vals.front().is_some_and(is_done) {
-            // A strayed script stopped by an error (its yield was refused
-            // inside a C boundary) is retried all the same.
-            if CONTROL.with(|c| c.abort.get()) {
-                return End::Retry;
-            }
-            // The runner waits for the next invocation: keep it.
-            vm.put_runner(thread);
-            let mut vals = vals.into_vec();
-            vals.remove(0);
-            return End::Returned(MultiValue::from_vec(vals));
-        }
-        if thread.status() != ThreadStatus::Resumable {
-            return End::Failed("the script runner stopped".into());
-        }
-        let pending = RUN.with(|r| r.borrow_mut().as_mut().and_then(|c| c.pending.take()));
-        match pending {
-            Some(p) => {
-                let batch = p.fut.await;
-                let resp3 = RUN.with(|r| {
-                    r.borrow()
-                        .as_ref()
-                        .is_some_and(|c| c.conn.proto == Proto::Resp3)
-                });
-                let frame = decode_reply(&batch.out);
-                resume_with = match frame {
-                    Frame::Error(e) if p.raise => {
-                        // redis.call raises: the hook does it in the
-                        // script's frame at its first instruction.
-                        let mut text = b"-".to_vec();
-                        text.extend_from_slice(&e);
-                        CONTROL.with(|c| *c.raise_next.borrow_mut() = Some((text, p.at)));
-                        // SAFETY: `p.thread` is the suspended state that
-                        // yielded; setting its hook is allowed while suspended.
-                        unsafe {
-                            ffi::lua_sethook(
-                                p.thread as *mut ffi::lua_State,
-                                Some(hook),
-                                ffi::LUA_MASKCOUNT,
-                                1,
-                            );
-                        }
-                        MultiValue::new()
-                    }
-                    frame => match convert::frame_to_lua(lua, frame, resp3) {
-                        Ok(v) => MultiValue::from_vec(vec![v]),
-                        Err(e) => return End::Failed(e.to_string()),
-                    },
-                };
-            }
-            None => {
-                if CONTROL.with(|c| c.abort.get()) {
-                    return End::Retry;
-                }
-                if CONTROL.with(|c| c.kill.get()) {
-                    return End::Killed;
-                }
-                if !announced && CONTROL.with(|c| c.busy.get()) {
-                    announced = true;
-                    announce_busy(shard, Some(inv.kind));
-                }
-                // Past the time limit: let the shard serve others a while.
-                glommio::timer::sleep(std::time::Duration::from_millis(1)).await;
-                resume_with = MultiValue::new();
+        if let Some(a) = args.take() {
+            if let Turn::Done(end) = turn(vm, &thread, a) {
+                return end;
             }
         }
+        match settle(shard, vm, kind, &mut announced).await {
+            Ok(a) => args = Some(a),
+            Err(end) => return end,
+        }
+    }
+}
+
+/// After a yield: finish the command the script waits for (or pause, or
+/// stop it); the arguments of the next resume.
+async fn settle(
+    shard: &Rc<Shard>,
+    vm: &Vm,
+    kind: Kind,
+    announced: &mut bool,
+) -> Result<MultiValue, End> {
+    let lua = &vm.lua;
+    let pending = RUN.with(|r| r.borrow_mut().as_mut().and_then(|c| c.pending.take()));
+    let Some(p) = pending else {
+        if CONTROL.with(|c| c.abort.get()) {
+            return Err(End::Retry);
+        }
+        if CONTROL.with(|c| c.kill.get()) {
+            return Err(End::Killed);
+        }
+        if !*announced && CONTROL.with(|c| c.busy.get()) {
+            *announced = true;
+            announce_busy(shard, Some(kind));
+        }
+        // Past the time limit: let the shard serve others a while.
+        glommio::timer::sleep(std::time::Duration::from_millis(1)).await;
+        return Ok(MultiValue::new());
+    };
+    let batch = p.fut.await;
+    let resp3 = RUN.with(|r| {
+        r.borrow()
+            .as_ref()
+            .is_some_and(|c| c.conn.proto == Proto::Resp3)
+    });
+    match decode_reply(&batch.out) {
+        Frame::Error(e) if p.raise => {
+            // redis.call raises: the hook does it in the script's frame at
+            // its first instruction.
+            let mut text = b"-".to_vec();
+            text.extend_from_slice(&e);
+            CONTROL.with(|c| *c.raise_next.borrow_mut() = Some((text, p.at)));
+            // SAFETY: `p.thread` is the suspended state that yielded;
+            // setting its hook is allowed while suspended.
+            unsafe {
+                ffi::lua_sethook(
+                    p.thread as *mut ffi::lua_State,
+                    Some(hook),
+                    ffi::LUA_MASKCOUNT,
+                    1,
+                );
+            }
+            Ok(MultiValue::new())
+        }
+        frame => match convert::frame_to_lua(lua, frame, resp3) {
+            Ok(v) => Ok(MultiValue::from_vec(vec![v])),
+            Err(e) => Err(End::Failed(e.to_string())),
+        },
     }
 }
 
@@ -861,171 +1004,4 @@ fn error_reply(err: &Value, name: &str, src: Option<&Value>, line: Option<&Value
         out.extend_from_slice(format!(" script: {name}, on {s}:{l}.").as_bytes());
     }
     out
-}
-
-/// C's `lua_tonumber` then `(int)` of an argument (0 when not a number).
-fn lua_int(v: Option<&Value>) -> i64 {
-    match v {
-        Some(Value::Integer(i)) => *i,
-        Some(Value::Number(n)) => *n as i64,
-        _ => 0,
-    }
-}
-
-/// The `redis` table's Rust half (call and pcall come from the prelude).
-pub fn redis_table(lua: &Lua) -> mlua::Result<Table> {
-    let t = lua.create_table()?;
-    t.set(
-        "sha1hex",
-        lua.create_function(|lua, args: MultiValue| {
-            if args.len() != 1 {
-                return Err(raise_text("wrong number of arguments"));
-            }
-            let body = args.front().and_then(lua_bytes).unwrap_or_default();
-            lua.create_string(super::sha1hex(&body))
-        })?,
-    )?;
-    t.set(
-        "error_reply",
-        lua.create_function(|lua, args: MultiValue| {
-            let text = match (args.len(), args.front()) {
-                (1, Some(Value::String(s))) => {
-                    let b = s.as_bytes();
-                    if b.first() == Some(&b'-') {
-                        b.to_vec()
-                    } else {
-                        let mut v = b"-".to_vec();
-                        v.extend_from_slice(&b);
-                        v
-                    }
-                }
-                _ => b"wrong number or type of arguments".to_vec(),
-            };
-            convert::err_table(lua, &text)
-        })?,
-    )?;
-    t.set(
-        "status_reply",
-        lua.create_function(|lua, args: MultiValue| match (args.len(), args.front()) {
-            (1, Some(Value::String(s))) => {
-                let t = lua.create_table()?;
-                t.raw_set("ok", s.clone())?;
-                Ok(t)
-            }
-            _ => convert::err_table(lua, b"wrong number or type of arguments"),
-        })?,
-    )?;
-    t.set("log", lua.create_function(redis_log)?)?;
-    t.set(
-        "setresp",
-        lua.create_function(|_, args: MultiValue| {
-            if args.len() != 1 {
-                return Err(raise_text("redis.setresp() requires one argument."));
-            }
-            let v = lua_int(args.front());
-            let proto = match v {
-                2 => Proto::Resp2,
-                3 => Proto::Resp3,
-                _ => return Err(raise_text("RESP version must be 2 or 3.")),
-            };
-            RUN.with(|r| {
-                if let Some(c) = r.borrow_mut().as_mut() {
-                    c.conn.proto = proto;
-                }
-            });
-            Ok(())
-        })?,
-    )?;
-    t.set(
-        "set_repl",
-        lua.create_function(|_, args: MultiValue| {
-            if args.len() != 1 {
-                return Err(raise_text("redis.set_repl() requires two arguments."));
-            }
-            let v = lua_int(args.front());
-            if v & !3 != 0 {
-                return Err(raise_text(
-                    "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
-                ));
-            }
-            Ok(())
-        })?,
-    )?;
-    t.set("replicate_commands", lua.create_function(|_, ()| Ok(true))?)?;
-    t.set("breakpoint", lua.create_function(|_, ()| Ok(false))?)?;
-    t.set("debug", lua.create_function(|_, _: MultiValue| Ok(()))?)?;
-    t.set(
-        "acl_check_cmd",
-        lua.create_function(|_, args: MultiValue| {
-            let name = args.front().and_then(lua_bytes);
-            let Some(name) = name else {
-                return Err(raise_text(
-                    "Please specify at least one argument for this redis lib call",
-                ));
-            };
-            if crate::command::table::table().lookup(&name).is_none() {
-                return Err(raise_text(
-                    "Invalid command passed to redis.acl_check_cmd()",
-                ));
-            }
-            Ok(true)
-        })?,
-    )?;
-    let version = crate::server::REDIS_VERSION;
-    t.set("REDIS_VERSION", version)?;
-    let num = version
-        .split('.')
-        .map(|p| p.parse::<i64>().unwrap_or(0))
-        .fold(0i64, |acc, p| (acc << 8) | p);
-    t.set("REDIS_VERSION_NUM", num)?;
-    for (name, v) in [
-        ("LOG_DEBUG", 0),
-        ("LOG_VERBOSE", 1),
-        ("LOG_NOTICE", 2),
-        ("LOG_WARNING", 3),
-        ("REPL_NONE", 0),
-        ("REPL_AOF", 1),
-        ("REPL_SLAVE", 2),
-        ("REPL_REPLICA", 2),
-        ("REPL_ALL", 3),
-    ] {
-        t.set(name, v)?;
-    }
-    Ok(t)
-}
-
-/// `redis.log(level, ...)`: the arguments joined by spaces, at Redis's
-/// level (0 debug .. 3 warning).
-fn redis_log(_: &Lua, args: MultiValue) -> mlua::Result<()> {
-    if args.len() < 2 {
-        return Err(raise_text("redis.log() requires two arguments or more."));
-    }
-    let level = match args.front() {
-        Some(Value::Integer(i)) => *i,
-        Some(Value::Number(n)) => *n as i64,
-        Some(Value::String(s)) => {
-            match s.to_str().ok().and_then(|s| s.trim().parse::<f64>().ok()) {
-                Some(n) => n as i64,
-                None => return Err(raise_text("First argument must be a number (log level).")),
-            }
-        }
-        _ => return Err(raise_text("First argument must be a number (log level).")),
-    };
-    if !(0..=3).contains(&level) {
-        return Err(raise_text("Invalid debug level."));
-    }
-    let text = args
-        .iter()
-        .skip(1)
-        .filter_map(lua_bytes)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .collect::<Vec<_>>()
-        .join(" ");
-    match level {
-        0 => log::debug!("{text}"),
-        1 => log::info!("{text}"),
-        2 => log::info!("{text}"),
-        _ => log::warn!("{text}"),
-    }
-    Ok(())
 }

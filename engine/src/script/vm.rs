@@ -154,7 +154,7 @@ impl Vm {
                 Ok(())
             })?,
         )?;
-        let redis = super::run::redis_table(&lua)?;
+        let redis = super::api::redis_table(&lua)?;
         // SAFETY: the redis table is argument 1 of the protected call; the
         // two C functions follow Lua's calling convention.
         unsafe {
