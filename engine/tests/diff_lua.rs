@@ -112,6 +112,8 @@ EVAL_RO "return redis.call('get', KEYS[1])" 1 foo
 EVAL_RO "return redis.call('set', 'a', 'b')" 1 a
 EVAL "#!lua flags=no-writes\nreturn redis.call('set', 'a', 'b')" 0
 EVAL "#!lua\nreturn redis.call('set', 'a', 'b')" 0
+EVAL_RO "#!lua\nreturn 1" 0
+EVAL_RO "#!lua flags=no-writes\nreturn redis.call('get', 'foo')" 0
 EVAL "#!lua flags=bogus\nreturn 1" 0
 EVAL "#!luax\nreturn 1" 0
 EVAL "#!lua name=x\nreturn 1" 0

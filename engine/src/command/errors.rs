@@ -65,6 +65,10 @@ pub const DEBUG_DISABLED: CmdError = CmdError::fixed(
 );
 pub const MAX_CLIENTS: &str = "ERR max number of clients reached";
 pub const NOPROTO: CmdError = CmdError::fixed("NOPROTO unsupported protocol version");
+/// SAVE failed (the reason is in the log): Redis replies a bare `-ERR`.
+pub const SAVE_FAILED: CmdError = CmdError::fixed("ERR");
+/// SHUTDOWN could not save and was not FORCEd.
+pub const SHUTDOWN_FAILED: CmdError = CmdError::fixed("ERR Errors trying to SHUTDOWN. Check logs.");
 
 /// `ERR unknown command 'x', with args beginning with: 'a' 'b' `
 pub fn unknown_command(name: &[u8], args: &[&[u8]]) -> CmdError {
@@ -146,6 +150,9 @@ pub const BUSY_EVAL: CmdError = CmdError::fixed(
 pub const BUSY_FUNCTION: CmdError = CmdError::fixed(
     "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.",
 );
+/// EVAL_RO / FCALL_RO of code that does not declare `no-writes`.
+pub const RO_WRITE_FLAG: CmdError =
+    CmdError::fixed("ERR Can not execute a script with write flag using *_ro command.");
 pub const SCRIPT_FLUSH_MODE: CmdError =
     CmdError::fixed("ERR SCRIPT FLUSH only support SYNC|ASYNC option");
 

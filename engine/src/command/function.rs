@@ -110,9 +110,7 @@ fn fcall_generic(ctx: &mut Ctx<'_>, req: &Request, read_only: bool) -> CmdResult
         }
     })?;
     if read_only && !f.flags.no_writes {
-        return Err(CmdError::fixed(
-            "ERR Can not execute a script with write flag using *_ro command.",
-        ));
+        return Err(errors::RO_WRITE_FLAG);
     }
     let vm = ctx
         .shard

@@ -214,6 +214,9 @@ fn eval_generic(ctx: &mut Ctx<'_>, req: &Request, by_sha: bool, read_only: bool)
         body = Some(text);
         (sha, s)
     };
+    if read_only && script.flags.declared && !script.flags.no_writes {
+        return Err(errors::RO_WRITE_FLAG);
+    }
     let vm = scripting
         .vm()
         .map_err(|e| CmdError::owned(format!("ERR {e}")))?;
