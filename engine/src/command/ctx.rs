@@ -102,6 +102,11 @@ enum Slot {
 
 type LocalFuture = Pin<Box<dyn Future<Output = Vec<u8>>>>;
 
+thread_local! {
+    /// One settled batch kept for reuse ([`Batch::spare`]).
+    static SPARE: std::cell::RefCell<Option<Batch>> = const { std::cell::RefCell::new(None) };
+}
+
 /// Replies of one pipeline, in order, and the work still out.
 pub struct Batch {
     /// Replies ready to be written, in order.
@@ -131,6 +136,27 @@ impl Batch {
             barrier_blocks: false,
             client: None,
         }
+    }
+
+    /// A batch for a nested pipeline (EXEC's queue, a script's commands):
+    /// a recycled one when there is one, since a fresh one reserves 16 KB.
+    pub fn spare(shards: usize) -> Self {
+        SPARE
+            .with(|s| s.borrow_mut().take())
+            .filter(|b| b.jobs.len() == shards)
+            .unwrap_or_else(|| Batch::new(shards))
+    }
+
+    /// Give a settled batch back for [`Batch::spare`] (dropped instead if a
+    /// big reply grew it, or work is still out).
+    pub fn recycle(mut self) {
+        if !self.is_settled() || self.out.capacity() > 64 * 1024 || !self.slots.is_empty() {
+            return;
+        }
+        self.out.clear();
+        self.local.clear();
+        self.client = None;
+        SPARE.with(|s| *s.borrow_mut() = Some(self));
     }
 
     /// Where an immediate reply goes now.

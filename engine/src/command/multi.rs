@@ -342,7 +342,7 @@ async fn run_exec(shard: &Rc<Shard>, conn: &mut Conn, out: &mut Vec<u8>, queue: 
     }
 
     conn.exec_owner = owner;
-    let mut batch = Batch::new(shard.count);
+    let mut batch = Batch::spare(shard.count);
     batch.client = Some(conn.info.clone());
     for req in &queue.cmds {
         super::dispatch(shard, conn, &mut batch, req);
@@ -357,6 +357,7 @@ async fn run_exec(shard: &Rc<Shard>, conn: &mut Conn, out: &mut Vec<u8>, queue: 
     unwatch_all(shard, conn).await;
     ReplyWriter::new(out, conn.proto).array(queue.cmds.len());
     out.extend_from_slice(&batch.out);
+    batch.recycle();
 }
 
 // ---- table ----

@@ -191,9 +191,6 @@ struct Control {
 thread_local! {
     static RUN: RefCell<Option<RunCtx>> = const { RefCell::new(None) };
     static CONTROL: Control = Control::default();
-    /// A batch for scripts' commands, reused while they answer at once (a
-    /// fresh one reserves 16 KB of replies).
-    static SPARE: RefCell<Option<Batch>> = const { RefCell::new(None) };
 }
 
 /// How long a busy script runs between two pauses.
@@ -501,9 +498,7 @@ pub(super) fn execute(argv: Vec<Vec<u8>>, raise: bool, thread: usize) -> Step {
             return Step::Refuse(text);
         }
         let req = Request::from_args(argv);
-        let mut batch = SPARE
-            .with(|s| s.borrow_mut().take())
-            .unwrap_or_else(|| Batch::new(ctx.shard.count));
+        let mut batch = Batch::spare(ctx.shard.count);
         batch.client = Some(ctx.conn.info.clone());
         CONTROL.with(|c| c.in_call.set(true));
         crate::command::dispatch(&ctx.shard, &mut ctx.conn, &mut batch, &req);
@@ -511,11 +506,7 @@ pub(super) fn execute(argv: Vec<Vec<u8>>, raise: bool, thread: usize) -> Step {
         let resp3 = ctx.conn.proto == Proto::Resp3;
         if batch.is_settled() {
             let reply = decode_reply(&batch.out);
-            // Keep it unless a big reply grew it.
-            if batch.out.capacity() <= 64 * 1024 {
-                batch.out.clear();
-                SPARE.with(|s| *s.borrow_mut() = Some(batch));
-            }
+            batch.recycle();
             return Step::Reply(reply, resp3);
         }
         let shard = ctx.shard.clone();
