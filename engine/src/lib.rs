@@ -21,18 +21,21 @@
 //! | connected clients (CLIENT LIST/KILL) | [`shard::clients`] |
 //! | keyspace: dict, values and their encodings, databases, expiry | [`keyspace`] |
 //! | the command table, dispatch, handler context | [`command`] |
-//! | one file per command family | [`command`]`::{string, multikey, keys, hash, set, list, blocking, zset, zset_multi, bitmap, hll, connection, client, server, config, info, introspect}` |
+//! | one file per command family | [`command`]`::{string, multikey, keys, hash, set, list, blocking, zset, zset_multi, bitmap, hll, connection, client, server, persistence, config, info, introspect}` |
 //! | blocked clients (BLPOP & co) | [`shard::blocking`] |
 //! | HyperLogLog in Redis's format | [`hll`] |
 //! | every wire error string | [`command::errors`] |
 //! | DUMP/RESTORE payloads, RDB value encoding | [`command::dump`], [`rdb`] |
+//! | RDB files: format and loader | [`rdb::file`] (older compact encodings: [`rdb::legacy`]) |
+//! | SAVE, SHUTDOWN's save, start-up load: coordination and file I/O | [`server::snapshot`] |
 //! | redis.conf parsing, CONFIG directives | [`config`] |
 //! | memory accounting (INFO used_memory) | [`alloc`] |
 //! | log lines in Redis's format | [`log`] |
 //! | the RESP codec | the `shoal-resp` crate |
 //!
-//! glommio is named only in `server` and `shard::mesh` (plus task spawning
-//! in `shard::batch`); command and keyspace code never touch the runtime.
+//! glommio is named only in `server` (snapshot files included) and
+//! `shard::mesh` (plus task spawning in `shard::batch`); command and
+//! keyspace code never touch the runtime.
 
 pub mod alloc;
 pub mod clock;

@@ -15,6 +15,7 @@ use crate::server::{Shared, REDIS_VERSION, SHOAL_VERSION};
 use crate::shard::stats::StatsSnapshot;
 use resp::Request;
 use std::fmt::Write;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// What one shard reports.
@@ -257,18 +258,29 @@ fn section(out: &mut String, name: &str, g: &Gathered<'_>) {
             );
         }
         "persistence" => {
+            let p = &g.shared.persistence;
             let _ = write!(
                 s,
                 "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\n\
                  current_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\n\
-                 current_save_keys_total:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\n\
-                 rdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\n\
-                 rdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\n\
-                 rdb_last_load_keys_loaded:0\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n\
+                 current_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\n\
+                 rdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:-1\r\n\
+                 rdb_current_bgsave_time_sec:-1\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\n\
+                 rdb_last_load_keys_loaded:{}\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n\
                  aof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\n\
                  aof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\n\
                  module_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
-                g.shared.start_ms / 1000
+                crate::server::snapshot::write_calls(&g.total.cmds)
+                    .saturating_sub(p.writes_at_save.load(Ordering::Relaxed)),
+                p.last_save.load(Ordering::Relaxed),
+                if p.last_failed.load(Ordering::Relaxed) {
+                    "err"
+                } else {
+                    "ok"
+                },
+                p.saves.load(Ordering::Relaxed),
+                p.loaded_expired.load(Ordering::Relaxed),
+                p.loaded_keys.load(Ordering::Relaxed),
             );
         }
         "stats" => {

@@ -30,6 +30,7 @@
 //! | [`function`] | FCALL FCALL_RO FUNCTION * |
 //! | [`dump`] | DUMP RESTORE (payloads: [`crate::rdb`]) |
 //! | [`server`] | DBSIZE FLUSHDB FLUSHALL SWAPDB TIME DEBUG SHUTDOWN |
+//! | [`persistence`] | SAVE LASTSAVE (snapshot files: [`crate::server::snapshot`]) |
 //! | [`config`] | CONFIG GET SET RESETSTAT REWRITE |
 //! | [`info`] | INFO, LATENCY HISTOGRAM's handler |
 //! | [`latency`] | SLOWLOG, LATENCY (the slow log and latency monitor: [`crate::shard::slowlog`]) |
@@ -62,6 +63,7 @@ pub mod list;
 pub mod monitor;
 pub mod multi;
 pub mod multikey;
+pub mod persistence;
 pub mod pubsub;
 pub mod replication;
 pub mod scripting;

@@ -1,4 +1,5 @@
-//! Server commands: DBSIZE FLUSHDB FLUSHALL SWAPDB TIME DEBUG SHUTDOWN.
+//! Server commands: DBSIZE FLUSHDB FLUSHALL SWAPDB TIME DEBUG SHUTDOWN
+//! (whose final save is [`crate::server::snapshot::save`]).
 //!
 //! Keyspace-wide writes (FLUSHDB, FLUSHALL, SWAPDB) take a whole-shard
 //! exclusive lock on every shard, in order, so they are atomic with respect
@@ -244,26 +245,56 @@ fn debug(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 
 // ---- SHUTDOWN ----
 
+/// # Format
+/// `SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]`: saves first when
+/// asked to, or when save points are configured and NOSAVE is not given;
+/// a failed save keeps the server running (`-ERR Errors trying to
+/// SHUTDOWN. Check logs.`) unless FORCE. Success has no reply: the
+/// connection closes as the process exits.
 fn shutdown(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
-    let mut abort = false;
+    let (mut abort, mut nosave, mut save, mut force) = (false, false, false, false);
     for opt in req.iter().skip(1) {
         if is(opt, "ABORT") {
             abort = true;
-        } else if !(is(opt, "NOSAVE") || is(opt, "SAVE") || is(opt, "NOW") || is(opt, "FORCE")) {
+        } else if is(opt, "NOSAVE") {
+            nosave = true;
+        } else if is(opt, "SAVE") {
+            save = true;
+        } else if is(opt, "FORCE") {
+            force = true;
+        } else if !is(opt, "NOW") {
             return Err(errors::SYNTAX);
         }
     }
+    if (abort && req.len() > 2) || (nosave && save) {
+        return Err(errors::SYNTAX);
+    }
     if abort {
-        if req.len() > 2 {
-            return Err(errors::SYNTAX);
-        }
         return Err(CmdError::fixed("ERR No shutdown in progress."));
     }
     log::warn!("User requested shutdown...");
-    ctx.shard.shared.shutdown.store(true, Ordering::SeqCst);
-    // Like Redis, no reply: the connection closes as the process exits.
-    ctx.set_suppress_self(true);
-    ctx.conn.close_after_reply = true;
+    let config = ctx.shard.state.borrow().config.clone();
+    if !save && (nosave || !crate::server::snapshot::save_points_configured(&config)) {
+        ctx.shard.shared.shutdown.store(true, Ordering::SeqCst);
+        // Like Redis, no reply: the connection closes as the process exits.
+        ctx.set_suppress_self(true);
+        ctx.conn.close_after_reply = true;
+        return Ok(());
+    }
+    let home = ctx.shard.clone();
+    let proto = ctx.proto();
+    ctx.run_async(async move {
+        log::info!("Saving the final RDB snapshot before exiting.");
+        let saved = crate::server::snapshot::save(&home, 0).await;
+        if saved.is_err() && !force {
+            log::warn!("Error trying to save the DB, can't exit.");
+            return encode(proto, |w| {
+                w.error(errors::SHUTDOWN_FAILED.text().as_bytes())
+            });
+        }
+        home.shared.shutdown.store(true, Ordering::SeqCst);
+        Vec::new()
+    });
     Ok(())
 }
 

@@ -48,6 +48,7 @@ fn families() -> Vec<&'static [CommandSpec]> {
         super::monitor::COMMANDS,
         super::dump::COMMANDS,
         super::server::COMMANDS,
+        super::persistence::COMMANDS,
         super::config::COMMANDS,
         super::info::COMMANDS,
         super::introspect::COMMANDS,

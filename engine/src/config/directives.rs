@@ -132,7 +132,8 @@ pub const DIRECTIVES: &[Directive] = &[
         true,
     ),
     d("io-threads", Kind::Int(1, 128), "1", false),
-    // Persistence (issue 5).
+    // Persistence (issue 5). `save ""` is acted on (SHUTDOWN then does not
+    // save); save points themselves (periodic saves) are not yet.
     stored("save", Kind::Words, "3600 1 300 100 60 10000"),
     stored("appendonly", Kind::Bool, "no"),
     stored(
@@ -142,9 +143,9 @@ pub const DIRECTIVES: &[Directive] = &[
     ),
     stored("appendfilename", Kind::Str, "appendonly.aof"),
     stored("appenddirname", Kind::Str, "appendonlydir"),
-    stored("dbfilename", Kind::Str, "dump.rdb"),
-    stored("rdbcompression", Kind::Bool, "yes"),
-    stored("rdbchecksum", Kind::Bool, "yes"),
+    d("dbfilename", Kind::Str, "dump.rdb", true),
+    d("rdbcompression", Kind::Bool, "yes", true),
+    d("rdbchecksum", Kind::Bool, "yes", true),
     stored("stop-writes-on-bgsave-error", Kind::Bool, "yes"),
     stored("aof-load-truncated", Kind::Bool, "yes"),
     stored("aof-use-rdb-preamble", Kind::Bool, "yes"),

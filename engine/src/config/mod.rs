@@ -292,6 +292,9 @@ impl Config {
         if dir.name == "dir" && !v.is_empty() && !Path::new(&v).is_dir() {
             return Err(format!("No such file or directory: {v}"));
         }
+        if dir.name == "dbfilename" && v.contains('/') {
+            return Err("dbfilename can't be a path, just a filename".into());
+        }
         self.values.insert(dir.name, v);
         self.explicit.insert(dir.name, ());
         self.refresh();

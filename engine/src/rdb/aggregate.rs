@@ -2,7 +2,8 @@
 //! version reads them, and it picks its own in-memory encoding on load);
 //! we read those plus the compact blobs Redis 7 writes: `intset` (type 11),
 //! hash `listpack` (16), `quicklist` lists of listpack nodes (18) and,
-//! from 7.2, set `listpack` (20).
+//! from 7.2, set `listpack` (20); older files' ziplists and zipmaps are
+//! decoded by [`super::legacy`].
 //!
 //! Format facts (Redis `listpack.c`, `intset.c`):
 //! - intset blob: u32 LE width (2/4/8), u32 LE count, the integers LE;
@@ -16,7 +17,7 @@
 //! actually there before anything is allocated, and duplicates or empty
 //! aggregates are refused, as Redis refuses them.
 
-use super::{write_len, write_string, RdbError, Reader};
+use super::{legacy, write_len, write_string, RdbError, Reader};
 use crate::keyspace::{set, HashVal, Limits, ListVal, SetMut, SetRef, Value, ZSetVal};
 
 /// Plain list: length, then elements.
@@ -113,6 +114,20 @@ fn parse_f64(b: &[u8]) -> Result<f64, RdbError> {
         .ok()
         .and_then(|s| s.parse().ok())
         .ok_or(RdbError::Bad)
+}
+
+/// Alternating members and scores (as text) into pairs.
+fn zset_pairs(items: Vec<Vec<u8>>) -> Result<Vec<(Vec<u8>, f64)>, RdbError> {
+    if !items.len().is_multiple_of(2) {
+        return Err(RdbError::Bad);
+    }
+    items
+        .chunks_exact(2)
+        .map(|c| match c {
+            [m, s] => Ok((m.clone(), parse_f64(s)?)),
+            _ => Err(RdbError::Bad),
+        })
+        .collect()
 }
 
 fn list_from(items: Vec<Vec<u8>>, lim: &Limits) -> Result<Value, RdbError> {
@@ -212,20 +227,9 @@ pub fn read(ty: u8, r: &mut Reader<'_>, lim: &Limits) -> Option<Result<Value, Rd
             }
             zset_from(pairs, lim)
         })(),
-        TYPE_ZSET_LISTPACK => r.string().and_then(|b| {
-            let items = listpack_entries(&b)?;
-            if !items.len().is_multiple_of(2) {
-                return Err(RdbError::Bad);
-            }
-            let pairs = items
-                .chunks_exact(2)
-                .map(|c| match c {
-                    [m, s] => Ok((m.clone(), parse_f64(s)?)),
-                    _ => Err(RdbError::Bad),
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            zset_from(pairs, lim)
-        }),
+        TYPE_ZSET_LISTPACK => r
+            .string()
+            .and_then(|b| zset_from(zset_pairs(listpack_entries(&b)?)?, lim)),
         TYPE_SET_INTSET => (|| {
             let blob = r.string()?;
             let ints = intset_entries(&blob)?;
@@ -238,6 +242,27 @@ pub fn read(ty: u8, r: &mut Reader<'_>, lim: &Limits) -> Option<Result<Value, Rd
         TYPE_SET_LISTPACK => r
             .string()
             .and_then(|b| set_from(listpack_entries(&b)?, lim)),
+        legacy::TYPE_HASH_ZIPMAP => r
+            .string()
+            .and_then(|b| hash_from(legacy::zipmap_entries(&b)?, lim)),
+        legacy::TYPE_LIST_ZIPLIST => r
+            .string()
+            .and_then(|b| list_from(legacy::ziplist_entries(&b)?, lim)),
+        legacy::TYPE_HASH_ZIPLIST => r
+            .string()
+            .and_then(|b| hash_from(legacy::ziplist_entries(&b)?, lim)),
+        legacy::TYPE_ZSET_ZIPLIST => r.string().and_then(|b| {
+            let items = legacy::ziplist_entries(&b)?;
+            zset_pairs(items).and_then(|p| zset_from(p, lim))
+        }),
+        legacy::TYPE_LIST_QUICKLIST => (|| {
+            let nodes = r.len()?;
+            let mut items = Vec::new();
+            for _ in 0..nodes {
+                items.extend(legacy::ziplist_entries(&r.string()?)?);
+            }
+            list_from(items, lim)
+        })(),
         _ => return None,
     };
     Some(v)

@@ -1,6 +1,7 @@
 //! Redis's RDB value encoding: lengths, strings (integer-encoded and
-//! LZF-compressed), CRC-64, and the DUMP payload framing. DUMP/RESTORE use
-//! it now; RDB snapshots (issue 5) build on the same primitives.
+//! LZF-compressed), CRC-64, and the DUMP payload framing, used by
+//! DUMP/RESTORE; [`file`] builds RDB files (SAVE, start-up loading) on the
+//! same primitives.
 //!
 //! Format facts (Redis `rdb.h`/`rdb.c`, checked against real payloads):
 //! - length: `00xxxxxx` 6 bits, `01xxxxxx xxxxxxxx` 14 bits big-endian,
@@ -13,6 +14,8 @@
 //!   the CRC (Jones polynomial, "CRC-64/REDIS") covering everything before it.
 
 pub mod aggregate;
+pub mod file;
+pub mod legacy;
 
 use crate::keyspace::{Limits, RStr, SetRef, Value};
 
@@ -182,6 +185,41 @@ impl<'a> Reader<'a> {
     /// True when every byte was consumed.
     pub fn at_end(&self) -> bool {
         self.pos >= self.buf.len()
+    }
+
+    /// Bytes consumed so far (error messages name the offset).
+    pub fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// Exactly `n` raw bytes.
+    pub fn bytes(&mut self, n: usize) -> Result<&'a [u8], RdbError> {
+        self.take(n)
+    }
+
+    /// Step over a string in any encoding without decoding it.
+    pub fn skip_string(&mut self) -> Result<(), RdbError> {
+        match self.len_or_special()? {
+            Len::Plain(n) => {
+                self.take(usize::try_from(n).map_err(|_| RdbError::Bad)?)?;
+            }
+            Len::Special(ENC_INT8) => {
+                self.take(1)?;
+            }
+            Len::Special(ENC_INT16) => {
+                self.take(2)?;
+            }
+            Len::Special(ENC_INT32) => {
+                self.take(4)?;
+            }
+            Len::Special(ENC_LZF) => {
+                let clen = usize::try_from(self.len()?).map_err(|_| RdbError::Bad)?;
+                self.len()?;
+                self.take(clen)?;
+            }
+            Len::Special(_) => return Err(RdbError::Bad),
+        }
+        Ok(())
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8], RdbError> {

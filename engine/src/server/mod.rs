@@ -7,12 +7,14 @@
 //! | this file | [`Shared`] (process-wide facts), [`run`] (boot, memlock, pinning, signals, shutdown) |
 //! | [`conn`] | one client connection: read, parse, dispatch, write |
 //! | [`background`] | per-shard background work (active expiry) in a low-share task queue |
+//! | [`snapshot`] | RDB files: SAVE's coordination and file I/O, loading at start-up |
 //!
 //! Together with `shard::mesh`, these are the modules that name glommio.
 
 pub mod background;
 pub mod conn;
 pub mod net;
+pub mod snapshot;
 
 use crate::config::Config;
 use crate::shard::mesh::{self, Mesh, Msg};
@@ -63,6 +65,8 @@ pub struct Shared {
     pub cpus: Vec<usize>,
     /// The TCP port actually in use.
     pub port: u16,
+    /// Last save, saves, keys loaded (INFO persistence, LASTSAVE).
+    pub persistence: snapshot::Status,
 }
 
 impl Shared {
@@ -298,15 +302,23 @@ pub fn run(config: Config) -> i32 {
         }
     }
     for (name, value) in config.stored_only_overrides() {
-        log::warn!(
-            "Directive '{name} {value}' is accepted but not implemented yet: it has no effect"
-        );
+        match name {
+            // `save ""` is honoured (SHUTDOWN does not save); points are not.
+            "save" if value.trim().is_empty() => {}
+            "save" => log::warn!(
+                "Directive 'save {value}': save points are not acted on yet (no periodic saves, issue 5); SAVE and SHUTDOWN write snapshots"
+            ),
+            _ => log::warn!(
+                "Directive '{name} {value}' is accepted but not implemented yet: it has no effect"
+            ),
+        }
     }
     let port = config.port;
     let config = Arc::new(config);
+    let start_ms = crate::clock::now_ms();
     let shared = Arc::new(Shared {
         run_id: random_run_id(),
-        start_ms: crate::clock::now_ms(),
+        start_ms,
         started: Instant::now(),
         shards: threads,
         config: RwLock::new(config.clone()),
@@ -320,12 +332,24 @@ pub fn run(config: Config) -> i32 {
         shutdown: AtomicBool::new(false),
         cpus: cpus.clone(),
         port,
+        persistence: snapshot::Status::new(start_ms / 1000),
     });
     log::info!(
         "Shoal {SHOAL_VERSION} (Redis {REDIS_VERSION} compatible) starting: port={port}, threads={threads}, cpus={cpus:?}, pid={}",
         std::process::id()
     );
 
+    // The snapshot, if any, is loaded before any shard serves a client: read
+    // and checked here, then parsed by every shard for the keys it owns.
+    let load_started = Instant::now();
+    let mut dump = match snapshot::read_dump(&config) {
+        Ok(d) => d.map(Arc::new),
+        Err(e) => {
+            log::warn!("{e}");
+            log::logger().flush();
+            return 1;
+        }
+    };
     let mesh_builder = (threads > 1).then(|| MeshBuilder::<Msg, _>::full(threads, 1024));
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<usize, String>>();
     let mut handles = Vec::new();
@@ -334,10 +358,11 @@ pub fn run(config: Config) -> i32 {
         let mesh = mesh_builder.clone();
         let ready = ready_tx.clone();
         let addrs = addrs.clone();
+        let dump = dump.clone();
         let builder = LocalExecutorBuilder::new(Placement::Fixed(cpu))
             .name(&format!("shoal-shard-{id}"))
             .io_memory(io_memory);
-        match builder.spawn(move || shard_main(id, shared, mesh, addrs, ready)) {
+        match builder.spawn(move || shard_main(id, shared, mesh, addrs, dump, ready)) {
             Ok(h) => handles.push(h),
             Err(e) => {
                 log::warn!("Could not start executor {id} on CPU {cpu}: {e}");
@@ -352,6 +377,7 @@ pub fn run(config: Config) -> i32 {
             Ok(Err(e)) => {
                 log::warn!("{e}");
                 eprintln!("{e}");
+                log::logger().flush();
                 return 1;
             }
             Err(_) => {
@@ -360,21 +386,49 @@ pub fn run(config: Config) -> i32 {
             }
         }
     }
+    if dump.take().is_some() {
+        let p = &shared.persistence;
+        log::info!(
+            "Done loading RDB, keys loaded: {}, keys expired: {}.",
+            p.loaded_keys.load(Ordering::Relaxed),
+            p.loaded_expired.load(Ordering::Relaxed)
+        );
+        log::info!(
+            "DB loaded from disk: {:.3} seconds",
+            load_started.elapsed().as_secs_f64()
+        );
+    }
     crate::alloc::mark_startup();
     log::info!("Ready to accept connections tcp");
 
+    // A signal shuts down at once, or, with save points configured, once
+    // shard 0 has saved (see `snapshot::save_on_request`); a second signal
+    // while that save runs exits without waiting, as Redis does.
+    let mut saving = false;
     loop {
         std::thread::sleep(Duration::from_millis(50));
-        if SIGNALLED.load(Ordering::SeqCst) {
+        if SIGNALLED.swap(false, Ordering::SeqCst) {
             let sig = match i32::try_from(SIGNAL_NAME.load(Ordering::SeqCst)).unwrap_or(0) {
                 libc::SIGINT => "SIGINT",
                 _ => "SIGTERM",
             };
+            if saving {
+                log::warn!("You insist... exiting now.");
+                break;
+            }
             log::warn!("Received {sig} scheduling shutdown...");
-            break;
+            if !snapshot::save_points_configured(&shared.config()) {
+                break;
+            }
+            saving = true;
+            shared.persistence.request_exit_save();
         }
         if shared.shutdown.load(Ordering::SeqCst) {
             break;
+        }
+        if saving && shared.persistence.exit_save_failed() {
+            // The save failed: keep serving, as Redis does.
+            saving = false;
         }
     }
     log::warn!("User requested shutdown...");
@@ -391,6 +445,7 @@ async fn shard_main(
     shared: Arc<Shared>,
     mesh: Option<MeshBuilder<Msg, glommio::channels::channel_mesh::Full>>,
     addrs: Vec<(SocketAddr, bool)>,
+    dump: Option<Arc<snapshot::Dump>>,
     ready: std::sync::mpsc::Sender<Result<usize, String>>,
 ) {
     let (senders, receivers) = match mesh {
@@ -417,6 +472,12 @@ async fn shard_main(
     shard.state.borrow_mut().blocking.init(id, shared.shards);
     if let Some(r) = receivers {
         mesh::serve(shard.clone(), r);
+    }
+    if let Some(dump) = dump {
+        if let Err(e) = snapshot::load_shard(&shard, &dump) {
+            let _ = ready.send(Err(e));
+            return;
+        }
     }
     let backlog = shared
         .config()
@@ -477,6 +538,9 @@ async fn shard_main(
     }
     let _ = ready.send(Ok(id));
     background::start(shard.clone());
+    if id == 0 {
+        glommio::spawn_local(snapshot::save_on_request(shard.clone())).detach();
+    }
     if let Some(ring) = ring {
         for fd in listeners {
             ring.listen(fd);

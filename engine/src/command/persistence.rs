@@ -1,0 +1,62 @@
+//! Persistence commands: SAVE LASTSAVE (SHUTDOWN's save is in [`super::server`]).
+//!
+//! SAVE writes an RDB snapshot of every shard at one point in time; the
+//! coordination and the file I/O live in [`crate::server::snapshot`], the
+//! format in [`crate::rdb::file`]. BGSAVE, save points and AOF are later
+//! slices of issue 5.
+
+use super::ctx::{encode, Ctx};
+use super::errors::{self, CmdResult};
+use super::spec::{flags::*, CommandSpec};
+use crate::server::snapshot;
+use resp::Request;
+use std::sync::atomic::Ordering;
+
+/// # Format
+/// `SAVE` → `+OK`, or `-ERR` when the file could not be written (the
+/// reason is logged, as Redis does).
+fn save(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {
+    let home = ctx.shard.clone();
+    let owner = ctx.lock_owner();
+    let proto = ctx.proto();
+    ctx.run_async(async move {
+        match snapshot::save(&home, owner).await {
+            Ok(_) => encode(proto, |w| w.ok()),
+            Err(_) => encode(proto, |w| w.error(errors::SAVE_FAILED.text().as_bytes())),
+        }
+    });
+    Ok(())
+}
+
+/// # Format
+/// `LASTSAVE` → Unix time of the last successful save (the start time
+/// before any).
+fn lastsave(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {
+    let t = ctx
+        .shard
+        .shared
+        .persistence
+        .last_save
+        .load(Ordering::Relaxed);
+    ctx.w().int(t);
+    Ok(())
+}
+
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("save", 1, save)
+        .flags(ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI)
+        .doc(
+            "server",
+            "1.0.0",
+            "Synchronously saves the database(s) to disk.",
+        ),
+    CommandSpec::new("lastsave", 1, lastsave)
+        .flags(LOADING | STALE | FAST)
+        .acl(super::spec::acl::ADMIN | super::spec::acl::DANGEROUS)
+        .tips(&["nondeterministic_output"])
+        .doc(
+            "server",
+            "1.0.0",
+            "Returns the Unix timestamp of the last successful save to disk.",
+        ),
+];

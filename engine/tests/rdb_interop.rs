@@ -1,0 +1,379 @@
+//! RDB snapshots between Shoal and redis-server 7.0, in both directions:
+//! Shoal's SAVE passes `redis-check-rdb` and loads into redis-server with
+//! the same contents; redis-server's dump.rdb (compact encodings) loads
+//! into Shoal; Shoal reloads its own file (with another shard count);
+//! SHUTDOWN SAVE / NOSAVE; a damaged file stops the start with a log line.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{sorted, words};
+use resp::client::Client;
+use resp::Frame;
+use std::path::Path;
+use std::time::Duration;
+use testkit::{Server, ServerBuilder};
+
+fn call(c: &mut Client, line: &str) -> Frame {
+    c.call(words(line))
+        .unwrap_or_else(|e| panic!("{line}: {e}"))
+}
+
+fn ok(c: &mut Client, line: &str) {
+    let r = call(c, line);
+    assert!(!r.is_error(), "{line}: {r}");
+}
+
+/// Every type, small and big encodings, TTLs, several databases, and a
+/// function library.
+fn fill(c: &mut Client) {
+    for line in [
+        "SET s hello",
+        "SET n 12345",
+        "SET neg -7",
+        "SET big 9223372036854775807",
+        "SET float 3.25",
+        "SET empty \"\"",
+        "SET bin \"a\\x00b\\xffc\"",
+        "SETEX ttl 1000 v",
+        "SET pttl v PX 500000",
+        "PFADD hll a b c d e",
+        "SETBIT bits 1000 1",
+        "RPUSH list a b c 1 2 -3",
+        "SADD ints 1 2 3 -100 100000",
+        "SADD strs a b c",
+        "HSET hash f v n 1 long 123456789012",
+        "ZADD zset 1 a 2.5 b -3 c inf d -inf e",
+        "EXPIRE hash 2000",
+        "SELECT 1",
+        "SET db1 one",
+        "RPUSH db1list x",
+        "SELECT 5",
+        "SET db5 five",
+        "PEXPIRE db5 3000000",
+        "SELECT 0",
+        "FUNCTION LOAD \"#!lua name=mylib\nredis.register_function('myfunc', function(keys, args) return 'hi' end)\"",
+    ] {
+        ok(c, line);
+    }
+    // Long values and big aggregates (hashtable, skiplist, quicklist).
+    let long = "compressible-".repeat(100);
+    ok(c, &format!("SET long {long}"));
+    ok(c, &format!("RPUSH list {long}"));
+    let mut bigs = Vec::new();
+    for i in 0..1000 {
+        bigs.push(format!("RPUSH biglist item{i}"));
+        bigs.push(format!("SADD bigints {i}"));
+        bigs.push(format!("SADD bigstrs m{i}"));
+        bigs.push(format!("HSET bighash f{i} v{i}"));
+        bigs.push(format!("ZADD bigzset {}.5 m{i}", i as i64 - 500));
+        bigs.push(format!("SET key:{i} {i}"));
+        if i % 10 == 0 {
+            bigs.push(format!("EXPIRE key:{i} {}", 1000 + i));
+        }
+    }
+    ok(c, &format!("HSET widehash f {long}"));
+    ok(c, &format!("ZADD widezset 1 {long}"));
+    ok(c, &format!("SADD widestrs {long}"));
+    let cmds: Vec<Vec<Vec<u8>>> = bigs.iter().map(|l| words(l)).collect();
+    for r in c.pipeline(cmds).unwrap() {
+        assert!(!r.is_error(), "{r}");
+    }
+}
+
+fn frame_keys(f: Frame) -> Vec<String> {
+    let Frame::Array(v) = f else {
+        panic!("KEYS: {f}")
+    };
+    let mut keys: Vec<String> = v
+        .into_iter()
+        .map(|k| match k {
+            Frame::Bulk(b) => String::from_utf8_lossy(&b).into_owned(),
+            other => panic!("key {other}"),
+        })
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// Compare every key of every database: type, contents, TTL (±5 s).
+/// Returns how many keys were compared.
+fn compare(a: &mut Client, b: &mut Client) -> usize {
+    let mut n = 0;
+    for db in 0..16 {
+        ok(a, &format!("SELECT {db}"));
+        ok(b, &format!("SELECT {db}"));
+        let ka = frame_keys(call(a, "KEYS *"));
+        let kb = frame_keys(call(b, "KEYS *"));
+        assert_eq!(ka, kb, "keys of db {db}");
+        for k in &ka {
+            let ty = call(a, &format!("TYPE {k}"));
+            assert_eq!(ty, call(b, &format!("TYPE {k}")), "TYPE {k}");
+            let Frame::Simple(t) = &ty else {
+                panic!("TYPE {k}: {ty}")
+            };
+            let read = match &t[..] {
+                b"string" => vec!["GET"],
+                b"list" => vec!["LRANGE", "0", "-1"],
+                b"set" => vec!["SMEMBERS"],
+                b"hash" => vec!["HGETALL"],
+                b"zset" => vec!["ZRANGE", "0", "-1", "WITHSCORES"],
+                other => panic!("type {}", String::from_utf8_lossy(other)),
+            };
+            let mut cmd: Vec<&[u8]> = vec![read[0].as_bytes(), k.as_bytes()];
+            cmd.extend(read[1..].iter().map(|s| s.as_bytes()));
+            let (va, vb) = (a.call(&cmd).unwrap(), b.call(&cmd).unwrap());
+            assert_eq!(sorted(va), sorted(vb), "contents of {k} in db {db}");
+            let ta = match call(a, &format!("PTTL {k}")) {
+                Frame::Integer(t) => t,
+                other => panic!("PTTL {k}: {other}"),
+            };
+            let tb = match call(b, &format!("PTTL {k}")) {
+                Frame::Integer(t) => t,
+                other => panic!("PTTL {k}: {other}"),
+            };
+            assert_eq!(ta < 0, tb < 0, "TTL presence of {k}: {ta} vs {tb}");
+            assert!((ta - tb).abs() < 5000, "TTL of {k}: {ta} vs {tb}");
+            n += 1;
+        }
+    }
+    ok(a, "SELECT 0");
+    ok(b, "SELECT 0");
+    assert_eq!(call(a, "FCALL myfunc 0"), call(b, "FCALL myfunc 0"));
+    n
+}
+
+/// The server's log once it contains `needle` (lines written after the
+/// server already answers may lag a little).
+fn log_with(s: &Server, needle: &str) -> String {
+    for _ in 0..250 {
+        let log = s.log();
+        if log.contains(needle) {
+            return log;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("log never contained {needle:?}:\n{}", s.log())
+}
+
+fn check_rdb(path: &Path) -> String {
+    let out = std::process::Command::new("redis-check-rdb")
+        .arg(path)
+        .output()
+        .expect("run redis-check-rdb");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success() && text.contains("RDB looks OK"),
+        "redis-check-rdb {}:\n{text}{}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+fn shoal_in(dir: &Path) -> ServerBuilder {
+    common::shoal().directive("dir", dir.to_str().unwrap())
+}
+
+#[test]
+fn shoal_snapshot_passes_redis_check_and_loads_into_redis() {
+    if !testkit::have_redis() {
+        return;
+    }
+    let shoal = common::shoal().start();
+    let mut c = shoal.client();
+    fill(&mut c);
+    let before = match call(&mut c, "LASTSAVE") {
+        Frame::Integer(t) => t,
+        other => panic!("LASTSAVE {other}"),
+    };
+    let changes = |c: &mut Client| -> (u64, String) {
+        let Frame::Bulk(info) = call(c, "INFO persistence") else {
+            panic!()
+        };
+        let info = String::from_utf8_lossy(&info).into_owned();
+        let n = info
+            .split("rdb_changes_since_last_save:")
+            .nth(1)
+            .and_then(|r| r.split("\r\n").next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{info}"));
+        (n, info)
+    };
+    assert!(changes(&mut c).0 > 5000);
+    assert_eq!(call(&mut c, "SAVE"), Frame::simple("OK"));
+    let (n, info) = changes(&mut c);
+    assert_eq!(n, 0, "{info}");
+    assert!(info.contains("rdb_saves:1\r\n"), "{info}");
+    assert!(info.contains("rdb_last_bgsave_status:ok\r\n"), "{info}");
+    let Frame::Integer(after) = call(&mut c, "LASTSAVE") else {
+        panic!()
+    };
+    assert!(after >= before);
+    let file = shoal.dir().join("dump.rdb");
+    let report = check_rdb(&file);
+    println!("{report}");
+    assert!(report.contains("keys read"), "{report}");
+
+    let redis = ServerBuilder::redis()
+        .directive("dir", shoal.dir().to_str().unwrap())
+        .directive("dbfilename", "dump.rdb")
+        .start();
+    log_with(&redis, "Done loading RDB");
+    let n = compare(&mut c, &mut redis.client());
+    println!("shoal -> redis: {n} keys compared");
+    assert!(n > 1000, "{n}");
+}
+
+#[test]
+fn redis_snapshot_loads_into_shoal() {
+    if !testkit::have_redis() {
+        return;
+    }
+    let redis = Server::redis();
+    let mut r = redis.client();
+    fill(&mut r);
+    assert_eq!(call(&mut r, "SAVE"), Frame::simple("OK"));
+    // Redis's compact encodings really are in the file.
+    assert_eq!(common::encoding(&mut r, "hash"), "listpack");
+    assert_eq!(common::encoding(&mut r, "ints"), "intset");
+    assert_eq!(common::encoding(&mut r, "list"), "quicklist");
+    assert_eq!(common::encoding(&mut r, "zset"), "listpack");
+    let shoal = shoal_in(redis.dir()).start();
+    let log = log_with(&shoal, "DB loaded from disk");
+    assert!(log.contains("Loading RDB produced by version 7.0"), "{log}");
+    let mut s = shoal.client();
+    let n = compare(&mut s, &mut r);
+    println!("redis -> shoal: {n} keys compared");
+    assert!(n > 1000, "{n}");
+    let Frame::Bulk(info) = call(&mut s, "INFO persistence") else {
+        panic!()
+    };
+    let info = String::from_utf8_lossy(&info);
+    assert!(
+        info.contains(&format!("rdb_last_load_keys_loaded:{n}\r\n")),
+        "{info}"
+    );
+}
+
+#[test]
+fn shoal_reloads_its_own_snapshot_with_any_shard_count() {
+    let first = common::shoal().start();
+    let mut c = first.client();
+    fill(&mut c);
+    // A key that expires before the reload is skipped, not loaded.
+    ok(&mut c, "SET soon v PX 300");
+    assert_eq!(call(&mut c, "SAVE"), Frame::simple("OK"));
+    std::thread::sleep(Duration::from_millis(400));
+    for threads in [2, 1, 3] {
+        let again = shoal_in(first.dir()).threads(threads).start();
+        log_with(&again, "keys expired: 1.");
+        let n = compare(&mut c, &mut again.client());
+        assert!(n > 1000, "{n} keys with {threads} shards");
+    }
+}
+
+/// The keys a fresh Shoal loads from `dir`'s dump.rdb.
+fn file_keys(dir: &Path) -> Vec<String> {
+    let s = shoal_in(dir).directive("save", "").start();
+    let mut c = s.client();
+    let dbsize = call(&mut c, "DBSIZE");
+    let keys = frame_keys(call(&mut c, "KEYS *"));
+    assert_eq!(dbsize, Frame::Integer(keys.len() as i64));
+    keys
+}
+
+fn shutdown(mut s: Server, line: &str) {
+    let mut c = s.client();
+    let _ = c.call(words(line));
+    assert_eq!(s.wait_exit(Duration::from_secs(10)), Some(0), "{line}");
+}
+
+#[test]
+fn shutdown_saves_unless_told_not_to() {
+    let holder = common::shoal().directive("save", "").start();
+    let dir = holder.dir().to_path_buf();
+    let file = dir.join("dump.rdb");
+    // `save ""` and plain SHUTDOWN: nothing written.
+    let mut c = holder.client();
+    ok(&mut c, "SET a 1");
+    assert!(call(&mut c, "SHUTDOWN SAVE NOSAVE").is_error());
+    drop(c);
+    let mut holder = holder;
+    let _ = holder.client().call(["SHUTDOWN"]);
+    assert_eq!(holder.wait_exit(Duration::from_secs(10)), Some(0));
+    assert!(!file.exists(), "nothing saved without save points");
+
+    // Default save points: SHUTDOWN saves.
+    let s = shoal_in(&dir).start();
+    ok(&mut s.client(), "SET b 2");
+    shutdown(s, "SHUTDOWN");
+    assert!(file.exists(), "SHUTDOWN with save points saves");
+    assert_eq!(file_keys(&dir), ["b"]);
+
+    // NOSAVE: the change is lost, the file stays as it was.
+    let s = shoal_in(&dir).start();
+    ok(&mut s.client(), "SET c 3");
+    shutdown(s, "SHUTDOWN NOSAVE");
+    assert_eq!(file_keys(&dir), ["b"]);
+
+    // SIGTERM with save points saves too (Redis does).
+    let mut s = shoal_in(&dir).start();
+    ok(&mut s.client(), "SET e 5");
+    s.terminate();
+    assert_eq!(file_keys(&dir), ["b", "e"]);
+
+    // SAVE even without save points.
+    let s = shoal_in(&dir).directive("save", "").start();
+    ok(&mut s.client(), "SET d 4");
+    shutdown(s, "SHUTDOWN SAVE NOW");
+    assert_eq!(file_keys(&dir), ["b", "d", "e"]);
+}
+
+fn refuses_to_start(dir: &Path, why: &str) {
+    let mut s = shoal_in(dir).no_wait().start();
+    let code = s.wait_exit(Duration::from_secs(20));
+    let log = s.log();
+    assert_eq!(code, Some(1), "{why}: exit code; log:\n{log}");
+    let path = dir.join("dump.rdb");
+    assert!(
+        log.contains("Fatal error loading the DB from") && log.contains(path.to_str().unwrap()),
+        "{why}: log names the file:\n{log}"
+    );
+    assert!(!log.contains("panicked"), "{why}: no panic:\n{log}");
+}
+
+#[test]
+fn damaged_snapshot_stops_the_start_without_panic() {
+    let mut first = common::shoal().start();
+    let mut c = first.client();
+    fill(&mut c);
+    assert_eq!(call(&mut c, "SAVE"), Frame::simple("OK"));
+    first.kill9();
+    let file = first.dir().join("dump.rdb");
+    let good = std::fs::read(&file).unwrap();
+
+    std::fs::write(&file, &good[..good.len() / 2]).unwrap();
+    refuses_to_start(first.dir(), "truncated");
+
+    // No checksum to catch it: the parser must.
+    let mut bad = good.clone();
+    let n = bad.len();
+    bad[n - 8..].fill(0);
+    let mid = n / 3;
+    bad[mid..mid + 64].fill(0xC3);
+    std::fs::write(&file, &bad).unwrap();
+    refuses_to_start(first.dir(), "garbage inside, no checksum");
+
+    std::fs::write(&file, b"not an rdb file").unwrap();
+    refuses_to_start(first.dir(), "not an RDB file");
+
+    // The intact file still loads.
+    std::fs::write(&file, &good).unwrap();
+    let again = shoal_in(first.dir()).start();
+    let Frame::Integer(keys) = call(&mut again.client(), "DBSIZE") else {
+        panic!()
+    };
+    assert!(keys > 1000);
+}
