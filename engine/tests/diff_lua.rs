@@ -467,3 +467,29 @@ fn unkillable_script_and_shutdown_nosave() {
         "redis did not exit"
     );
 }
+
+/// A command that must wait for another shard, called inside a coroutine
+/// the script made, is refused (nothing of it runs) instead of suspending
+/// the wrong coroutine; the script and the server go on.
+#[test]
+fn waiting_inside_a_user_coroutine_is_refused() {
+    let server = common::shoal().threads(2).start();
+    let script = "local out = {}\n\
+                  for _, k in ipairs({'foo', 'bar'}) do\n\
+                    local co = coroutine.create(function() return redis.call('set', k, 'v') end)\n\
+                    local ok, r = coroutine.resume(co)\n\
+                    out[#out + 1] = ok and (type(r) == 'table' and (r.ok or r.err) or tostring(r)) or tostring(r.err or r)\n\
+                  end\n\
+                  return out";
+    for _ in 0..4 {
+        let mut c = server.client();
+        let r = c.call(["EVAL", script, "0"]).unwrap().to_string();
+        // One of foo / bar lives on the connection's shard, the other not.
+        assert!(
+            r.contains("OK") && r.contains("must wait for another shard"),
+            "{r}"
+        );
+    }
+    let mut c = server.client();
+    assert_eq!(c.call(["PING"]).unwrap(), Frame::Simple("PONG".into()));
+}

@@ -250,7 +250,16 @@ pub fn install_hook(lua: &Lua) -> mlua::Result<()> {
 /// # Safety
 /// `l` must be the running state inside a hook.
 unsafe fn yieldable(l: *mut ffi::lua_State) -> bool {
-    let mut level = 0;
+    // SAFETY: forwarded.
+    unsafe { yieldable_from(l, 0) }
+}
+
+/// [`yieldable`] for the frames from `level` up (1 from inside a C
+/// function, which is frame 0 itself).
+///
+/// # Safety
+/// `l` must be running.
+unsafe fn yieldable_from(l: *mut ffi::lua_State, mut level: i32) -> bool {
     loop {
         let mut ar: ffi::lua_Debug = unsafe { std::mem::zeroed() };
         // SAFETY: `ar` is a valid lua_Debug; level walks up until Lua says
@@ -386,6 +395,15 @@ fn is_done(v: &Value) -> bool {
     matches!(v, Value::LightUserData(l) if l.0 == done_token().0)
 }
 
+/// True when the C function running in `l` (a `redis.call`) may yield
+/// back to the resume loop: `l` is one of our coroutines and no C frame
+/// (a metamethod, a `table.sort` comparator, ...) sits under it.
+fn may_yield(l: usize) -> bool {
+    let ours = CONTROL.with(|c| c.marked.borrow().contains(&l) || c.kept.borrow().contains(&l));
+    // SAFETY: `l` is running the C function that asks.
+    ours && unsafe { yieldable_from(l as *mut ffi::lua_State, 1) }
+}
+
 /// `rt.keep(co)`: the hook may pause this long-lived coroutine (the runner
 /// and its worker, reused across invocations).
 pub fn lua_keep(_: &Lua, co: mlua::Thread) -> mlua::Result<()> {
@@ -410,6 +428,9 @@ pub(super) fn lua_bytes(v: &Value) -> Option<Vec<u8>> {
         _ => None,
     }
 }
+
+/// A command that must wait, called where the script cannot be suspended.
+const CANNOT_WAIT: &str = "Shoal: this command must wait for another shard, which a script cannot do inside its own coroutine, a metamethod or a table.sort comparator";
 
 /// Marks the refusal that stops a strayed script (never shown).
 const ABORT: &str = "abort";
@@ -442,6 +463,10 @@ fn within(
 /// Check a script's command like Redis's `scriptCall`; the error text on refusal.
 fn admit(ctx: &RunCtx, argv: &[Vec<u8>]) -> Result<(), &'static str> {
     use crate::command::spec::flags;
+    if CONTROL.with(|c| c.abort.get()) {
+        // Stopped for a rerun with every shard: nothing more may run.
+        return Err(ABORT);
+    }
     let t = crate::command::table::table();
     let name = argv.first().map_or(&[][..], |a| a.as_slice());
     let Some(mut id) = t.lookup(name) else {
@@ -492,8 +517,11 @@ pub(super) fn execute(argv: Vec<Vec<u8>>, raise: bool, thread: usize) -> Step {
         };
         if let Err(text) = admit(ctx, &argv) {
             if text == ABORT {
-                // Yield with nothing in flight: the resume loop stops here.
-                return Step::Pending;
+                if may_yield(thread) {
+                    // Yield with nothing in flight: the resume loop stops here.
+                    return Step::Pending;
+                }
+                return Step::Refuse(CANNOT_WAIT);
             }
             return Step::Refuse(text);
         }
@@ -508,6 +536,11 @@ pub(super) fn execute(argv: Vec<Vec<u8>>, raise: bool, thread: usize) -> Step {
             let reply = decode_reply(&batch.out);
             batch.recycle();
             return Step::Reply(reply, resp3);
+        }
+        if !may_yield(thread) {
+            // Nothing of a command that did not settle has run yet (its
+            // jobs and barrier are only sent when awaited): refuse it.
+            return Step::Refuse(CANNOT_WAIT);
         }
         let shard = ctx.shard.clone();
         ctx.pending = Some(Pending {
