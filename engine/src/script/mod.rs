@@ -13,6 +13,7 @@
 //! | [`functions`] | FUNCTION libraries: metadata, loading, registration, DUMP payloads |
 //! | [`api`] | the `redis` table's Rust half (`sha1hex`, `error_reply`, `log`, `setresp`, ...) |
 //! | [`call`] | `redis.call` / `redis.pcall` as C functions (answer at once or yield) |
+//! | [`control`] | the count hook: time limit, BUSY, pauses, SCRIPT KILL; which Lua threads may pause |
 //! | [`convert`] | RESP reply → Lua value and Lua value → reply, Redis's conversion rules |
 //! | [`scope`] | proving a script touches only its declared keys (it may then run on their shard alone) |
 //! | [`libs`] | the libraries Redis ships inside its Lua: bit, cjson, cmsgpack, struct |
@@ -26,6 +27,7 @@
 
 pub mod api;
 pub mod call;
+pub mod control;
 pub mod convert;
 pub mod functions;
 pub mod libs;
