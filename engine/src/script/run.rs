@@ -1,23 +1,27 @@
 //! Running one script invocation (EVAL, EVALSHA, FCALL and their _RO forms).
 //!
 //! Protocol:
-//! 1. Lock every shard whole, exclusively, on behalf of the caller (ordered
-//!    acquisition through [`crate::shard::tx::Session`]). A script may touch
-//!    keys it did not declare, so nothing less keeps it atomic and
-//!    isolated; inside EXEC the caller already holds them and re-enters.
-//! 2. Resume the prelude's runner thread. `redis.call` ([`lua_call`])
-//!    dispatches the command as the script's own client (RESP2 until
-//!    `redis.setresp(3)`, the caller's database, re-entering the caller's
-//!    locks). A reply ready at once goes straight back to Lua; otherwise
-//!    the script yields and this loop awaits the command, then resumes.
-//! 3. A count hook ([`install_hook`]) watches the clock: past
+//! 1. Take the run's [`Scope`]: every shard whole (a script may touch keys
+//!    it did not declare), or the one shard of its declared keys when
+//!    [`super::scope`] proved it keeps to them (the command layer ships
+//!    the call there). Locks are taken in shard order on behalf of the
+//!    caller (inside EXEC the caller already holds them and re-enters);
+//!    [`try_now`] takes a free local lock without waiting and runs the
+//!    script inside the command handler.
+//! 2. Resume the runner coroutine (prelude.lua). `redis.call` (a C
+//!    function, [`super::call`]) comes back to [`execute`]: checks, then
+//!    dispatch as the script's own client (RESP2 until `redis.setresp(3)`,
+//!    the caller's database and lock owner). A reply ready at once goes
+//!    straight back to Lua; otherwise the script yields and [`settle`]
+//!    awaits the command, then the script resumes with its reply.
+//! 3. The count hook ([`super::control`]) watches the clock: past
 //!    `busy-reply-threshold` the script pauses at safe points so the shard
 //!    serves other connections (which get BUSY) and SCRIPT KILL can reach it.
-//! 4. Convert the result, unlock.
+//! 4. Convert the result ([`finish`]), unlock.
 //!
-//! IMPORTANT: one script runs per shard at a time (the whole-shard locks
-//! serialise them), so the run context lives in thread-locals that the
-//! hook and `redis.call` read.
+//! IMPORTANT: one script runs per shard at a time (a run always holds its
+//! shard's whole-shard lock), so the run context lives in thread-locals
+//! that the hook and `redis.call` read.
 
 use super::call::Step;
 use super::control::{announce_busy, hook, is_done, may_yield, user_frame, CONTROL};
