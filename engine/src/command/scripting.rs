@@ -190,7 +190,16 @@ async fn run_shipped(
         args,
         read_only,
     };
-    run::invoke(&ts, caller, &vm, inv, Scope::One(s)).await
+    match run::try_now(&ts, caller, &vm, inv, Scope::One(s)) {
+        Now::Done(ran) => ran,
+        Now::Later(rest) => rest.await,
+        Now::Retry(_) => Ran {
+            strayed: true,
+            retry: true,
+            ..Ran::default()
+        },
+        Now::Blocked(inv) => run::invoke(&ts, caller, &vm, inv, Scope::One(s)).await,
+    }
 }
 
 fn eval_generic(ctx: &mut Ctx<'_>, req: &Request, by_sha: bool, read_only: bool) -> CmdResult {
