@@ -272,6 +272,14 @@ fn shutdown(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     if abort {
         return Err(CmdError::fixed("ERR No shutdown in progress."));
     }
+    // A busy script holds every shard (a save would wait for it): like
+    // Redis, only SHUTDOWN NOSAVE goes through then; anything else is BUSY.
+    if let (false, Some(kind)) = (nosave, crate::script::run::busy()) {
+        return Err(match kind {
+            crate::script::run::Kind::Eval => errors::BUSY_EVAL,
+            crate::script::run::Kind::Function => errors::BUSY_FUNCTION,
+        });
+    }
     log::warn!("User requested shutdown...");
     let config = ctx.shard.state.borrow().config.clone();
     if !save && (nosave || !crate::server::snapshot::save_points_configured(&config)) {

@@ -121,7 +121,7 @@ pub fn write_eof(out: &mut Vec<u8>) {
 }
 
 /// A running CRC-64 over the bytes of a file being written.
-pub struct Checksum(crc::Digest<'static, u64>);
+pub struct Checksum(crc::Digest<'static, u64, crc::Table<16>>);
 
 impl Checksum {
     /// Nothing summed yet.
