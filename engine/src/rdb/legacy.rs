@@ -198,6 +198,63 @@ mod tests {
         assert!(ziplist_entries(&bad).is_err());
     }
 
+    /// A ziplist of `items` (strings under 64 bytes).
+    fn ziplist_of(items: &[&str]) -> Vec<u8> {
+        let mut body = Vec::new();
+        let mut prev = 0usize;
+        for it in items {
+            body.push(prev as u8);
+            body.push(it.len() as u8);
+            body.extend_from_slice(it.as_bytes());
+            prev = 2 + it.len();
+        }
+        let mut blob = ((10 + body.len() + 1) as u32).to_le_bytes().to_vec();
+        blob.extend_from_slice(&0u32.to_le_bytes());
+        blob.extend_from_slice(&(items.len() as u16).to_le_bytes());
+        blob.extend_from_slice(&body);
+        blob.push(0xFF);
+        blob
+    }
+
+    #[test]
+    fn old_typed_values_load() {
+        use crate::keyspace::{Limits, Value};
+        let lim = Limits::default();
+        let load = |ty: u8, payload: Vec<u8>| {
+            let mut r = super::super::Reader::new(&payload, usize::MAX);
+            let v = super::super::read_value(ty, &mut r, &lim).unwrap();
+            assert!(r.at_end());
+            v
+        };
+        let blob = |b: Vec<u8>| {
+            let mut out = Vec::new();
+            super::super::write_string(&mut out, &b, false);
+            out
+        };
+        let list = load(TYPE_LIST_ZIPLIST, blob(ziplist_of(&["a", "b"])));
+        assert!(matches!(&list, Value::List(l) if l.len() == 2));
+        let hash = load(TYPE_HASH_ZIPLIST, blob(ziplist_of(&["f", "v", "g", "w"])));
+        assert!(matches!(&hash, Value::Hash(h) if h.len() == 2));
+        let zset = load(
+            TYPE_ZSET_ZIPLIST,
+            blob(ziplist_of(&["m", "1.5", "n", "-2"])),
+        );
+        assert!(matches!(&zset, Value::ZSet(z) if z.len() == 2));
+        let mut quick = Vec::new();
+        super::super::write_len(&mut quick, 2);
+        quick.extend(blob(ziplist_of(&["a", "b"])));
+        quick.extend(blob(ziplist_of(&["c"])));
+        let quick = load(TYPE_LIST_QUICKLIST, quick);
+        assert!(matches!(&quick, Value::List(l) if l.len() == 3));
+        let zipmap = vec![1u8, 1, b'f', 1, 0, b'v', 0xFF];
+        let zipmap = load(TYPE_HASH_ZIPMAP, blob(zipmap));
+        assert!(matches!(&zipmap, Value::Hash(h) if h.len() == 1));
+        // A zset score that is not a number is refused.
+        let bad = blob(ziplist_of(&["m", "x"]));
+        let mut r = super::super::Reader::new(&bad, usize::MAX);
+        assert!(super::super::read_value(TYPE_ZSET_ZIPLIST, &mut r, &lim).is_err());
+    }
+
     #[test]
     fn zipmap_decodes() {
         // {"foo" => "bar", "k" => "hello"} with 2 free bytes after "bar".
