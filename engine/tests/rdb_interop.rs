@@ -104,36 +104,43 @@ fn compare(a: &mut Client, b: &mut Client) -> usize {
     for db in 0..16 {
         ok(a, &format!("SELECT {db}"));
         ok(b, &format!("SELECT {db}"));
-        let ka = frame_keys(call(a, "KEYS *"));
-        let kb = frame_keys(call(b, "KEYS *"));
-        assert_eq!(ka, kb, "keys of db {db}");
-        for k in &ka {
-            let ty = call(a, &format!("TYPE {k}"));
-            assert_eq!(ty, call(b, &format!("TYPE {k}")), "TYPE {k}");
-            let Frame::Simple(t) = &ty else {
+        let keys = frame_keys(call(a, "KEYS *"));
+        assert_eq!(keys, frame_keys(call(b, "KEYS *")), "keys of db {db}");
+        let types: Vec<Vec<Vec<u8>>> = keys.iter().map(|k| words(&format!("TYPE {k}"))).collect();
+        let ta = a.pipeline(types.clone()).unwrap();
+        assert_eq!(ta, b.pipeline(types).unwrap(), "types in db {db}");
+        // Per key: its contents, then its PTTL.
+        let mut reads: Vec<Vec<Vec<u8>>> = Vec::new();
+        for (k, ty) in keys.iter().zip(&ta) {
+            let Frame::Simple(t) = ty else {
                 panic!("TYPE {k}: {ty}")
             };
-            let read = match &t[..] {
-                b"string" => vec!["GET"],
-                b"list" => vec!["LRANGE", "0", "-1"],
-                b"set" => vec!["SMEMBERS"],
-                b"hash" => vec!["HGETALL"],
-                b"zset" => vec!["ZRANGE", "0", "-1", "WITHSCORES"],
+            let read: &[&str] = match &t[..] {
+                b"string" => &["GET"],
+                b"list" => &["LRANGE", "0", "-1"],
+                b"set" => &["SMEMBERS"],
+                b"hash" => &["HGETALL"],
+                b"zset" => &["ZRANGE", "0", "-1", "WITHSCORES"],
                 other => panic!("type {}", String::from_utf8_lossy(other)),
             };
-            let mut cmd: Vec<&[u8]> = vec![read[0].as_bytes(), k.as_bytes()];
-            cmd.extend(read[1..].iter().map(|s| s.as_bytes()));
-            let (va, vb) = (a.call(&cmd).unwrap(), b.call(&cmd).unwrap());
-            assert_eq!(sorted(va), sorted(vb), "contents of {k} in db {db}");
-            let ta = match call(a, &format!("PTTL {k}")) {
-                Frame::Integer(t) => t,
-                other => panic!("PTTL {k}: {other}"),
+            let mut cmd = vec![read[0].as_bytes().to_vec(), k.as_bytes().to_vec()];
+            cmd.extend(read[1..].iter().map(|s| s.as_bytes().to_vec()));
+            reads.push(cmd);
+            reads.push(vec![b"PTTL".to_vec(), k.as_bytes().to_vec()]);
+        }
+        let ra = a.pipeline(reads.clone()).unwrap();
+        let rb = b.pipeline(reads).unwrap();
+        for (i, k) in keys.iter().enumerate() {
+            let (va, vb) = (&ra[2 * i], &rb[2 * i]);
+            assert_eq!(
+                sorted(va.clone()),
+                sorted(vb.clone()),
+                "contents of {k} in db {db}"
+            );
+            let (Frame::Integer(ta), Frame::Integer(tb)) = (&ra[2 * i + 1], &rb[2 * i + 1]) else {
+                panic!("PTTL {k}: {} / {}", ra[2 * i + 1], rb[2 * i + 1])
             };
-            let tb = match call(b, &format!("PTTL {k}")) {
-                Frame::Integer(t) => t,
-                other => panic!("PTTL {k}: {other}"),
-            };
-            assert_eq!(ta < 0, tb < 0, "TTL presence of {k}: {ta} vs {tb}");
+            assert_eq!(*ta < 0, *tb < 0, "TTL presence of {k}: {ta} vs {tb}");
             assert!((ta - tb).abs() < 5000, "TTL of {k}: {ta} vs {tb}");
             n += 1;
         }
@@ -448,4 +455,44 @@ fn save_is_one_point_in_time_across_shards() {
     for w in writers {
         assert!(w.join().unwrap() > 0);
     }
+}
+
+#[test]
+fn failed_save_answers_like_redis_and_keeps_serving() {
+    if !testkit::have_redis() {
+        return;
+    }
+    let pair = common::Pair::start();
+    // A directory where the snapshot should go: the final rename fails.
+    for dir in [pair.shoal.dir(), pair.redis.dir()] {
+        std::fs::create_dir(dir.join("dump.rdb")).unwrap();
+    }
+    let mut d = pair.diff();
+    d.same("SET k v");
+    d.same_error("SAVE");
+    d.same_error("SHUTDOWN SAVE");
+    d.same("GET k");
+    let Frame::Bulk(info) = call(&mut d.shoal, "INFO persistence") else {
+        panic!()
+    };
+    let info = String::from_utf8_lossy(&info);
+    assert!(info.contains("rdb_last_bgsave_status:err\r\n"), "{info}");
+    assert!(info.contains("rdb_saves:0\r\n"), "{info}");
+    log_with(&pair.shoal, "Error moving temp DB file");
+    log_with(&pair.shoal, "Error trying to save the DB, can't exit.");
+    let leftovers: Vec<_> = std::fs::read_dir(pair.shoal.dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("temp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
+    // Once the obstacle is gone, SAVE works again.
+    for dir in [pair.shoal.dir(), pair.redis.dir()] {
+        std::fs::remove_dir(dir.join("dump.rdb")).unwrap();
+    }
+    d.same("SAVE");
+    let Frame::Bulk(info) = call(&mut d.shoal, "INFO persistence") else {
+        panic!()
+    };
+    assert!(String::from_utf8_lossy(&info).contains("rdb_last_bgsave_status:ok\r\n"));
 }
