@@ -335,3 +335,44 @@ fn watch_compare_and_set_loses_nothing() {
     assert_eq!(int(&call(&mut c, "GET bar")), total[1]);
     assert_eq!(total[0] + total[1], 4 * per_thread);
 }
+
+/// Transactions whose keys (and watched keys) all live on one shard run
+/// there in one hop, whichever shard the client is on: replies, WATCH
+/// (kept and broken by another client), and errors inside EXEC, from
+/// connections on both shards, for keys of both shards.
+#[test]
+fn single_shard_transactions_from_either_shard() {
+    let server = common::shoal().start();
+    // `foo` and `{foo}x` live on shard 0, `bar` and `{bar}x` on shard 1.
+    for i in 0..8 {
+        let mut c = server.client();
+        let mut other = server.client();
+        for (k1, k2) in [("foo", "{foo}x"), ("bar", "{bar}x")] {
+            call(&mut c, &format!("SET {k1} {i}"));
+            call(&mut c, &format!("WATCH {k1}"));
+            call(&mut c, "MULTI");
+            call(&mut c, &format!("INCR {k1}"));
+            call(&mut c, &format!("LPUSH {k1} x"));
+            call(&mut c, &format!("SET {k2} v{i}"));
+            call(&mut c, &format!("GET {k2}"));
+            let r = call(&mut c, "EXEC");
+            let Frame::Array(v) = &r else {
+                panic!("EXEC: {r}")
+            };
+            assert_eq!(v.len(), 4, "{r}");
+            assert_eq!(v[0], Frame::Integer(i + 1));
+            assert!(v[1].is_error(), "{r}");
+            assert_eq!(v[3], Frame::Bulk(format!("v{i}").into()));
+            // A write by another client between WATCH and EXEC breaks it.
+            call(&mut c, &format!("WATCH {k1}"));
+            call(&mut other, &format!("SET {k1} changed"));
+            call(&mut c, "MULTI");
+            call(&mut c, &format!("SET {k2} lost"));
+            assert_eq!(call(&mut c, "EXEC"), Frame::NullArray);
+            assert_eq!(
+                call(&mut c, &format!("GET {k2}")),
+                Frame::Bulk(format!("v{i}").into())
+            );
+        }
+    }
+}

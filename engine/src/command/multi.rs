@@ -19,6 +19,10 @@
 //!    and jobs carry this client as owner and re-enter the held locks;
 //! 4. release, unwatch, reply with the array of replies.
 //!
+//! A transaction whose keys and watched keys all live on one other shard
+//! (only keyed commands, no SELECT) is shipped there instead and runs all
+//! four steps in one hop ([`exec_shipped`]).
+//!
 //! No other client observes a partial EXEC: every key it touches is held
 //! for its whole duration; EXECs on other keys run alongside. Blocking commands inside EXEC do not block
 //! (as in Redis, they time out at once).
@@ -314,7 +318,136 @@ fn plan(shard: &Shard, queue: &Queue, db: usize, watched: &[Watched]) -> Vec<(Sh
         .collect()
 }
 
+/// The one other shard that every queued command's keys and every watched
+/// key live on, when the whole transaction can run there in one hop: only
+/// keyed commands (no SELECT, nothing keyspace-wide, no connection
+/// commands).
+fn ship_target(shard: &Shard, queue: &Queue, watched: &[Watched]) -> Option<ShardId> {
+    let mut target: Option<ShardId> = None;
+    let mut same = |s: ShardId| *target.get_or_insert(s) == s;
+    for req in &queue.cmds {
+        match need_of(req) {
+            Need::Keys(keys) if !keys.is_empty() => {
+                if !keys.iter().all(|k| same(shard.owner(k))) {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    }
+    if !watched.iter().all(|w| same(w.shard)) {
+        return None;
+    }
+    target.filter(|&t| t != shard.id)
+}
+
+/// What a shipped EXEC needs of the client's connection.
+struct Client {
+    id: u64,
+    db: usize,
+    proto: resp::Proto,
+    now_ms: i64,
+    addr: String,
+    laddr: String,
+}
+
+/// EXEC on the shard holding all its keys (see [`ship_target`]): lock,
+/// check the watches, replay, release, unwatch — one hop from the client's
+/// shard. The replies, or None when a watch broke.
+async fn exec_shipped(
+    ts: Rc<Shard>,
+    client: Client,
+    cmds: Vec<Request>,
+    watched: Vec<Watched>,
+) -> Option<Vec<u8>> {
+    let owner = client.id.max(1);
+    let queue = Queue { cmds, dirty: false };
+    let locks = plan(&ts, &queue, client.db, &watched);
+    let Ok(session) = Session::lock(&ts, owner, locks).await else {
+        return Some(super::ctx::encode(client.proto, |w| {
+            w.error(b"ERR shard unavailable")
+        }));
+    };
+    let broken = {
+        let mut st = ts.state.borrow_mut();
+        let now = crate::clock::now_ms();
+        let broken = watches_broken(&mut st, &watched, now);
+        for w in &watched {
+            st.db(w.db).watches.unwatch(&w.key);
+        }
+        broken
+    };
+    if broken {
+        session.release().await;
+        return None;
+    }
+    let info = Rc::new(crate::shard::clients::ClientInfo::new(
+        client.id,
+        client.addr,
+        client.laddr,
+        -1,
+        client.now_ms,
+    ));
+    let mut conn = Conn {
+        id: client.id,
+        db: client.db,
+        proto: client.proto,
+        authenticated: true,
+        info: info.clone(),
+        reply_mode: super::ctx::ReplyMode::On,
+        close_after_reply: false,
+        is_local: true,
+        now_ms: client.now_ms,
+        multi: None,
+        watched: Vec::new(),
+        pending: None,
+        exec_owner: owner,
+        subs: None,
+    };
+    let mut batch = Batch::spare(ts.count);
+    batch.client = Some(info);
+    for req in &queue.cmds {
+        super::dispatch(&ts, &mut conn, &mut batch, req);
+        if batch.has_barrier() {
+            batch.flush(&ts).await;
+        }
+    }
+    batch.flush(&ts).await;
+    session.release().await;
+    let out = std::mem::take(&mut batch.out);
+    batch.recycle();
+    Some(out)
+}
+
 async fn run_exec(shard: &Rc<Shard>, conn: &mut Conn, out: &mut Vec<u8>, queue: Queue) {
+    if let Some(s) = ship_target(shard, &queue, &conn.watched) {
+        let n = queue.cmds.len();
+        let client = Client {
+            id: conn.id,
+            db: conn.db,
+            proto: conn.proto,
+            now_ms: conn.now_ms,
+            addr: conn.info.addr.clone(),
+            laddr: conn.info.laddr.clone(),
+        };
+        let cmds = queue.cmds;
+        // The watches live on `s` and end there.
+        let watched = std::mem::take(&mut conn.watched);
+        let r = shard
+            .call_async(s, move |ts| exec_shipped(ts, client, cmds, watched))
+            .await;
+        conn.info.last_cmd.set("exec");
+        let mut w = ReplyWriter::new(out, conn.proto);
+        match r {
+            Ok(Some(replies)) => {
+                w.array(n);
+                out.extend_from_slice(&replies);
+            }
+            Ok(None) => w.null_array(),
+            Err(_) => w.error(b"ERR shard unavailable"),
+        }
+        return;
+    }
     let locks = plan(shard, &queue, conn.db, &conn.watched);
     // Client ids start at 1, so the owner is never "nobody".
     let owner = conn.id.max(1);
