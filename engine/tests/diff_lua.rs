@@ -158,6 +158,7 @@ FUNCTION LOAD "#!lua name=lib3\nredis.register_function('bad name', function() r
 FUNCTION LOAD "#!lua name=lib3\nredis.register_function('f3', function() return 1 end, 'x')"
 FUNCTION LOAD "#!lua name=lib3\nredis.register_function{function_name='f3', callback=function() return 1 end, flags={'bogus'}}"
 FUNCTION LOAD "#!lua name=lib3\nerror('oops')"
+FUNCTION LOAD "#!lua name=spin\nwhile true do end"
 FCALL myset 1 foo v1
 FCALL myset 1 bar v2
 FCALL myget 1 foo

@@ -38,6 +38,20 @@ pub(super) struct Control {
     /// An error the hook raises as soon as the script resumes: the error
     /// reply of a `redis.call` that finished after a yield.
     pub(super) raise_next: RefCell<Option<(Vec<u8>, Option<Position>)>>,
+    /// A FUNCTION LOAD runs until then (Redis allows 500 ms).
+    pub(super) load_deadline: Cell<Option<Instant>>,
+}
+
+/// How long a library's code may run while FUNCTION LOAD registers it.
+const LOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Run `f` (a library load) under FUNCTION LOAD's time limit: past it the
+/// hook stops the code with "FUNCTION LOAD timeout".
+pub fn with_load_deadline<R>(f: impl FnOnce() -> R) -> R {
+    CONTROL.with(|c| c.load_deadline.set(Some(Instant::now() + LOAD_TIMEOUT)));
+    let r = f();
+    CONTROL.with(|c| c.load_deadline.set(None));
+    r
 }
 
 thread_local! {
@@ -181,6 +195,22 @@ pub(super) unsafe extern "C-unwind" fn hook(l: *mut ffi::lua_State, _ar: *mut ff
         // SAFETY: raising from a hook is how Redis stops scripts too; no
         // Rust value is alive here.
         unsafe { ffi::lua_error(l) }
+    }
+    let load_over = CONTROL.with(|c| {
+        let over = c.load_deadline.get().is_some_and(|d| Instant::now() >= d);
+        if over {
+            c.load_deadline.set(None);
+        }
+        over
+    });
+    if load_over {
+        // SAFETY: as above; the message carries Redis's error-table text.
+        unsafe {
+            ffi::lua_checkstack(l, 1);
+            let msg = c"-ERR FUNCTION LOAD timeout";
+            ffi::lua_pushstring(l, msg.as_ptr());
+            ffi::lua_error(l)
+        }
     }
     let pause = CONTROL.with(|c| {
         let Some(started) = c.started.get() else {

@@ -237,7 +237,7 @@ impl Vm {
     /// full globals for the functions it registered.
     pub fn run_library(&self, chunk: &Function) -> mlua::Result<()> {
         self.fenv_meta.set("__index", self.libapi.clone())?;
-        let r = chunk.call::<()>(());
+        let r = super::control::with_load_deadline(|| chunk.call::<()>(()));
         self.fenv_meta.set("__index", self.globals.clone())?;
         r
     }
