@@ -206,7 +206,6 @@ fn eval_generic(ctx: &mut Ctx<'_>, req: &Request, by_sha: bool, read_only: bool)
     super::monitor::feed_script(ctx.shard, ctx.conn, req);
     let (keys, args) = split_keys(req)?;
     let scripting = &ctx.shard.scripting;
-    let mut body = None;
     let (name, script) = if by_sha {
         let sha = String::from_utf8_lossy(req.arg(1)).to_ascii_lowercase();
         match scripting.script(&sha) {
@@ -220,7 +219,6 @@ fn eval_generic(ctx: &mut Ctx<'_>, req: &Request, by_sha: bool, read_only: bool)
         if scripting.count() != known {
             load_elsewhere(ctx.shard, &text);
         }
-        body = Some(text);
         (sha, s)
     };
     if read_only && script.flags.declared && !script.flags.no_writes {
@@ -234,6 +232,11 @@ fn eval_generic(ctx: &mut Ctx<'_>, req: &Request, by_sha: bool, read_only: bool)
         &keys,
         script.declared_only && !script.strays.get(),
     );
+    // A shipped run compiles the body there if that shard has not yet.
+    let body = match scope {
+        Scope::One(s) if s != ctx.shard.id => ctx.shard.scripting.body(&name),
+        _ => None,
+    };
     let code = Code::Script(name.clone(), body);
     let inv = Invocation {
         func: script.func,

@@ -183,6 +183,11 @@ impl Scripting {
         self.scripts.borrow().get(sha).map(|(s, _)| s.clone())
     }
 
+    /// The body of the script with this SHA1, if loaded.
+    pub fn body(&self, sha: &str) -> Option<bytes::Bytes> {
+        self.scripts.borrow().get(sha).map(|(_, b)| b.clone())
+    }
+
     /// True when a script with this SHA1 is loaded.
     pub fn has(&self, sha: &str) -> bool {
         self.scripts.borrow().contains_key(sha)
