@@ -51,7 +51,7 @@ fn apply(shard: &Shard, change: &Change) -> Result<Option<String>, String> {
             Ok(None)
         }
         Change::Restore(libs, policy) => {
-            // Validate on a copy of the names first: all or nothing.
+            // All or nothing: build the result on a copy, then install it.
             let existing: Vec<String> = f.libraries().map(|l| l.name.clone()).collect();
             if *policy == RestorePolicy::Append {
                 for code in libs {
@@ -61,12 +61,14 @@ fn apply(shard: &Shard, change: &Change) -> Result<Option<String>, String> {
                     }
                 }
             }
+            let mut staged = f.clone();
             if *policy == RestorePolicy::Flush {
-                f.flush();
+                staged.flush();
             }
             for code in libs {
-                f.load(&vm, code, *policy != RestorePolicy::Append)?;
+                staged.load(&vm, code, *policy != RestorePolicy::Append)?;
             }
+            *f = staged;
             Ok(None)
         }
     }

@@ -42,7 +42,7 @@ pub struct Library {
 }
 
 /// A shard's libraries and the function-name index.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Functions {
     libs: BTreeMap<String, Library>,
     index: HashMap<String, String>,
