@@ -494,3 +494,52 @@ fn waiting_inside_a_user_coroutine_is_refused() {
     let mut c = server.client();
     assert_eq!(c.call(["PING"]).unwrap(), Frame::Simple("PONG".into()));
 }
+
+/// FUNCTION STATS names the busy function and its FCALL; FUNCTION KILL
+/// stops it; both answer as redis-server does (durations aside).
+#[test]
+fn function_stats_and_kill_of_a_busy_function() {
+    if !testkit::have_redis() {
+        eprintln!("redis-server not installed; skipping");
+        return;
+    }
+    let pair = Pair::start_with(&[("busy-reply-threshold", "200")]);
+    let mut d = pair.diff();
+    d.same("FUNCTION LOAD \"#!lua name=spinlib\\nredis.register_function('spin', function(keys, args) while true do end end)\"");
+    let mut seen = Vec::new();
+    for (name, port) in [("shoal", pair.shoal.port()), ("redis", pair.redis.port())] {
+        let runner = thread::spawn(move || {
+            let mut c = resp::client::Client::connect(("127.0.0.1", port)).unwrap();
+            c.call(["fcall", "spin", "0", "a1"]).unwrap()
+        });
+        thread::sleep(Duration::from_millis(400));
+        let mut other = resp::client::Client::connect(("127.0.0.1", port)).unwrap();
+        let stats = other.call(["FUNCTION", "STATS"]).unwrap();
+        // Mask the duration: everything else must match Redis.
+        let masked = stats
+            .to_string()
+            .split("\"duration_ms\", ")
+            .enumerate()
+            .map(|(i, part)| {
+                if i == 0 {
+                    part.to_string()
+                } else {
+                    part.trim_start_matches(|c: char| {
+                        c.is_ascii_digit() || c == '(' || c == ')' || c == ' ' || c.is_alphabetic()
+                    })
+                    .to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\"duration_ms\", <ms>");
+        assert!(masked.contains("spin"), "{name}: {stats}");
+        assert_eq!(
+            other.call(["FUNCTION", "KILL"]).unwrap(),
+            Frame::Simple("OK".into()),
+            "{name}"
+        );
+        let killed = runner.join().unwrap();
+        seen.push((masked, killed));
+    }
+    assert_eq!(seen.first(), seen.get(1));
+}

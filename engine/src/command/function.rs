@@ -128,6 +128,7 @@ fn fcall_generic(ctx: &mut Ctx<'_>, req: &Request, read_only: bool) -> CmdResult
         keys,
         args,
         read_only: read_only || f.flags.no_writes,
+        argv: Some((0..req.len()).map(|i| req.arg_bytes(i)).collect()),
     };
     let caller = Caller::of(ctx.conn);
     start(ctx, caller, vm, inv, Code::Function(name), scope, f.strays);
@@ -279,18 +280,47 @@ fn function_list(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 
 fn function_stats(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {
     let (libs, funcs) = ctx.shard.scripting.functions.borrow().counts();
-    let mut w = ctx.w();
-    w.map(2);
-    w.bulk(b"running_script");
-    w.null();
-    w.bulk(b"engines");
-    w.map(1);
-    w.bulk(b"LUA");
-    w.map(2);
-    w.bulk(b"libraries_count");
-    w.int(i64::try_from(libs).unwrap_or(i64::MAX));
-    w.bulk(b"functions_count");
-    w.int(i64::try_from(funcs).unwrap_or(i64::MAX));
+    let shard = ctx.shard.clone();
+    let proto = ctx.proto();
+    ctx.run_async(async move {
+        // The running function may be on any shard (a busy one answers
+        // between its pauses).
+        let mut running = crate::script::run::running_function();
+        for to in (0..shard.count).filter(|&s| s != shard.id) {
+            if running.is_some() {
+                break;
+            }
+            running = shard
+                .call(to, |_| crate::script::run::running_function())
+                .await
+                .ok()
+                .flatten();
+        }
+        encode(proto, |w| {
+            w.map(2);
+            w.bulk(b"running_script");
+            match &running {
+                None => w.null(),
+                Some((name, argv, ms)) => {
+                    w.map(3);
+                    w.bulk(b"name");
+                    w.bulk(name.as_bytes());
+                    w.bulk(b"command");
+                    w.bulk_array(argv.iter());
+                    w.bulk(b"duration_ms");
+                    w.int(i64::try_from(*ms).unwrap_or(i64::MAX));
+                }
+            }
+            w.bulk(b"engines");
+            w.map(1);
+            w.bulk(b"LUA");
+            w.map(2);
+            w.bulk(b"libraries_count");
+            w.int(i64::try_from(libs).unwrap_or(i64::MAX));
+            w.bulk(b"functions_count");
+            w.int(i64::try_from(funcs).unwrap_or(i64::MAX));
+        })
+    });
     Ok(())
 }
 

@@ -189,6 +189,8 @@ async fn run_shipped(
         keys,
         args,
         read_only,
+        // Functions are never shipped (they hold every shard).
+        argv: None,
     };
     match run::try_now(&ts, caller, &vm, inv, Scope::One(s)) {
         Now::Done(ran) => ran,
@@ -245,6 +247,7 @@ fn eval_generic(ctx: &mut Ctx<'_>, req: &Request, by_sha: bool, read_only: bool)
         keys,
         args,
         read_only: read_only || script.flags.no_writes,
+        argv: None,
     };
     let caller = Caller::of(ctx.conn);
     start(ctx, caller, vm, inv, code, scope, script.strays);

@@ -38,6 +38,8 @@ pub(super) struct Control {
     /// An error the hook raises as soon as the script resumes: the error
     /// reply of a `redis.call` that finished after a yield.
     pub(super) raise_next: RefCell<Option<(Vec<u8>, Option<Position>)>>,
+    /// The running function's name and FCALL (FUNCTION STATS).
+    pub(super) running: RefCell<Option<(String, Vec<bytes::Bytes>)>>,
     /// A FUNCTION LOAD runs until then (Redis allows 500 ms).
     pub(super) load_deadline: Cell<Option<Instant>>,
 }

@@ -131,6 +131,18 @@ pub struct Invocation {
     pub args: Vec<Bytes>,
     /// EVAL_RO / FCALL_RO / `no-writes`: write commands fail.
     pub read_only: bool,
+    /// The command as sent, for FUNCTION STATS (functions only).
+    pub argv: Option<Vec<Bytes>>,
+}
+
+/// The function running on this shard, if any: its name, its FCALL as
+/// sent, and how long it has run (FUNCTION STATS' `running_script`).
+pub fn running_function() -> Option<(String, Vec<Bytes>, u64)> {
+    let (name, argv) = CONTROL.with(|c| c.running.borrow().clone())?;
+    let ms = CONTROL
+        .with(|c| c.started.get())
+        .map_or(0, |t| t.elapsed().as_millis() as u64);
+    Some((name, argv, ms))
 }
 
 /// What SCRIPT KILL / FUNCTION KILL found on a shard.
@@ -506,6 +518,7 @@ fn finish(shard: &Rc<Shard>, caller: &Caller, inv: &Invocation, end: End) -> Ran
         c.busy.set(false);
         c.kill.set(false);
         c.last_pause.set(None);
+        c.running.borrow_mut().take();
         c.marked.borrow_mut().clear();
         c.raise_next.borrow_mut().take();
         c.kill_line.get()
@@ -530,13 +543,10 @@ fn finish(shard: &Rc<Shard>, caller: &Caller, inv: &Invocation, end: End) -> Ran
             }
         }
         End::Killed => {
-            let what = match inv.kind {
-                Kind::Eval => "SCRIPT",
-                Kind::Function => "FUNCTION",
-            };
+            // Redis says SCRIPT KILL for functions too.
             w.error(
                 format!(
-                    "ERR Script killed by user with {what} KILL... script: {}, on {source}:{kill_line}.",
+                    "ERR Script killed by user with SCRIPT KILL... script: {}, on {source}:{kill_line}.",
                     inv.name
                 )
                 .as_bytes(),
@@ -584,6 +594,7 @@ fn begin(
         })
     });
     CONTROL.with(|c| {
+        *c.running.borrow_mut() = inv.argv.clone().map(|a| (inv.name.clone(), a));
         c.started.set(Some(Instant::now()));
         c.threshold_ms.set(threshold);
         c.kind.set(Some(inv.kind));
