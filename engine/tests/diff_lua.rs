@@ -543,3 +543,36 @@ fn function_stats_and_kill_of_a_busy_function() {
     }
     assert_eq!(seen.first(), seen.get(1));
 }
+
+/// FUNCTION RESTORE is all or nothing: a payload whose second library does
+/// not compile loads neither, on Shoal as on Redis.
+#[test]
+fn function_restore_is_all_or_nothing() {
+    if !testkit::have_redis() {
+        eprintln!("redis-server not installed; skipping");
+        return;
+    }
+    let pair = Pair::start();
+    let mut d = pair.diff();
+    d.same(
+        "FUNCTION LOAD \"#!lua name=keep\\nredis.register_function('k', function() return 1 end)\"",
+    );
+    let payload = shoal::script::functions::dump(&[
+        bytes::Bytes::from_static(
+            b"#!lua name=good\nredis.register_function('g', function() return 2 end)",
+        ),
+        bytes::Bytes::from_static(b"#!lua name=bad\nthis does not compile"),
+    ]);
+    let mut errs = Vec::new();
+    for c in [&mut d.shoal, &mut d.redis] {
+        let r = c
+            .call([&b"FUNCTION"[..], b"RESTORE", &payload[..]])
+            .unwrap();
+        assert!(r.to_string().contains("Error compiling function"), "{r}");
+        errs.push(r);
+    }
+    assert_eq!(errs.first(), errs.get(1));
+    d.same_unordered("FUNCTION LIST");
+    d.same_error("FCALL g 0");
+    d.same("FCALL k 0");
+}
