@@ -174,6 +174,11 @@ async fn serve_inner<T: Transport>(shard: &Rc<Shard>, stream: &mut T) {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
+        // Killed while the read was in flight (CLIENT KILL from another
+        // shard): what arrived is not served, as in Redis.
+        if info.killed.get() {
+            break;
+        }
         let (limit, max_bulk) = {
             let mut st = shard.state.borrow_mut();
             st.stats.net_in += n as u64;
