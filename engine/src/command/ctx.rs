@@ -71,6 +71,37 @@ pub struct Conn {
     pub subs: Option<Box<crate::command::pubsub::Subscriptions>>,
 }
 
+impl Conn {
+    /// A connection without a socket that runs commands on a client's
+    /// behalf (a script's client, a shipped EXEC): authenticated, replies
+    /// on, inside `owner`'s locks; `info` is what MONITOR and the slow log
+    /// show for it.
+    pub fn detached(
+        info: Rc<ClientInfo>,
+        db: usize,
+        proto: Proto,
+        now_ms: i64,
+        owner: u64,
+    ) -> Conn {
+        Conn {
+            id: info.id,
+            db,
+            proto,
+            authenticated: true,
+            info,
+            reply_mode: ReplyMode::On,
+            close_after_reply: false,
+            is_local: true,
+            now_ms,
+            multi: None,
+            watched: Vec::new(),
+            pending: None,
+            exec_owner: owner,
+            subs: None,
+        }
+    }
+}
+
 /// How the current command produced (or will produce) its reply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Outcome {

@@ -198,14 +198,7 @@ fn function_restore(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 }
 
 fn function_dump(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {
-    let codes: Vec<Bytes> = ctx
-        .shard
-        .scripting
-        .functions
-        .borrow()
-        .libraries()
-        .map(|l| l.code.clone())
-        .collect();
+    let codes = ctx.shard.scripting.functions.borrow().codes();
     let payload = crate::script::functions::dump(&codes);
     ctx.w().bulk(&payload);
     Ok(())
@@ -285,17 +278,12 @@ fn function_stats(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {
     ctx.run_async(async move {
         // The running function may be on any shard (a busy one answers
         // between its pauses).
-        let mut running = crate::script::run::running_function();
-        for to in (0..shard.count).filter(|&s| s != shard.id) {
-            if running.is_some() {
-                break;
-            }
-            running = shard
-                .call(to, |_| crate::script::run::running_function())
-                .await
-                .ok()
-                .flatten();
-        }
+        let running = shard
+            .broadcast(|_| crate::script::run::running_function())
+            .await
+            .into_iter()
+            .flatten()
+            .next();
         encode(proto, |w| {
             w.map(2);
             w.bulk(b"running_script");

@@ -73,21 +73,22 @@ pub fn line(req: &Request, conn: &Conn, now_us: i64) -> Vec<u8> {
 /// `skip_monitor` so dispatch does not, and Redis shows them itself before
 /// the script's own commands.
 pub fn feed_script(shard: &Rc<Shard>, conn: &Conn, req: &Request) {
-    if shard.shared.monitors.load(Ordering::Relaxed) == 0 {
-        return;
+    if shard.shared.monitors.load(Ordering::Relaxed) != 0 {
+        send(shard, conn, req);
     }
-    let line = line(req, conn, crate::clock::now_us());
-    crate::shard::pubsub::everywhere(shard, move |ps, config| ps.feed_monitors(&line, config));
 }
 
 /// Show `req` to every monitor, if there are any and the command may be shown.
 pub fn feed(shard: &Rc<Shard>, conn: &Conn, spec: &CommandSpec, req: &Request) {
-    if shard.shared.monitors.load(Ordering::Relaxed) == 0
-        || spec.has(flags::ADMIN)
-        || spec.has(flags::SKIP_MONITOR)
+    if shard.shared.monitors.load(Ordering::Relaxed) != 0
+        && !spec.has(flags::ADMIN)
+        && !spec.has(flags::SKIP_MONITOR)
     {
-        return;
+        send(shard, conn, req);
     }
+}
+
+fn send(shard: &Rc<Shard>, conn: &Conn, req: &Request) {
     let line = line(req, conn, crate::clock::now_us());
     crate::shard::pubsub::everywhere(shard, move |ps, config| ps.feed_monitors(&line, config));
 }

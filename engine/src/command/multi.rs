@@ -388,22 +388,7 @@ async fn exec_shipped(
         -1,
         client.now_ms,
     ));
-    let mut conn = Conn {
-        id: client.id,
-        db: client.db,
-        proto: client.proto,
-        authenticated: true,
-        info: info.clone(),
-        reply_mode: super::ctx::ReplyMode::On,
-        close_after_reply: false,
-        is_local: true,
-        now_ms: client.now_ms,
-        multi: None,
-        watched: Vec::new(),
-        pending: None,
-        exec_owner: owner,
-        subs: None,
-    };
+    let mut conn = Conn::detached(info.clone(), client.db, client.proto, client.now_ms, owner);
     let mut batch = Batch::spare(ts.count);
     batch.client = Some(info);
     for req in &queue.cmds {

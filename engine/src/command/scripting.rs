@@ -33,15 +33,10 @@ pub fn split_keys(req: &Request) -> Result<(Vec<Bytes>, Vec<Bytes>), CmdError> {
 
 /// Compile `body` on every other shard (fire and forget).
 fn load_elsewhere(shard: &Rc<Shard>, body: &Bytes) {
-    for to in (0..shard.count).filter(|&s| s != shard.id) {
-        let body = body.clone();
-        shard.post_now(
-            to,
-            Box::new(move |s| {
-                let _ = s.scripting.load(&body);
-            }),
-        );
-    }
+    let body = body.clone();
+    shard.post_others(move |s| {
+        let _ = s.scripting.load(&body);
+    });
 }
 
 /// Where a shipped run finds its code on the other shard.
@@ -159,7 +154,7 @@ async fn run_shipped(
         Code::Script(sha, body) => {
             let script = ts.scripting.script(sha).or_else(|| {
                 body.as_ref()
-                    .and_then(|b| ts.scripting.load(b).ok().map(|(_, s)| s))
+                    .and_then(|b| ts.scripting.load(b).ok().map(|(_, s, _)| s))
             });
             script.map(|s| (s.func, Kind::Eval, sha.clone()))
         }
@@ -216,9 +211,8 @@ fn eval_generic(ctx: &mut Ctx<'_>, req: &Request, by_sha: bool, read_only: bool)
         }
     } else {
         let text = req.arg_bytes(1);
-        let known = scripting.count();
-        let (sha, s) = scripting.load(&text).map_err(CmdError::owned)?;
-        if scripting.count() != known {
+        let (sha, s, new) = scripting.load(&text).map_err(CmdError::owned)?;
+        if new {
             load_elsewhere(ctx.shard, &text);
         }
         (sha, s)
@@ -272,19 +266,17 @@ fn evalsha_ro(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 
 fn script_load(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     let body = req.arg_bytes(2);
-    let (sha, _) = ctx.shard.scripting.load(&body).map_err(CmdError::owned)?;
+    let (sha, _, _) = ctx.shard.scripting.load(&body).map_err(CmdError::owned)?;
     let shard = ctx.shard.clone();
     let proto = ctx.proto();
     ctx.run_async(async move {
-        // Every shard has it before the client hears the SHA.
-        for to in (0..shard.count).filter(|&s| s != shard.id) {
-            let body = body.clone();
-            let _ = shard
-                .call(to, move |s| {
-                    let _ = s.scripting.load(&body);
-                })
-                .await;
-        }
+        // Every shard has it before the client hears the SHA (here it is
+        // already cached).
+        shard
+            .broadcast(move |s| {
+                let _ = s.scripting.load(&body);
+            })
+            .await;
         super::ctx::encode(proto, |w| w.bulk(sha.as_bytes()))
     });
     Ok(())
@@ -319,9 +311,7 @@ fn script_flush(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         return Err(errors::SCRIPT_FLUSH_MODE);
     }
     ctx.shard.scripting.flush();
-    for to in (0..ctx.shard.count).filter(|&s| s != ctx.shard.id) {
-        ctx.shard.post_now(to, Box::new(|s| s.scripting.flush()));
-    }
+    ctx.shard.post_others(|s| s.scripting.flush());
     ctx.w().ok();
     Ok(())
 }
@@ -331,12 +321,7 @@ pub fn kill_everywhere(ctx: &mut Ctx<'_>, kind: Kind) -> CmdResult {
     let shard = ctx.shard.clone();
     let proto = ctx.proto();
     ctx.run_async(async move {
-        let mut outcomes = vec![run::kill(kind)];
-        for to in (0..shard.count).filter(|&s| s != shard.id) {
-            if let Ok(o) = shard.call(to, move |_| run::kill(kind)).await {
-                outcomes.push(o);
-            }
-        }
+        let outcomes = shard.broadcast(move |_| run::kill(kind)).await;
         let pick = |want: fn(&KillOutcome) -> bool| outcomes.iter().copied().find(want);
         let outcome = pick(|o| *o == KillOutcome::Killed)
             .or_else(|| pick(|o| *o == KillOutcome::Unkillable))

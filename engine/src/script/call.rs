@@ -166,6 +166,14 @@ unsafe fn push_frame(l: *mut ffi::lua_State, f: &Frame, resp3: bool) {
     }
 }
 
+/// A reply as a Lua value (for resuming a script with the reply of a
+/// command that completed after a yield).
+pub(super) fn frame_value(lua: &mlua::Lua, f: &Frame, resp3: bool) -> mlua::Result<mlua::Value> {
+    // SAFETY: exec_raw hands us its own protected stack; push_frame pushes
+    // exactly one value, which becomes the result.
+    unsafe { lua.exec_raw::<mlua::Value>((), |state| push_frame(state, f, resp3)) }
+}
+
 /// Token the pending yield carries (only its presence matters).
 static PENDING: u8 = 0;
 

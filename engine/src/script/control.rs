@@ -11,7 +11,6 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 /// The running script's state, read by the count hook and SCRIPT KILL.
-#[derive(Default)]
 pub(super) struct Control {
     pub(super) started: Cell<Option<Instant>>,
     pub(super) threshold_ms: Cell<u64>,
@@ -56,8 +55,34 @@ pub fn with_load_deadline<R>(f: impl FnOnce() -> R) -> R {
     r
 }
 
+impl Control {
+    /// Nothing running (const, so the thread-local needs no lazy init:
+    /// dispatch reads it for every command through [`busy`]).
+    const fn new() -> Control {
+        Control {
+            started: Cell::new(None),
+            threshold_ms: Cell::new(0),
+            kind: Cell::new(None),
+            kill: Cell::new(false),
+            wrote: Cell::new(false),
+            busy: Cell::new(false),
+            in_call: Cell::new(false),
+            last_pause: Cell::new(None),
+            remote_busy: Cell::new(None),
+            strayed: Cell::new(false),
+            abort: Cell::new(false),
+            kill_line: Cell::new(0),
+            marked: RefCell::new(Vec::new()),
+            kept: RefCell::new(Vec::new()),
+            raise_next: RefCell::new(None),
+            running: RefCell::new(None),
+            load_deadline: Cell::new(None),
+        }
+    }
+}
+
 thread_local! {
-    pub(super) static CONTROL: Control = Control::default();
+    pub(super) static CONTROL: Control = const { Control::new() };
 }
 
 /// How long a busy script runs between two pauses.
@@ -79,12 +104,7 @@ pub fn busy() -> Option<Kind> {
 
 /// Tell every other shard that a script here is busy (`Some`) or done.
 pub(super) fn announce_busy(shard: &Rc<Shard>, kind: Option<Kind>) {
-    for to in (0..shard.count).filter(|&s| s != shard.id) {
-        shard.post_now(
-            to,
-            Box::new(move |_| CONTROL.with(|c| c.remote_busy.set(kind))),
-        );
-    }
+    shard.post_others(move |_| CONTROL.with(|c| c.remote_busy.set(kind)));
 }
 
 /// SCRIPT KILL / FUNCTION KILL on this shard.

@@ -1,6 +1,7 @@
 //! Redis's conversion rules between replies and Lua values.
 //!
-//! Reply → Lua (what `redis.call` returns): integer → number, bulk →
+//! Reply → Lua (what `redis.call` returns; written on the raw Lua stack by
+//! [`super::call`]): integer → number, bulk →
 //! string, null bulk and null array → false, array → table, status →
 //! `{ok=...}`, error → `{err=...}`; RESP3 (after `redis.setresp(3)`): map →
 //! `{map={...}}`, set → `{set={member=true}}`, null → nil, boolean →
@@ -14,7 +15,7 @@
 //! nil; anything else → null.
 
 use mlua::{Lua, Table, Value};
-use resp::{Frame, ReplyWriter};
+use resp::ReplyWriter;
 
 /// Deepest table nesting converted into a reply (Redis is bounded by its
 /// Lua C stack); deeper levels become an error element.
@@ -65,67 +66,6 @@ fn trim(mut s: &[u8]) -> &[u8] {
         }
     }
     s
-}
-
-/// One single-field table `{name = s}`.
-fn field_table(lua: &Lua, name: &str, v: Value) -> mlua::Result<Value> {
-    let t = lua.create_table()?;
-    t.raw_set(name, v)?;
-    Ok(Value::Table(t))
-}
-
-/// A reply as `redis.call` hands it to the script.
-/// `resp3`: the script's client speaks RESP3 (a null is then nil; under
-/// RESP2 a null bulk is false).
-pub fn frame_to_lua(lua: &Lua, f: Frame, resp3: bool) -> mlua::Result<Value> {
-    Ok(match f {
-        Frame::Simple(s) => field_table(lua, "ok", Value::String(lua.create_string(&s)?))?,
-        Frame::Error(e) => {
-            let mut text = Vec::with_capacity(e.len() + 1);
-            text.push(b'-');
-            text.extend_from_slice(&e);
-            Value::Table(err_table(lua, &text)?)
-        }
-        Frame::Integer(n) => Value::Number(n as f64),
-        Frame::Bulk(b) => Value::String(lua.create_string(&b)?),
-        Frame::Null if resp3 => Value::Nil,
-        Frame::Null => Value::Boolean(false),
-        Frame::NullArray => Value::Boolean(false),
-        Frame::Array(items) | Frame::Push(items) => {
-            let t = lua.create_table_with_capacity(items.len(), 0)?;
-            for (i, item) in items.into_iter().enumerate() {
-                t.raw_set(i + 1, frame_to_lua(lua, item, resp3)?)?;
-            }
-            Value::Table(t)
-        }
-        Frame::Map(pairs) => {
-            let m = lua.create_table()?;
-            for (k, v) in pairs {
-                m.raw_set(frame_to_lua(lua, k, resp3)?, frame_to_lua(lua, v, resp3)?)?;
-            }
-            field_table(lua, "map", Value::Table(m))?
-        }
-        Frame::Set(items) => {
-            let s = lua.create_table()?;
-            for item in items {
-                s.raw_set(frame_to_lua(lua, item, resp3)?, true)?;
-            }
-            field_table(lua, "set", Value::Table(s))?
-        }
-        Frame::Double(d) => field_table(lua, "double", Value::Number(d))?,
-        Frame::Boolean(b) => Value::Boolean(b),
-        Frame::BigNumber(n) => {
-            field_table(lua, "big_number", Value::String(lua.create_string(&n)?))?
-        }
-        Frame::Verbatim(format, text) => {
-            let v = lua.create_table()?;
-            v.raw_set("format", lua.create_string(&format)?)?;
-            v.raw_set("string", lua.create_string(&text)?)?;
-            field_table(lua, "verbatim_string", Value::Table(v))?
-        }
-        #[allow(unreachable_patterns)]
-        _ => Value::Nil,
-    })
 }
 
 fn string_field(t: &Table, name: &str) -> Option<mlua::String> {

@@ -277,6 +277,11 @@ impl Functions {
         self.libs.values()
     }
 
+    /// Every library's code, for FUNCTION DUMP and RDB files.
+    pub fn codes(&self) -> Vec<Bytes> {
+        self.libs.values().map(|l| l.code.clone()).collect()
+    }
+
     /// (libraries, functions) counts.
     pub fn counts(&self) -> (usize, usize) {
         (self.libs.len(), self.index.len())

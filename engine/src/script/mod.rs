@@ -193,12 +193,13 @@ impl Scripting {
         self.scripts.borrow().contains_key(sha)
     }
 
-    /// Compile `body` and remember it under its SHA1; returns the SHA1.
-    /// Compilation errors come back as Redis's error text.
-    pub fn load(&self, body: &bytes::Bytes) -> Result<(String, Script), String> {
+    /// Compile `body` and remember it under its SHA1: the SHA1, the
+    /// script, and whether it was new here. Compilation errors come back as
+    /// Redis's error text.
+    pub fn load(&self, body: &bytes::Bytes) -> Result<(String, Script, bool), String> {
         let sha = sha1hex(body);
         if let Some(s) = self.script(&sha) {
-            return Ok((sha, s));
+            return Ok((sha, s, false));
         }
         let (flags, start) = parse_shebang(body)?;
         let vm = self.vm().map_err(|e| format!("ERR {e}"))?;
@@ -215,7 +216,7 @@ impl Scripting {
         self.scripts
             .borrow_mut()
             .insert(sha.clone(), (script.clone(), body.clone()));
-        Ok((sha, script))
+        Ok((sha, script, true))
     }
 
     /// Forget every script and start a fresh Lua state (SCRIPT FLUSH);

@@ -29,7 +29,7 @@ pub use super::control::{busy, done_token, install_hook, kill, lua_keep, lua_mar
 use super::convert;
 use super::vm::Vm;
 use crate::clock::Instant;
-use crate::command::ctx::{Batch, Conn, ReplyMode};
+use crate::command::ctx::{Batch, Conn};
 use crate::shard::clients::ClientInfo;
 use crate::shard::locks::{LockSet, Mode};
 use crate::shard::tx::Session;
@@ -329,28 +329,8 @@ fn decode_reply(out: &[u8]) -> Frame {
 /// The script's client: the caller's database and id, RESP2, inside the
 /// caller's locks.
 fn script_conn(caller: &Caller, owner: u64) -> Conn {
-    Conn {
-        id: caller.id,
-        db: caller.db,
-        proto: Proto::Resp2,
-        authenticated: true,
-        info: Rc::new(ClientInfo::new(
-            caller.id,
-            "lua".into(),
-            String::new(),
-            -1,
-            caller.now_ms,
-        )),
-        reply_mode: ReplyMode::On,
-        close_after_reply: false,
-        is_local: true,
-        now_ms: caller.now_ms,
-        multi: None,
-        watched: Vec::new(),
-        pending: None,
-        exec_owner: owner,
-        subs: None,
-    }
+    let info = ClientInfo::new(caller.id, "lua".into(), String::new(), -1, caller.now_ms);
+    Conn::detached(Rc::new(info), caller.db, Proto::Resp2, caller.now_ms, owner)
 }
 
 fn string_table(lua: &Lua, items: &[Bytes]) -> mlua::Result<Table> {
@@ -738,7 +718,7 @@ async fn settle(
             }
             Ok(MultiValue::new())
         }
-        frame => match convert::frame_to_lua(lua, frame, resp3) {
+        frame => match super::call::frame_value(lua, &frame, resp3) {
             Ok(v) => Ok(MultiValue::from_vec(vec![v])),
             Err(e) => Err(End::Failed(e.to_string())),
         },

@@ -220,13 +220,7 @@ async fn save_inner(home: &Rc<Shard>, owner: u64, config: &Config) -> Result<Sav
             Err(_) => lost = true,
         }
     }
-    let functions: Vec<bytes::Bytes> = home
-        .scripting
-        .functions
-        .borrow()
-        .libraries()
-        .map(|l| l.code.clone())
-        .collect();
+    let functions = home.scripting.functions.borrow().codes();
     session.release().await;
     if lost {
         return Err("Failed saving the DB: a shard is unavailable".into());

@@ -261,6 +261,22 @@ impl Shard {
         .await
     }
 
+    /// Run `f` on every other shard without waiting for it (fire and
+    /// forget; each shard runs it when it reads its mailbox).
+    pub fn post_others<F>(self: &Rc<Self>, f: F)
+    where
+        F: Fn(&Rc<Shard>) + Send + Sync + 'static,
+    {
+        if self.count <= 1 {
+            return;
+        }
+        let f = std::sync::Arc::new(f);
+        for to in (0..self.count).filter(|&s| s != self.id) {
+            let f = f.clone();
+            self.post_now(to, Box::new(move |s| f(s)));
+        }
+    }
+
     /// Run `f` on every shard (this one included) and collect the results in
     /// shard order. The messages go out before any answer is awaited.
     pub async fn broadcast<R, F>(self: &Rc<Self>, f: F) -> Vec<R>

@@ -434,14 +434,7 @@ where
         f(&mut st.pubsub, &config);
     };
     run(shard, &f);
-    if shard.count <= 1 {
-        return;
-    }
-    let f = std::sync::Arc::new(f);
-    for to in (0..shard.count).filter(|&s| s != shard.id) {
-        let f = f.clone();
-        shard.post_now(to, Box::new(move |s| run(s, &f)));
-    }
+    shard.post_others(move |s| run(s, &f));
 }
 
 #[cfg(test)]
