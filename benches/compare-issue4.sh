@@ -59,15 +59,7 @@ THREADS[tx-cross-shard-t2]=2; FLAGS[tx-cross-shard-t2]="--preset tx --tx-keys cr
 THREADS[ratelimit-evalsha-t2]=2; FLAGS[ratelimit-evalsha-t2]="--preset ratelimit --ratelimit-mode script -r 100000"
 COMMON="-c 50 -P 1 -n $N"
 
-free_port() { # outside the ephemeral range, so client sockets cannot hold it
-  python3 -c 'import socket,random
-for _ in range(1000):
-    p=random.randint(20000,29999)
-    s=socket.socket()
-    try:
-        s.bind(("127.0.0.1",p)); print(p); break
-    except OSError: pass'; }
-wait_up() { for _ in $(seq 100); do redis-cli -p "$1" ping >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "server on $1 did not start" >&2; exit 1; }
+. benches/lib.sh
 
 start_shoal() { # $1 threads
   local cpus=0; [ "$1" -gt 1 ] && cpus=$T2_CPUS

@@ -35,15 +35,7 @@ cargo build --release -q -p shoal-engine
 SHOAL=target/release/shoal-server
 command -v redis-benchmark >/dev/null || { echo "redis-benchmark missing (apt-get install redis-tools)"; exit 1; }
 
-free_port() {
-  python3 -c 'import socket,random
-for _ in range(1000):
-    p=random.randint(20000,29999)
-    s=socket.socket()
-    try:
-        s.bind(("127.0.0.1",p)); print(p); break
-    except OSError: pass'; }
-wait_up() { for _ in $(seq 100); do redis-cli -p "$1" ping >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "server on $1 did not start" >&2; exit 1; }
+. benches/lib.sh
 
 SPORT=$(free_port); RPORT=$(free_port)
 taskset -c 0 "$SHOAL" --port "$SPORT" --threads 1 --save "" --logfile "$WORK/shoal.log" &

@@ -46,15 +46,7 @@ SWEEP=50000,100000,200000,300000,400000; SWEEP_SECS=5
 [ "$REPS" = 1 ] && [ "$N1" = 50000 ] && SWEEP_SECS=2
 command -v redis-benchmark >/dev/null || { echo "redis-benchmark missing (apt-get install redis-tools)"; exit 1; }
 
-free_port() { # outside the ephemeral range, so client sockets cannot hold it
-  python3 -c 'import socket,random
-for _ in range(1000):
-    p=random.randint(20000,29999)
-    s=socket.socket()
-    try:
-        s.bind(("127.0.0.1",p)); print(p); break
-    except OSError: pass'; }
-wait_up() { for _ in $(seq 100); do redis-cli -p "$1" ping >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "server on $1 did not start" >&2; exit 1; }
+. benches/lib.sh
 
 start_servers() { # $1: pinned|unpinned
   SPORT=$(free_port); RPORT=$(free_port)

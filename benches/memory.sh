@@ -28,15 +28,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 cargo build --release -q -p shoal-engine
 SHOAL=target/release/shoal-server
 
-free_port() {
-  python3 -c 'import socket,random
-for _ in range(1000):
-    p=random.randint(20000,29999)
-    s=socket.socket()
-    try:
-        s.bind(("127.0.0.1",p)); print(p); break
-    except OSError: pass'; }
-wait_up() { for _ in $(seq 100); do redis-cli -p "$1" ping >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "server on $1 did not start" >&2; exit 1; }
+. benches/lib.sh
 
 # Generate each dataset once, as RESP, into $WORK/<name>.resp.
 python3 - "$WORK" "$SCALE" <<'PY'
