@@ -28,6 +28,7 @@
 //! | DUMP/RESTORE payloads, RDB value encoding | [`command::dump`], [`rdb`] |
 //! | RDB files: format and loader | [`rdb::file`] (older compact encodings: [`rdb::legacy`]) |
 //! | SAVE, SHUTDOWN's save, start-up load: coordination and file I/O | [`server::snapshot`] |
+//! | the append-only file: per-shard logs, group commit, recovery, rewrite | [`aof`] |
 //! | redis.conf parsing, CONFIG directives | [`config`] |
 //! | memory accounting (INFO used_memory) | [`alloc`] |
 //! | log lines in Redis's format | [`log`] |
@@ -38,6 +39,7 @@
 //! keyspace code never touch the runtime.
 
 pub mod alloc;
+pub mod aof;
 pub mod clock;
 pub mod command;
 pub mod config;

@@ -152,6 +152,8 @@ pub struct Batch {
     barrier_blocks: bool,
     /// The connection, for slow-log entries of commands run elsewhere.
     pub client: Option<Rc<ClientInfo>>,
+    /// The home shard's AOF offset the replies in `out` wait for (0: none).
+    pub aof_need: u64,
 }
 
 impl Batch {
@@ -166,6 +168,7 @@ impl Batch {
             barrier: None,
             barrier_blocks: false,
             client: None,
+            aof_need: 0,
         }
     }
 
@@ -187,6 +190,7 @@ impl Batch {
         self.out.clear();
         self.local.clear();
         self.client = None;
+        self.aof_need = 0;
         SPARE.with(|s| *s.borrow_mut() = Some(self));
     }
 
@@ -480,6 +484,10 @@ impl<'a> Ctx<'a> {
         if batch::must_wait(&st, db, keys, mode, self.conn.exec_owner) {
             return false;
         }
+        let logging = st.aof.on();
+        if logging {
+            st.aof.target = self.conn.exec_owner;
+        }
         let target = self.batch.target();
         let start = target.len();
         f(&mut Exec {
@@ -491,6 +499,11 @@ impl<'a> Ctx<'a> {
         let reply = target.get(start..).unwrap_or(&[]);
         let ran_for = self.t0.elapsed();
         st.stats.record(cmd, ran_for, reply);
+        if logging {
+            let req = (mode == Mode::Write).then_some(self.req);
+            st.log_command(db, req, reply);
+            st.aof.target = 0;
+        }
         self.ran_for = Some(ran_for);
         let deliveries = st.has_outbox();
         drop(st);
@@ -502,7 +515,10 @@ impl<'a> Ctx<'a> {
     }
 
     fn queue(&mut self, shard: ShardId, keys: smallvec::SmallVec<[Bytes; 2]>, f: batch::JobFn) {
+        let req = (self.spec.has(flags::WRITE) && self.shard.state.borrow().aof.on())
+            .then(|| self.req.clone());
         let job = Job {
+            req,
             cmd: self.cmd,
             db: self.conn.db,
             proto: self.conn.proto,

@@ -105,12 +105,53 @@ fn expire_generic(
     let when = when
         .checked_add(base)
         .ok_or_else(|| errors::invalid_expire(name))?;
+    // PEXPIREAT is logged as it came; the others as PEXPIREAT.
+    let rewrite = secs || !absolute;
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         let r = op_expire(x.db(), key, when, cond, now);
         x.w.int(r);
+        log_expire(
+            &mut x.st.aof,
+            x.db,
+            key,
+            r == 1,
+            when,
+            now,
+            rewrite.then_some(cond),
+        );
     });
     Ok(())
+}
+
+/// Log what EXPIRE & co. did as Redis does: nothing when the condition
+/// failed or the key is missing, `DEL k` when the time was past, else
+/// `PEXPIREAT k <ms> [flags]` (PEXPIREAT itself, `cond` None, as it came).
+fn log_expire(
+    aof: &mut crate::aof::Feed,
+    db: usize,
+    key: &[u8],
+    done: bool,
+    when: i64,
+    now: i64,
+    cond: Option<ExpireCond>,
+) {
+    if !done {
+        aof.suppress();
+    } else if when <= now {
+        aof.replace(db, &[b"DEL", key]);
+    } else if let Some(c) = cond {
+        if aof.on() {
+            let ms = when.to_string();
+            let mut args: Vec<&[u8]> = vec![b"PEXPIREAT", key, ms.as_bytes()];
+            for (on, flag) in [(c.nx, "NX"), (c.xx, "XX"), (c.gt, "GT"), (c.lt, "LT")] {
+                if on {
+                    args.push(flag.as_bytes());
+                }
+            }
+            aof.replace(db, &args);
+        }
+    }
 }
 
 fn expire(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
@@ -185,6 +226,8 @@ fn persist(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         if had {
             db.set_expire(key, None);
             db.notify(GENERIC, "persist", key);
+        } else {
+            x.st.aof.suppress();
         }
         x.w.int(i64::from(had));
     });
@@ -368,8 +411,11 @@ fn rename_generic(ctx: &mut Ctx<'_>, req: &Request, nx: bool) -> CmdResult {
                 d.notify(GENERIC, "rename_to", &dst);
                 Ok(true)
             })();
-            if r == Ok(true) {
+            if r == Ok(true) && src != dst {
                 blocking::signal(x.st, db, &dst, now);
+            } else {
+                // RENAME k k, or RENAMENX onto an existing key: no change.
+                x.st.aof.suppress();
             }
             reply(&mut x.w, r);
         });
@@ -434,7 +480,9 @@ fn rename_generic(ctx: &mut Ctx<'_>, req: &Request, nx: bool) -> CmdResult {
             Ok(true)
         }
         .await;
-        session.release().await;
+        if session.release().await.is_err() {
+            return crate::aof::failed_reply(&home, proto);
+        }
         encode(proto, |w| reply(w, r))
     });
     Ok(())
@@ -484,11 +532,13 @@ fn copy(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
                     .map(|e| (e.value().clone(), e.expire_at));
             let Some(moved) = value else {
                 x.w.int(0);
+                x.st.aof.suppress();
                 return;
             };
             let d = x.st.db(dst_db);
             if d.contains(&dst, now) && !replace {
                 x.w.int(0);
+                x.st.aof.suppress();
                 return;
             }
             put_entry(d, &dst, moved, now);
@@ -538,7 +588,9 @@ fn copy(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
                     .unwrap_or(0)
             }
         };
-        session.release().await;
+        if session.release().await.is_err() {
+            return crate::aof::failed_reply(&home, proto);
+        }
         encode(proto, |w| w.int(done))
     });
     Ok(())
@@ -560,10 +612,12 @@ fn move_cmd(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         let now = x.now;
         if !x.st.db(src_db).contains(key, now) || x.st.db(target).contains(key, now) {
             x.w.int(0);
+            x.st.aof.suppress();
             return;
         }
         let Some(moved) = take_entry(x.st.db(src_db), key, now) else {
             x.w.int(0);
+            x.st.aof.suppress();
             return;
         };
         // Redis's order: `new` and `move_to` in the target database with

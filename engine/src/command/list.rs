@@ -11,9 +11,10 @@ use super::args::{is, parse_i64};
 use super::ctx::{encode, Ctx};
 use super::errors::{self, CmdError, CmdResult};
 use super::spec::{acl, flags::*, ks::*, CommandSpec, KeySpecDef};
+use crate::aof::Feed;
 use crate::keyspace::events::LIST;
 use crate::keyspace::{ListVal, Value};
-use crate::shard::blocking::{self, pop_event, push_event, push_items};
+use crate::shard::blocking::{self, pop_event, pop_name, push_event, push_items};
 use crate::shard::locks::{LockSet, Mode};
 use crate::shard::tx::Session;
 use crate::shard::ShardState;
@@ -106,7 +107,13 @@ fn push_generic(ctx: &mut Ctx<'_>, req: &Request, left: bool, only_existing: boo
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let (now, db) = (x.now, x.db);
         match op_push(x.st, db, key, &items, left, only_existing, now) {
-            Ok(n) => x.w.int(n),
+            Ok(n) => {
+                x.w.int(n);
+                if n == 0 {
+                    // LPUSHX / RPUSHX onto a missing key.
+                    x.st.aof.suppress();
+                }
+            }
             Err(e) => err(&mut x.w, &e),
         }
     });
@@ -154,12 +161,16 @@ fn pop_generic(ctx: &mut Ctx<'_>, req: &Request, left: bool) -> CmdResult {
         let (now, lim) = (x.now, x.st.config.limits.list);
         let (db, w) = x.split();
         let r = modify::<ListVal, _>(db, key, now, |l| l.pop(left, count.unwrap_or(1), lim));
-        if matches!(&r, Ok(Some(v)) if !v.is_empty()) {
+        let popped = matches!(&r, Ok(Some(v)) if !v.is_empty());
+        if popped {
             notify_change(db, key, LIST, pop_event(left));
         }
         match r {
             Ok(v) => reply_popped(w, v, count.is_some()),
             Err(e) => err(w, &e),
+        }
+        if !popped {
+            x.st.aof.suppress();
         }
     });
     Ok(())
@@ -365,6 +376,9 @@ fn linsert(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
                 if n.unwrap_or(0) > 0 {
                     x.st.db(db).notify(LIST, "linsert", key);
                     blocking::signal(x.st, db, key, now);
+                } else {
+                    // No such key, or the pivot is not there.
+                    x.st.aof.suppress();
                 }
                 x.w.int(n.unwrap_or(0))
             }
@@ -408,7 +422,12 @@ fn lrem(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
             notify_change(db, key, LIST, "lrem");
         }
         match r {
-            Ok(n) => w.int(n.unwrap_or(0)),
+            Ok(n) => {
+                w.int(n.unwrap_or(0));
+                if n.unwrap_or(0) == 0 {
+                    x.st.aof.suppress();
+                }
+            }
             Err(e) => err(w, &e),
         }
     });
@@ -421,20 +440,29 @@ fn ltrim(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         let (now, lim) = (x.now, x.st.config.limits.list);
         let (db, w) = x.split();
         let r = modify::<ListVal, _>(db, key, now, |l| {
-            l.edit(lim, |items| match clamp_range(start, end, items.len()) {
-                Some((s, e)) => {
-                    items.truncate(e + 1);
-                    items.drain(..s);
+            l.edit(lim, |items| {
+                let before = items.len();
+                match clamp_range(start, end, items.len()) {
+                    Some((s, e)) => {
+                        items.truncate(e + 1);
+                        items.drain(..s);
+                    }
+                    None => items.clear(),
                 }
-                None => items.clear(),
+                items.len() != before
             })
         });
-        // Redis raises `ltrim` even when nothing was trimmed.
-        if let Ok(Some(())) = r {
+        // Redis raises `ltrim` even when nothing was trimmed (but logs nothing).
+        if let Ok(Some(_)) = r {
             notify_change(db, key, LIST, "ltrim");
         }
         match r {
-            Ok(_) => w.ok(),
+            Ok(trimmed) => {
+                w.ok();
+                if trimmed != Some(true) {
+                    x.st.aof.suppress();
+                }
+            }
             Err(e) => err(w, &e),
         }
     });
@@ -460,6 +488,9 @@ pub fn lmove_generic(ctx: &mut Ctx<'_>, src: Bytes, dst: Bytes, from_left: bool,
         ctx.run(s1, &keys, move |x| {
             let now = x.now;
             let r = op_lmove(x.st, db, &src, &dst, from_left, to_left, now);
+            if matches!(r, Ok(None)) {
+                x.st.aof.suppress();
+            }
             reply_moved(&mut x.w, r);
         });
         return;
@@ -476,7 +507,9 @@ pub fn lmove_generic(ctx: &mut Ctx<'_>, src: Bytes, dst: Bytes, from_left: bool,
             return encode(proto, |w| w.error(b"ERR shard unavailable"));
         };
         let r = cross_shard_move(&session, db, s1, s2, src, dst, from_left, to_left).await;
-        session.release().await;
+        if session.release().await.is_err() {
+            return crate::aof::failed_reply(&home, proto);
+        }
         encode(proto, |w| reply_moved(w, r))
     });
 }
@@ -637,11 +670,14 @@ pub fn reply_mpop(w: &mut ReplyWriter<'_>, r: CmdResult<Option<(Bytes, Vec<Vec<u
 
 /// Pop from the first key of `keys` (in order) that `pop` finds something
 /// in, atomically across shards (LMPOP, ZMPOP): one job when the keys
-/// share a shard, a transaction [`Session`] otherwise.
-pub fn first_pop<T, P, R>(ctx: &mut Ctx<'_>, keys: Vec<Bytes>, pop: P, reply: R)
+/// share a shard, a transaction [`Session`] otherwise. On one shard, `log`
+/// writes the AOF record of what was popped (`LPOP k <n>` & co.; nothing
+/// when nothing was); the transaction layer logs the multi-shard path.
+pub fn first_pop<T, P, L, R>(ctx: &mut Ctx<'_>, keys: Vec<Bytes>, pop: P, log: L, reply: R)
 where
     T: Send + 'static,
     P: Fn(&mut ShardState, usize, &[u8], i64) -> CmdResult<Option<T>> + Send + Clone + 'static,
+    L: FnOnce(&mut Feed, usize, &[u8], &T) + Send + 'static,
     R: FnOnce(&mut ReplyWriter<'_>, CmdResult<Option<(Bytes, T)>>) + Send + 'static,
 {
     let db = ctx.db();
@@ -658,6 +694,11 @@ where
                         break;
                     }
                 }
+            }
+            match &r {
+                Ok(Some((k, v))) => log(&mut x.st.aof, db, k, v),
+                Ok(None) => x.st.aof.suppress(),
+                Err(_) => {}
             }
             reply(&mut x.w, r);
         });
@@ -691,7 +732,9 @@ where
                 break;
             }
         }
-        session.release().await;
+        if session.release().await.is_err() {
+            return crate::aof::failed_reply(&home, proto);
+        }
         encode(proto, |w| reply(w, result))
     });
 }
@@ -708,7 +751,13 @@ fn lmpop(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         }
         Ok(items)
     };
-    first_pop(ctx, keys, pop, reply_mpop);
+    let log = move |aof: &mut Feed, db: usize, k: &[u8], items: &Vec<Vec<u8>>| {
+        if aof.on() {
+            let n = items.len().to_string();
+            aof.replace(db, &[pop_name(left), k, n.as_bytes()]);
+        }
+    };
+    first_pop(ctx, keys, pop, log, reply_mpop);
     Ok(())
 }
 

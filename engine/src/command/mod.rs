@@ -215,6 +215,26 @@ pub fn dispatch(shard: &Rc<Shard>, conn: &mut Conn, batch: &mut Batch, req: &Req
         reject(shard, conn, batch, Some(id), e);
         return;
     }
+    if shard
+        .shared
+        .aof
+        .failing
+        .load(std::sync::atomic::Ordering::Relaxed)
+        > 0
+        && (spec.has(flags::WRITE) || spec.name == "ping")
+        && conn.multi.is_none()
+    {
+        let text = shard
+            .shared
+            .aof
+            .last_error
+            .lock()
+            .map(|e| e.clone())
+            .unwrap_or_default();
+        let e = crate::aof::misconf(&crate::aof::feed::WriteError(text));
+        reject(shard, conn, batch, Some(id), errors::CmdError::owned(e));
+        return;
+    }
     conn.info.last_cmd.set(entry.fullname.as_str());
     if conn.multi.is_some() && !multi::runs_inside_multi(t.get(top).spec.name) {
         if spec.has(flags::NO_MULTI) {
@@ -243,12 +263,18 @@ pub fn dispatch(shard: &Rc<Shard>, conn: &mut Conn, batch: &mut Batch, req: &Req
     let skip_consumed = conn.reply_mode == ReplyMode::SkipNext;
     let start = batch.target().len();
     let t0 = Instant::now();
+    let lsn0 = shard.state.borrow().aof.lsn();
     let mut ctx = Ctx::new(shard, conn, batch, id, spec, t0, req);
     let res = handler(&mut ctx, req);
     let outcome = ctx.outcome;
     let suppress_self = ctx.suppress_self;
     // One clock read per command: the inline run measured itself already.
     let ran_for = ctx.ran_for.unwrap_or_else(|| t0.elapsed());
+    // Records appended here and now: the reply waits for them (group commit).
+    let lsn = shard.state.borrow().aof.lsn();
+    if lsn != lsn0 {
+        batch.aof_need = lsn;
+    }
     // After the handler, like Redis: SELECT shows the new database.
     monitor::feed(shard, conn, spec, req);
     match res {

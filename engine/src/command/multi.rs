@@ -353,7 +353,8 @@ struct Client {
 
 /// EXEC on the shard holding all its keys (see [`ship_target`]): lock,
 /// check the watches, replay, release, unwatch — one hop from the client's
-/// shard. The replies, or None when a watch broke.
+/// shard. The whole reply (the array of replies, or the write error), or
+/// None when a watch broke.
 async fn exec_shipped(
     ts: Rc<Shard>,
     client: Client,
@@ -363,7 +364,7 @@ async fn exec_shipped(
     let owner = client.id.max(1);
     let queue = Queue { cmds, dirty: false };
     let locks = plan(&ts, &queue, client.db, &watched);
-    let Ok(session) = Session::lock(&ts, owner, locks).await else {
+    let Ok(session) = Session::lock_unit(&ts, owner, locks).await else {
         return Some(super::ctx::encode(client.proto, |w| {
             w.error(b"ERR shard unavailable")
         }));
@@ -378,7 +379,7 @@ async fn exec_shipped(
         broken
     };
     if broken {
-        session.release().await;
+        let _ = session.release().await;
         return None;
     }
     let info = Rc::new(crate::shard::clients::ClientInfo::new(
@@ -398,15 +399,18 @@ async fn exec_shipped(
         }
     }
     batch.flush(&ts).await;
-    session.release().await;
-    let out = std::mem::take(&mut batch.out);
+    if session.release().await.is_err() {
+        batch.recycle();
+        return Some(crate::aof::failed_reply(&ts, client.proto));
+    }
+    let mut out = super::ctx::encode(client.proto, |w| w.array(queue.cmds.len()));
+    out.extend_from_slice(&batch.out);
     batch.recycle();
     Some(out)
 }
 
 async fn run_exec(shard: &Rc<Shard>, conn: &mut Conn, out: &mut Vec<u8>, queue: Queue) {
     if let Some(s) = ship_target(shard, &queue, &conn.watched) {
-        let n = queue.cmds.len();
         let client = Client {
             id: conn.id,
             db: conn.db,
@@ -424,10 +428,7 @@ async fn run_exec(shard: &Rc<Shard>, conn: &mut Conn, out: &mut Vec<u8>, queue: 
         conn.info.last_cmd.set("exec");
         let mut w = ReplyWriter::new(out, conn.proto);
         match r {
-            Ok(Some(replies)) => {
-                w.array(n);
-                out.extend_from_slice(&replies);
-            }
+            Ok(Some(reply)) => out.extend_from_slice(&reply),
             Ok(None) => w.null_array(),
             Err(_) => w.error(b"ERR shard unavailable"),
         }
@@ -436,7 +437,7 @@ async fn run_exec(shard: &Rc<Shard>, conn: &mut Conn, out: &mut Vec<u8>, queue: 
     let locks = plan(shard, &queue, conn.db, &conn.watched);
     // Client ids start at 1, so the owner is never "nobody".
     let owner = conn.id.max(1);
-    let Ok(session) = Session::lock(shard, owner, locks).await else {
+    let Ok(session) = Session::lock_unit(shard, owner, locks).await else {
         ReplyWriter::new(out, conn.proto).error(b"ERR shard unavailable");
         return;
     };
@@ -453,7 +454,7 @@ async fn run_exec(shard: &Rc<Shard>, conn: &mut Conn, out: &mut Vec<u8>, queue: 
     }
     conn.watched = watched;
     if broken {
-        session.release().await;
+        let _ = session.release().await;
         unwatch_all(shard, conn).await;
         ReplyWriter::new(out, conn.proto).null_array();
         return;
@@ -471,8 +472,13 @@ async fn run_exec(shard: &Rc<Shard>, conn: &mut Conn, out: &mut Vec<u8>, queue: 
     batch.flush(shard).await;
     conn.exec_owner = 0;
     conn.info.last_cmd.set("exec");
-    session.release().await;
+    let logged = session.release().await;
     unwatch_all(shard, conn).await;
+    if logged.is_err() {
+        out.extend_from_slice(&crate::aof::failed_reply(shard, conn.proto));
+        batch.recycle();
+        return;
+    }
     ReplyWriter::new(out, conn.proto).array(queue.cmds.len());
     out.extend_from_slice(&batch.out);
     batch.recycle();

@@ -48,9 +48,17 @@ fn read_string(db: &mut Db, key: &[u8], now: i64) -> Option<Vec<u8>> {
 }
 
 /// Run `op` over each shard's keys (all locked with `mode` first when they
-/// span shards) and reduce the per-shard results with `finish`.
-fn per_shard<R, Op, Fin>(ctx: &mut Ctx<'_>, keys: Vec<Bytes>, mode: Mode, op: Op, finish: Fin)
-where
+/// span shards) and reduce the per-shard results with `finish`. On one
+/// shard, a write whose result `changed` says false logs nothing to the AOF
+/// (Redis's rule; the multi-shard path is logged by the transaction layer).
+fn per_shard<R, Op, Fin>(
+    ctx: &mut Ctx<'_>,
+    keys: Vec<Bytes>,
+    mode: Mode,
+    op: Op,
+    changed: fn(&R) -> bool,
+    finish: Fin,
+) where
     R: Send + 'static,
     Op: Fn(&mut Db, &[(usize, Bytes)], i64) -> R + Send + Clone + 'static,
     Fin: FnOnce(Vec<R>, &mut resp::ReplyWriter<'_>) + Send + 'static,
@@ -63,6 +71,9 @@ where
         ctx.run(shard, &keys, move |x| {
             let now = x.now;
             let r = op(x.st.db(db), &indexed, now);
+            if !changed(&r) {
+                x.st.aof.suppress();
+            }
             finish(vec![r], &mut x.w);
         });
         return;
@@ -109,6 +120,7 @@ fn mget(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
                 .map(|(i, k)| (*i, read_string(db, k, now)))
                 .collect::<Vec<_>>()
         },
+        |_| false,
         move |results, w| {
             let mut vals: Vec<Option<Vec<u8>>> = vec![None; n];
             for (i, v) in results.into_iter().flatten() {
@@ -150,6 +162,7 @@ fn mset(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
                 }
             }
         },
+        |_| true,
         |_, w| w.ok(),
     );
     Ok(())
@@ -165,6 +178,7 @@ fn msetnx(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
             let (d, w) = x.split();
             if keys.iter().any(|k| d.contains(k, now)) {
                 w.int(0);
+                x.st.aof.suppress();
                 return;
             }
             for (k, v) in keys.iter().zip(&values) {
@@ -219,7 +233,9 @@ fn msetnx(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
                     .await;
             }
         }
-        session.release().await;
+        if session.release().await.is_err() {
+            return crate::aof::failed_reply(&home, proto);
+        }
         encode(proto, |w| w.int(i64::from(!exists)))
     });
     Ok(())
@@ -245,6 +261,7 @@ fn del(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
                 })
                 .count() as i64
         },
+        |n| *n > 0,
         count_reply,
     );
     Ok(())
@@ -260,6 +277,7 @@ fn exists(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
                 .filter(|(_, k)| db.read(k, now, false).is_some())
                 .count() as i64
         },
+        |_| false,
         count_reply,
     );
     Ok(())
@@ -275,6 +293,7 @@ fn touch(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
                 .filter(|(_, k)| db.read(k, now, true).is_some())
                 .count() as i64
         },
+        |_| false,
         count_reply,
     );
     Ok(())
@@ -437,7 +456,7 @@ pub fn gather<S, Snap, Comb>(
             {
                 Ok(s) => snaps.push(s),
                 Err(_) => {
-                    session.release().await;
+                    let _ = session.release().await;
                     return gone(proto);
                 }
             }
@@ -449,7 +468,9 @@ pub fn gather<S, Snap, Comb>(
                 .exec(home.owner(d), move |st, now| store(st, db, &d2, now))
                 .await;
         }
-        session.release().await;
+        if session.release().await.is_err() {
+            return crate::aof::failed_reply(&home, proto);
+        }
         encode(proto, |w| (c.reply)(w))
     });
 }

@@ -60,7 +60,9 @@ where
             let g = f.clone();
             let _ = session.exec(s, move |st, _| g(st)).await;
         }
-        session.release().await;
+        if session.release().await.is_err() {
+            return crate::aof::failed_reply(&home, proto);
+        }
         encode(proto, |w| w.ok())
     });
 }

@@ -61,7 +61,12 @@ fn sadd(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         let (now, lim) = (x.now, x.st.config.limits.set);
         let (db, w) = x.split();
         match op_sadd(db, key, &members, now, lim) {
-            Ok(n) => w.int(n),
+            Ok(n) => {
+                w.int(n);
+                if n == 0 {
+                    x.st.aof.suppress();
+                }
+            }
             Err(e) => err(w, &e),
         }
     });
@@ -80,7 +85,12 @@ fn srem(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
             notify_change(db, key, SET, "srem");
         }
         match r {
-            Ok(n) => w.int(n.unwrap_or(0) as i64),
+            Ok(n) => {
+                w.int(n.unwrap_or(0) as i64);
+                if n.unwrap_or(0) == 0 {
+                    x.st.aof.suppress();
+                }
+            }
             Err(e) => err(w, &e),
         }
     });
@@ -144,19 +154,34 @@ fn spop(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
             }
             popped
         });
-        if matches!(&r, Ok(Some(p)) if !p.is_empty()) {
+        let popped = match r {
+            Err(e) => return err(w, &e),
+            Ok(p) => p.unwrap_or_default(),
+        };
+        if !popped.is_empty() {
             notify_change(db, key, SET, "spop");
         }
-        match (r, count) {
-            (Err(e), _) => err(w, &e),
-            (Ok(popped), None) => match popped.and_then(|p| p.into_iter().next()) {
-                Some(m) => w.bulk(&m),
+        let emptied = db.peek(key).is_none();
+        match count {
+            None => match popped.first() {
+                Some(m) => w.bulk(m),
                 None => w.null(),
             },
-            (Ok(popped), Some(_)) => {
-                let popped = popped.unwrap_or_default();
-                write_members(w, popped.iter().map(Vec::as_slice));
-            }
+            Some(_) => write_members(w, popped.iter().map(Vec::as_slice)),
+        }
+        // Log what was removed, never the random pick itself (Redis 7.0:
+        // SREM per member, or DEL when a count took the whole set; one SREM
+        // carrying every member here).
+        let aof = &mut x.st.aof;
+        if popped.is_empty() {
+            aof.suppress();
+        } else if emptied && count.is_some() {
+            aof.replace(x.db, &[b"DEL", key]);
+        } else if aof.on() {
+            let mut args: Vec<&[u8]> = Vec::with_capacity(popped.len() + 2);
+            args.extend([&b"SREM"[..], key]);
+            args.extend(popped.iter().map(Vec::as_slice));
+            aof.replace(x.db, &args);
         }
     });
     Ok(())
@@ -494,9 +519,14 @@ fn smove(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
                 op_sadd(d, &dst, std::slice::from_ref(&member), now, lim)?;
                 Ok(true)
             })();
+            let moved = matches!(r, Ok(true)) && src != dst;
             match r {
                 Ok(b) => w.int(i64::from(b)),
                 Err(e) => err(w, &e),
+            }
+            if !moved {
+                // Redis logs nothing for SMOVE k k m, even though it replies 1.
+                x.st.aof.suppress();
             }
         });
         return Ok(());
@@ -557,7 +587,9 @@ fn smove(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
             Ok(true)
         }
         .await;
-        session.release().await;
+        if session.release().await.is_err() {
+            return crate::aof::failed_reply(&home, proto);
+        }
         encode(proto, |w| match r {
             Ok(b) => w.int(i64::from(b)),
             Err(e) => err(w, &e),

@@ -121,6 +121,23 @@ pub struct Db {
     pub watches: Watches,
     /// Keyspace notifications raised here, waiting to be published.
     pub events: Events,
+    /// Keys removed by expiry since the AOF last looked (Some while the
+    /// AOF is on: it logs them as DEL).
+    pub expired_log: Option<Vec<Vec<u8>>>,
+    /// Loading an AOF: keys never expire (the log says when they went).
+    pub frozen: bool,
+    /// Keys changed while a multi-shard part runs with the AOF on (it then
+    /// logs their new state).
+    pub touched: Option<Touched>,
+}
+
+/// What a multi-shard part changed in one database.
+#[derive(Debug, Default)]
+pub struct Touched {
+    /// Keys written or removed (repeats possible).
+    pub keys: Vec<Vec<u8>>,
+    /// The whole database was emptied first.
+    pub flushed: bool,
 }
 
 impl Db {
@@ -159,11 +176,14 @@ impl Db {
     /// Remove `key` if it has expired. True when it was removed.
     #[inline]
     pub fn expire_if_needed(&mut self, key: &[u8], now: i64) -> bool {
-        let expired = self.dict.get(key).is_some_and(|e| e.is_expired(now));
+        let expired = !self.frozen && self.dict.get(key).is_some_and(|e| e.is_expired(now));
         if expired {
             self.remove(key);
             self.stats.expired += 1;
             self.events.raise(events::EXPIRED, "expired", key);
+            if let Some(log) = self.expired_log.as_mut() {
+                log.push(key.to_vec());
+            }
         }
         expired
     }
@@ -193,6 +213,9 @@ impl Db {
         self.expire_if_needed(key, now);
         let e = self.dict.get_mut(key)?;
         self.watches.touch(key);
+        if let Some(t) = self.touched.as_mut() {
+            t.keys.push(key.to_vec());
+        }
         e.touch(now);
         Some(e)
     }
@@ -218,7 +241,7 @@ impl Db {
     /// Store `value` under `key`, creating or replacing it.
     pub fn set(&mut self, key: &[u8], value: Value, expire: ExpirePolicy, now: i64) {
         self.expire_if_needed(key, now);
-        self.watches.touch(key);
+        self.changed(key);
         if let Some(e) = self.dict.get_mut(key) {
             e.value = value;
             e.touch(now);
@@ -248,7 +271,7 @@ impl Db {
         make: impl FnOnce() -> Value,
     ) -> &mut Entry {
         self.expire_if_needed(key, now);
-        self.watches.touch(key);
+        self.changed(key);
         if !self.dict.contains(key) {
             self.events.raise(events::NEW, "new", key);
             return self
@@ -276,12 +299,21 @@ impl Db {
 
     /// Insert a whole entry whose key is absent (RENAME, COPY, MOVE, RESTORE).
     pub fn insert_entry(&mut self, entry: Entry) {
-        self.watches.touch(entry.key.as_slice());
+        self.changed(entry.key.as_slice());
         self.events.raise(events::NEW, "new", entry.key.as_slice());
         if entry.expire_at != 0 {
             self.volatile += 1;
         }
         self.dict.insert_new(entry);
+    }
+
+    /// A key is about to change: WATCHers see it, a multi-shard part logs it.
+    #[inline]
+    fn changed(&mut self, key: &[u8]) {
+        self.watches.touch(key);
+        if let Some(t) = self.touched.as_mut() {
+            t.keys.push(key.to_vec());
+        }
     }
 
     fn adjust_volatile(&mut self, old: i64, new: i64) {
@@ -295,7 +327,7 @@ impl Db {
     /// Remove a key regardless of its TTL; returns the entry.
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let e = self.dict.remove(key)?;
-        self.watches.touch(key);
+        self.changed(key);
         if e.expire_at != 0 {
             self.volatile = self.volatile.saturating_sub(1);
         }
@@ -312,10 +344,13 @@ impl Db {
 
     /// Set or clear the TTL of an existing key. False when the key is missing.
     pub fn set_expire(&mut self, key: &[u8], at: Option<i64>) -> bool {
+        if !self.dict.contains(key) {
+            return false;
+        }
+        self.changed(key);
         let Some(e) = self.dict.get_mut(key) else {
             return false;
         };
-        self.watches.touch(key);
         let old = e.expire_at;
         let new = at.unwrap_or(0);
         e.expire_at = new;
@@ -325,6 +360,10 @@ impl Db {
 
     /// Drop every key.
     pub fn clear(&mut self) {
+        if let Some(t) = self.touched.as_mut() {
+            t.flushed = true;
+            t.keys.clear();
+        }
         let dict = &self.dict;
         self.watches.touch_where(|k| dict.get(k).is_some());
         self.dict.clear();
@@ -334,6 +373,10 @@ impl Db {
 
     /// Take every entry out (SWAPDB moves whole dicts instead; this is for MOVE-like bulk work).
     pub fn take_all(&mut self) -> Vec<Entry> {
+        if let Some(t) = self.touched.as_mut() {
+            t.flushed = true;
+            t.keys.clear();
+        }
         let dict = &self.dict;
         self.watches.touch_where(|k| dict.get(k).is_some());
         self.volatile = 0;
@@ -370,7 +413,7 @@ impl Db {
     /// removing expired keys. Returns (keys removed, volatile keys seen,
     /// true when the sweep wrapped around this call).
     pub fn active_expire(&mut self, now: i64, budget: usize) -> (usize, usize, bool) {
-        if self.volatile == 0 {
+        if self.volatile == 0 || self.frozen {
             self.dict.rehash(budget);
             self.avg_ttl = 0;
             return (0, 0, true);
@@ -382,6 +425,7 @@ impl Db {
         let mut ttl_n = 0u64;
         let watches = &mut self.watches;
         let notes = &mut self.events;
+        let mut log = self.expired_log.as_mut();
         let cursor = self.dict.sweep(
             self.expire_cursor,
             budget,
@@ -401,6 +445,9 @@ impl Db {
                 removed_volatile += 1;
                 watches.touch(e.key.as_slice());
                 notes.raise(events::EXPIRED, "expired", e.key.as_slice());
+                if let Some(log) = log.as_mut() {
+                    log.push(e.key.as_slice().to_vec());
+                }
             },
         );
         self.volatile = self.volatile.saturating_sub(removed_volatile);
@@ -431,6 +478,8 @@ impl Db {
         std::mem::swap(self, other);
         std::mem::swap(&mut self.watches, &mut other.watches);
         std::mem::swap(&mut self.events, &mut other.events);
+        std::mem::swap(&mut self.expired_log, &mut other.expired_log);
+        std::mem::swap(&mut self.frozen, &mut other.frozen);
     }
 }
 

@@ -34,7 +34,7 @@ pub mod watch;
 pub mod zset;
 
 pub use compact::CompactBytes;
-pub use db::{Db, Entry, ExpirePolicy};
+pub use db::{Db, Entry, ExpirePolicy, Touched};
 pub use hash::{HashVal, PackLimits};
 pub use key::LruClock;
 pub use list::{ListLimits, ListVal};

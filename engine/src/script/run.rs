@@ -358,16 +358,46 @@ enum Held {
 }
 
 impl Held {
-    async fn release(self, shard: &Rc<Shard>) {
+    /// Release, committing the run's AOF unit when it owns it (`commit`:
+    /// not inside EXEC, whose unit it joins); false when its records could
+    /// not be made durable.
+    async fn release(self, shard: &Rc<Shard>, commit: Option<u64>) -> bool {
         match self {
-            Held::Session(s) => s.release().await,
-            Held::Local(set) => release_local(shard, &set),
+            Held::Session(s) => s.release().await.is_ok(),
+            Held::Local(set) => match release_local(shard, &set, commit) {
+                Some(end) => crate::aof::wait_ack(shard, end).await.is_ok(),
+                None => true,
+            },
         }
     }
 }
 
-fn release_local(shard: &Rc<Shard>, set: &LockSet) {
-    shard.state.borrow_mut().locks.release(set);
+/// Release this shard's lock, committing unit `commit` to the AOF first;
+/// returns the committed block's end.
+fn release_local(shard: &Rc<Shard>, set: &LockSet, commit: Option<u64>) -> Option<u64> {
+    let mut st = shard.state.borrow_mut();
+    let end = match commit {
+        Some(unit) if st.aof.on() => st.aof.commit_unit(unit, None).map(|(_, e)| e),
+        _ => None,
+    };
+    st.locks.release(set);
+    end
+}
+
+/// The AOF unit a run commits (None inside EXEC: the EXEC commits it).
+fn own_unit(caller: &Caller) -> Option<u64> {
+    (caller.exec_owner == 0).then(|| lock_owner(caller))
+}
+
+/// `ran` with its reply replaced by the write error when `logged` failed.
+fn checked(shard: &Rc<Shard>, caller: &Caller, ran: Ran, logged: bool) -> Ran {
+    if logged {
+        return ran;
+    }
+    Ran {
+        reply: crate::aof::failed_reply(shard, caller.proto),
+        ..ran
+    }
 }
 
 fn lock_owner(caller: &Caller) -> u64 {
@@ -394,7 +424,12 @@ pub async fn invoke(
             .collect(),
         Scope::One(s) => vec![(s, LockSet::whole_shard(Mode::Write))],
     };
-    let Ok(session) = Session::lock(shard, owner, parts).await else {
+    let locked = if caller.exec_owner == 0 {
+        Session::lock_unit(shard, owner, parts).await
+    } else {
+        Session::lock(shard, owner, parts).await
+    };
+    let Ok(session) = locked else {
         return Ran {
             reply: super::super::command::ctx::encode(caller.proto, |w| {
                 w.error(b"ERR shard unavailable")
@@ -407,8 +442,8 @@ pub async fn invoke(
         Err(end) => end,
     };
     let ran = finish(shard, &caller, &inv, end);
-    Held::Session(session).release(shard).await;
-    ran
+    let logged = Held::Session(session).release(shard, None).await;
+    checked(shard, &caller, ran, logged)
 }
 
 /// What [`try_now`] achieved.
@@ -446,14 +481,15 @@ pub fn try_now(shard: &Rc<Shard>, caller: Caller, vm: &Vm, inv: Invocation, scop
         Ok(p) => p,
         Err(end) => {
             let ran = finish(shard, &caller, &inv, end);
-            release_local(shard, &set);
+            // The caller's pipeline waits for what this appended.
+            release_local(shard, &set, own_unit(&caller));
             return Now::Done(ran);
         }
     };
     match turn(vm, &thread, args) {
         Turn::Done(end) => {
             let ran = finish(shard, &caller, &inv, end);
-            release_local(shard, &set);
+            release_local(shard, &set, own_unit(&caller));
             if ran.retry {
                 Now::Retry(inv)
             } else {
@@ -466,7 +502,8 @@ pub fn try_now(shard: &Rc<Shard>, caller: Caller, vm: &Vm, inv: Invocation, scop
             Now::Later(Box::pin(async move {
                 let end = drive(&shard, &vm, inv.kind, thread, None).await;
                 let ran = finish(&shard, &caller, &inv, end);
-                Held::Local(set).release(&shard).await;
+                let logged = Held::Local(set).release(&shard, own_unit(&caller)).await;
+                let ran = checked(&shard, &caller, ran, logged);
                 if !ran.retry {
                     return ran;
                 }

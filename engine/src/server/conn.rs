@@ -246,7 +246,9 @@ async fn serve_inner<T: Transport>(shard: &Rc<Shard>, stream: &mut T) {
                 let (bytes, queued) = batch.held();
                 if bytes > OUT_CHUNK || queued >= MAX_QUEUED {
                     batch.flush(shard).await;
-                    if !write_out(shard, &info, stream, &mut batch.out).await {
+                    if !acked(shard, &mut batch).await
+                        || !write_out(shard, &info, stream, &mut batch.out).await
+                    {
                         break 'conn;
                     }
                 }
@@ -278,7 +280,8 @@ async fn serve_inner<T: Transport>(shard: &Rc<Shard>, stream: &mut T) {
         }
         info.qbuf.set(rbuf.len());
         info.qbuf_free.set(rbuf.capacity() - rbuf.len());
-        if !write_out(shard, &info, stream, &mut batch.out).await {
+        if !acked(shard, &mut batch).await || !write_out(shard, &info, stream, &mut batch.out).await
+        {
             break;
         }
         if conn.close_after_reply {
@@ -296,7 +299,14 @@ async fn serve_inner<T: Transport>(shard: &Rc<Shard>, stream: &mut T) {
     shared.clients.fetch_sub(1, Ordering::SeqCst);
 }
 
-/// Write and clear `out`. False when the peer is gone.
+/// Wait until the home shard's records behind the replies in `batch` may be
+/// acknowledged (group commit). False when they cannot be made durable:
+/// the connection then closes without claiming success.
+async fn acked(shard: &Rc<Shard>, batch: &mut Batch) -> bool {
+    let need = std::mem::take(&mut batch.aof_need);
+    need == 0 || crate::aof::wait_ack(shard, need).await.is_ok()
+}
+
 /// Flush a batch whose barrier blocks (BLPOP & co) while watching the
 /// socket: input arriving meanwhile is kept in `rbuf` for later, and the
 /// peer going away (or flooding past `limit`) ends the wait, dropping the
@@ -331,6 +341,7 @@ async fn flush_watching<T: Transport>(
     }
 }
 
+/// Write and clear `out`. False when the peer is gone.
 async fn write_out<T: Transport>(
     shard: &Rc<Shard>,
     info: &ClientInfo,

@@ -67,6 +67,8 @@ pub struct Shared {
     pub port: u16,
     /// Last save, saves, keys loaded (INFO persistence, LASTSAVE).
     pub persistence: snapshot::Status,
+    /// The append-only file's process-wide facts.
+    pub aof: crate::aof::Global,
 }
 
 impl Shared {
@@ -333,6 +335,13 @@ pub fn run(config: Config) -> i32 {
         cpus: cpus.clone(),
         port,
         persistence: snapshot::Status::new(start_ms / 1000),
+        aof: crate::aof::Global::new(
+            crate::aof::load::aof_dir(&config),
+            config
+                .get("appendfilename")
+                .unwrap_or("appendonly.aof")
+                .to_string(),
+        ),
     });
     log::info!(
         "Shoal {SHOAL_VERSION} (Redis {REDIS_VERSION} compatible) starting: port={port}, threads={threads}, cpus={cpus:?}, pid={}",
@@ -342,7 +351,30 @@ pub fn run(config: Config) -> i32 {
     // The snapshot, if any, is loaded before any shard serves a client: read
     // and checked here, then parsed by every shard for the keys it owns.
     let load_started = Instant::now();
-    let mut dump = match snapshot::read_dump(&config) {
+    let appendonly = config.get("appendonly") == Some("yes");
+    let logs = if appendonly {
+        match crate::aof::load::prepare(&config) {
+            Ok(l) => l.map(Arc::new),
+            Err(e) => {
+                log::warn!("{e}");
+                eprintln!("{e}");
+                log::logger().flush();
+                return 1;
+            }
+        }
+    } else {
+        None
+    };
+    if let Some(l) = &logs {
+        let base: u64 = l.shards.iter().map(|s| s.base.1.len() as u64).sum();
+        shared.aof.base_size.store(base, Ordering::Relaxed);
+        if let Ok(mut m) = shared.aof.manifest.lock() {
+            *m = Some(l.manifest.clone());
+        }
+    }
+    // With the AOF on and logs present, they are the data (Redis ignores the RDB then).
+    let resume = logs.as_ref().map(|l| l.manifest.shards == threads);
+    let mut dump = match snapshot::read_dump(&config).map(|d| d.filter(|_| logs.is_none())) {
         Ok(d) => d.map(Arc::new),
         Err(e) => {
             log::warn!("{e}");
@@ -359,10 +391,20 @@ pub fn run(config: Config) -> i32 {
         let ready = ready_tx.clone();
         let addrs = addrs.clone();
         let dump = dump.clone();
+        let logs = logs.clone();
         let builder = LocalExecutorBuilder::new(Placement::Fixed(cpu))
             .name(&format!("shoal-shard-{id}"))
             .io_memory(io_memory);
-        match builder.spawn(move || shard_main(id, shared, mesh, addrs, dump, ready)) {
+        match builder.spawn(move || {
+            shard_main(
+                id,
+                shared,
+                mesh,
+                addrs,
+                (dump, logs, appendonly.then_some(resume == Some(true))),
+                ready,
+            )
+        }) {
             Ok(h) => handles.push(h),
             Err(e) => {
                 log::warn!("Could not start executor {id} on CPU {cpu}: {e}");
@@ -385,6 +427,13 @@ pub fn run(config: Config) -> i32 {
                 return 1;
             }
         }
+    }
+    if logs.is_some() {
+        log::info!(
+            "DB loaded from append only file: {:.3} seconds, keys loaded: {}",
+            load_started.elapsed().as_secs_f64(),
+            shared.aof.loaded_keys.load(Ordering::Relaxed)
+        );
     }
     if dump.take().is_some() {
         let p = &shared.persistence;
@@ -432,6 +481,10 @@ pub fn run(config: Config) -> i32 {
         }
     }
     log::warn!("User requested shutdown...");
+    if shared.aof.writers.load(Ordering::SeqCst) > 0 {
+        log::info!("Calling fsync() on the AOF file.");
+        crate::aof::close(&shared.aof, Duration::from_secs(10));
+    }
     if !config.pidfile.is_empty() {
         let _ = std::fs::remove_file(&config.pidfile);
     }
@@ -445,7 +498,11 @@ async fn shard_main(
     shared: Arc<Shared>,
     mesh: Option<MeshBuilder<Msg, glommio::channels::channel_mesh::Full>>,
     addrs: Vec<(SocketAddr, bool)>,
-    dump: Option<Arc<snapshot::Dump>>,
+    (dump, logs, aof): (
+        Option<Arc<snapshot::Dump>>,
+        Option<Arc<crate::aof::load::Logs>>,
+        Option<bool>,
+    ),
     ready: std::sync::mpsc::Sender<Result<usize, String>>,
 ) {
     let (senders, receivers) = match mesh {
@@ -475,6 +532,18 @@ async fn shard_main(
     }
     if let Some(dump) = dump {
         if let Err(e) = snapshot::load_shard(&shard, &dump) {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    }
+    if let Some(logs) = logs {
+        if let Err(e) = crate::aof::load::load_shard(&shard, &logs).await {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    }
+    if let Some(resume) = aof {
+        if let Err(e) = crate::aof::start_shard(&shard, resume).await {
             let _ = ready.send(Err(e));
             return;
         }

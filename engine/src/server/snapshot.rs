@@ -221,7 +221,7 @@ async fn save_inner(home: &Rc<Shard>, owner: u64, config: &Config) -> Result<Sav
         }
     }
     let functions = home.scripting.functions.borrow().codes();
-    session.release().await;
+    let _ = session.release().await;
     if lost {
         return Err("Failed saving the DB: a shard is unavailable".into());
     }

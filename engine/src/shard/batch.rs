@@ -64,6 +64,8 @@ pub struct Job {
     pub mode: Mode,
     /// The client running EXEC that queued it (its locks are re-entered), or 0.
     pub owner: u64,
+    /// The request, for the AOF (write commands while it is on).
+    pub req: Option<resp::Request>,
     /// The work.
     pub f: JobFn,
 }
@@ -117,8 +119,18 @@ fn exec_job_into(st: &mut ShardState, job: Job, out: &mut Vec<u8>, now: i64) {
     let start = out.len();
     let t0 = Instant::now();
     let Job {
-        cmd, db, proto, f, ..
+        cmd,
+        db,
+        proto,
+        f,
+        owner,
+        req,
+        ..
     } = job;
+    let logging = st.aof.on();
+    if logging {
+        st.aof.target = owner;
+    }
     f(&mut Exec {
         st: &mut *st,
         db,
@@ -127,6 +139,44 @@ fn exec_job_into(st: &mut ShardState, job: Job, out: &mut Vec<u8>, now: i64) {
     });
     let reply = out.get(start..).unwrap_or(&[]);
     st.stats.record(cmd, t0.elapsed(), reply);
+    if logging {
+        st.log_command(db, req.as_ref(), reply);
+        st.aof.target = 0;
+    }
+}
+
+/// Send a batch's replies once the records it appended (the log grew past
+/// `lsn0` while it ran) may be acknowledged; if they cannot be made durable,
+/// every reply becomes the write error.
+fn send_when_durable(shard: &Rc<Shard>, reply: ReplyTo, mut out: BatchOut, lsn0: u64) {
+    let lsn = {
+        let st = shard.state.borrow();
+        let lsn = st.aof.lsn();
+        if lsn == lsn0 || st.aof.ackable() >= lsn {
+            None
+        } else {
+            Some(lsn)
+        }
+    };
+    let Some(lsn) = lsn else {
+        reply.send(shard, out);
+        return;
+    };
+    let shard = shard.clone();
+    glommio::spawn_local(async move {
+        if crate::aof::wait_ack(&shard, lsn).await.is_err() {
+            let n = out.ends.len();
+            let err = crate::aof::failed_reply(&shard, resp::Proto::Resp2);
+            out.buf.clear();
+            out.ends.clear();
+            for _ in 0..n {
+                out.buf.extend_from_slice(&err);
+                out.ends.push(out.buf.len() as u32);
+            }
+        }
+        reply.send(&shard, out);
+    })
+    .detach();
 }
 
 /// True when a job touching `keys` for `owner` (see [`Job::owner`]) must
@@ -147,6 +197,7 @@ pub fn run(shard: &Rc<Shard>, jobs: Vec<Job>, reply: ReplyTo) {
         micros: Vec::with_capacity(jobs.len()),
     };
     let now = crate::clock::now_ms();
+    let lsn0 = shard.state.borrow().aof.lsn();
     let mut iter = jobs.into_iter();
     while let Some(job) = iter.next() {
         let blocked = {
@@ -158,7 +209,7 @@ pub fn run(shard: &Rc<Shard>, jobs: Vec<Job>, reply: ReplyTo) {
             let shard = shard.clone();
             glommio::spawn_local(async move {
                 run_waiting(&shard, job, rest, &mut out).await;
-                reply.send(&shard, out);
+                send_when_durable(&shard, reply, out, lsn0);
             })
             .detach();
             return;
@@ -166,7 +217,7 @@ pub fn run(shard: &Rc<Shard>, jobs: Vec<Job>, reply: ReplyTo) {
         exec_job(&mut shard.state.borrow_mut(), job, &mut out, now);
     }
     super::flush_outbox(shard);
-    reply.send(shard, out);
+    send_when_durable(shard, reply, out, lsn0);
 }
 
 /// Slow path: wait for each job's locks when needed, run it, release.

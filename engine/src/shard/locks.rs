@@ -97,6 +97,11 @@ impl LockSet {
         }
     }
 
+    /// True when the set takes anything in write mode.
+    pub fn writes(&self) -> bool {
+        self.global == Some(Mode::Write) || self.keys.iter().any(|(_, m)| *m == Mode::Write)
+    }
+
     /// The same set, requested on behalf of `owner` (0: nobody).
     pub fn owned_by(mut self, owner: u64) -> Self {
         self.owner = owner;

@@ -58,6 +58,8 @@ pub struct ShardState {
     pub pubsub: pubsub::PubSub,
     /// SLOWLOG entries and LATENCY samples of commands sent here.
     pub observed: slowlog::Observed,
+    /// This shard's feed into its append-only log.
+    pub aof: crate::aof::Feed,
     rng: u64,
 }
 
@@ -85,6 +87,7 @@ impl ShardState {
             blocking: blocking::Blocking::default(),
             pubsub: pubsub::PubSub::default(),
             observed: slowlog::Observed::default(),
+            aof: crate::aof::Feed::default(),
             rng: seed | 1,
         }
     }
@@ -119,6 +122,24 @@ impl ShardState {
             s ^= s >> 7;
             s ^= s << 17;
             s
+        }
+    }
+
+    /// Log what the command that just ran did to the AOF (a no-op unless
+    /// the AOF is on): `req` is given for write commands, `reply` is what
+    /// it answered.
+    #[inline]
+    pub fn log_command(&mut self, db: usize, req: Option<&resp::Request>, reply: &[u8]) {
+        if self.aof.on() {
+            self.aof.finish_command(&mut self.dbs, db, req, reply);
+        }
+    }
+
+    /// Start or stop logging writes (and expiries) to the AOF.
+    pub fn enable_aof(&mut self, on: bool, fsync: crate::aof::Fsync) {
+        self.aof.enable(on, fsync);
+        for d in &mut self.dbs {
+            d.expired_log = on.then(Vec::new);
         }
     }
 

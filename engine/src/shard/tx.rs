@@ -12,6 +12,14 @@
 //! Between steps 1 and 3 no other command can touch the locked keys, so
 //! nobody observes a partial result. With the coordinator's own shard first
 //! in order, a two-shard MSET costs one round trip.
+//!
+//! The AOF: each part logs the new state of the keys it changed
+//! ([`crate::aof::state`]) into a unit — the caller's (EXEC, a script: the
+//! lock owner) or the transaction's own, committed with its part before its
+//! locks go, as one part of a multi-shard transaction when several shards
+//! wrote. With `appendfsync always` the transaction answers once every part
+//! is on disk, and each shard then lets the records behind it be
+//! acknowledged ([`crate::aof::Feed::clear_tx`]).
 
 use super::locks::LockSet;
 use super::mesh::ShardGone;
@@ -46,16 +54,99 @@ pub async fn acquire(shard: &Rc<Shard>, set: &LockSet) {
     }
 }
 
-fn run_part<R>(shard: &Rc<Shard>, locks: &LockSet, op: PartFn<R>) -> R {
+/// Unit keys of transactions' own units (client ids, the keys of EXEC's and
+/// scripts' units, stay far below).
+const OWN_UNIT: u64 = 1 << 63;
+
+/// Where a part's records go.
+#[derive(Clone)]
+struct Logging {
+    unit: u64,
+    /// Commit the unit with the part: as this transaction's part when
+    /// several shards write.
+    commit: Option<Option<(u64, Vec<usize>)>>,
+}
+
+/// Run `f` on `st` noting the keys it changes, then log their state into
+/// unit `unit`; commit the unit as `commit` says. Returns `f`'s result and
+/// the committed block's end offset.
+fn logged<R>(
+    st: &mut ShardState,
+    unit: u64,
+    commit: Option<&Option<(u64, Vec<usize>)>>,
+    f: impl FnOnce(&mut ShardState) -> R,
+) -> (R, Option<u64>) {
+    if !st.aof.on() {
+        return (f(st), None);
+    }
+    crate::aof::state::begin(st);
+    let outer = std::mem::replace(&mut st.aof.target, unit);
+    let r = f(st);
+    crate::aof::state::finish(st);
+    st.aof.target = outer;
+    let end = match commit {
+        Some(tx) => {
+            let tx = tx.as_ref().map(|(id, shards)| (*id, shards.as_slice()));
+            st.aof.commit_unit(unit, tx).map(|(_, end)| end)
+        }
+        None => None,
+    };
+    (r, end)
+}
+
+fn run_part<R>(
+    shard: &Rc<Shard>,
+    locks: &LockSet,
+    op: PartFn<R>,
+    log: &Logging,
+) -> (R, Option<u64>) {
     let mut st = shard.state.borrow_mut();
-    let r = op(&mut st, crate::clock::now_ms());
+    let now = crate::clock::now_ms();
+    let (r, end) = logged(&mut st, log.unit, log.commit.as_ref(), |st| op(st, now));
     st.locks.release(locks);
     let deliveries = st.has_outbox();
     drop(st);
     if deliveries {
         super::flush_outbox(shard);
     }
-    r
+    (r, end)
+}
+
+/// Wait until the blocks a transaction committed (shard, end offset) may be
+/// acknowledged: each on disk, then, for a multi-shard transaction `tx`,
+/// every shard told to stop holding back what follows it.
+async fn settle(
+    home: &Rc<Shard>,
+    ends: Vec<(ShardId, u64)>,
+    tx: Option<u64>,
+) -> Result<(), ShardGone> {
+    if ends.is_empty() || !home.state.borrow().aof.acks_wait() {
+        return Ok(());
+    }
+    let mut ok = true;
+    for &(s, end) in &ends {
+        let r = home
+            .call_async(s, move |sh| async move {
+                if tx.is_some() {
+                    crate::aof::wait_durable(&sh, end).await.is_ok()
+                } else {
+                    crate::aof::wait_ack(&sh, end).await.is_ok()
+                }
+            })
+            .await?;
+        ok &= r;
+    }
+    if let Some(id) = tx {
+        for &(s, _) in &ends {
+            home.call(s, move |sh| sh.state.borrow_mut().aof.clear_tx(id))
+                .await?;
+        }
+    }
+    if ok {
+        Ok(())
+    } else {
+        Err(ShardGone)
+    }
 }
 
 /// Run a transaction coordinated from `home` on behalf of `owner` (the
@@ -75,6 +166,35 @@ pub async fn run<R: Send + 'static>(
         })
         .collect();
     let n = parts.len();
+    // Inside EXEC or a script, records join the caller's unit; otherwise
+    // the transaction has its own, committed with each part.
+    let (log, txid) = if owner != 0 || !home.state.borrow().aof.on() {
+        (
+            Logging {
+                unit: owner,
+                commit: None,
+            },
+            None,
+        )
+    } else {
+        let id = home.shared.aof.next_tx();
+        let mut writers: Vec<ShardId> = parts
+            .iter()
+            .filter(|p| p.locks.writes())
+            .map(|p| p.shard)
+            .collect();
+        writers.sort_unstable();
+        writers.dedup();
+        let multi = writers.len() >= 2;
+        (
+            Logging {
+                unit: OWN_UNIT | id,
+                commit: Some(multi.then_some((id, writers))),
+            },
+            multi.then_some(id),
+        )
+    };
+    let mut ends: Vec<(ShardId, u64)> = Vec::new();
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by_key(|&i| parts.get(i).map(|p| p.shard).unwrap_or(0));
     let mut slots: Vec<Option<Part<R>>> = parts.into_iter().map(Some).collect();
@@ -98,12 +218,14 @@ pub async fn run<R: Send + 'static>(
 
     // Phase 2: the last shard locks and runs in one hop.
     if let Some(Part { shard, locks, op }) = slots.get_mut(last_idx).and_then(Option::take) {
-        let r = home
+        let l = log.clone();
+        let (r, end) = home
             .call_async(shard, move |s| async move {
                 acquire(&s, &locks).await;
-                run_part(&s, &locks, op)
+                run_part(&s, &locks, op, &l)
             })
             .await?;
+        ends.extend(end.map(|e| (shard, e)));
         if let Some(slot) = results.get_mut(last_idx) {
             *slot = Some(r);
         }
@@ -113,35 +235,46 @@ pub async fn run<R: Send + 'static>(
     let mut waiting = Vec::new();
     for (i, shard, locks, op) in locked {
         if shard == home.id {
-            let r = run_part(home, &locks, op);
+            let (r, end) = run_part(home, &locks, op, &log);
+            ends.extend(end.map(|e| (shard, e)));
             if let Some(slot) = results.get_mut(i) {
                 *slot = Some(r);
             }
         } else {
+            let l = log.clone();
             let answer = home
-                .request_start::<R, _>(shard, move |s, reply| {
-                    let r = run_part(s, &locks, op);
+                .request_start::<(R, Option<u64>), _>(shard, move |s, reply| {
+                    let r = run_part(s, &locks, op, &l);
                     reply.send(s, r);
                 })
                 .await?;
-            waiting.push((i, answer));
+            waiting.push((i, shard, answer));
         }
     }
-    for (i, answer) in waiting {
-        let r = answer.await?;
+    for (i, shard, answer) in waiting {
+        let (r, end) = answer.await?;
+        ends.extend(end.map(|e| (shard, e)));
         if let Some(slot) = results.get_mut(i) {
             *slot = Some(r);
         }
     }
+    settle(home, ends, txid).await?;
     results.into_iter().map(|r| r.ok_or(ShardGone)).collect()
 }
 
 /// A transaction that keeps its locks across several steps, for commands
 /// that must look before they write (MSETNX, RENAMENX, cross-shard RENAME
 /// and COPY): lock every shard in order, run any number of steps, release.
+///
+/// Records of its steps go to a unit: the caller's when it runs inside
+/// EXEC or a script (`owner` != 0), else its own, committed at release.
+/// EXEC and scripts lock with [`Session::lock_unit`]: their commands log
+/// into the unit keyed by the owner, which their release commits.
 pub struct Session {
     home: Rc<Shard>,
     held: Vec<(ShardId, LockSet)>,
+    unit: u64,
+    commits: bool,
 }
 
 impl Session {
@@ -150,7 +283,32 @@ impl Session {
     pub async fn lock(
         home: &Rc<Shard>,
         owner: u64,
+        parts: Vec<(ShardId, LockSet)>,
+    ) -> Result<Session, ShardGone> {
+        let (unit, commits) = if owner != 0 {
+            (owner, false)
+        } else {
+            (OWN_UNIT | home.shared.aof.next_tx(), true)
+        };
+        Session::lock_as(home, owner, parts, unit, commits).await
+    }
+
+    /// Lock for EXEC or a script run by `owner`: the commands it runs log
+    /// into `owner`'s unit, committed at release.
+    pub async fn lock_unit(
+        home: &Rc<Shard>,
+        owner: u64,
+        parts: Vec<(ShardId, LockSet)>,
+    ) -> Result<Session, ShardGone> {
+        Session::lock_as(home, owner, parts, owner, true).await
+    }
+
+    async fn lock_as(
+        home: &Rc<Shard>,
+        owner: u64,
         mut parts: Vec<(ShardId, LockSet)>,
+        unit: u64,
+        commits: bool,
     ) -> Result<Session, ShardGone> {
         parts.sort_by_key(|(s, _)| *s);
         let mut held = Vec::with_capacity(parts.len());
@@ -164,6 +322,8 @@ impl Session {
         Ok(Session {
             home: home.clone(),
             held,
+            unit,
+            commits,
         })
     }
 
@@ -173,32 +333,86 @@ impl Session {
         F: FnOnce(&mut ShardState, i64) -> R + Send + 'static,
         R: Send + 'static,
     {
+        let unit = self.unit;
         self.home
             .call(shard, move |s| {
-                let r = f(&mut s.state.borrow_mut(), crate::clock::now_ms());
+                let now = crate::clock::now_ms();
+                let (r, _) = logged(&mut s.state.borrow_mut(), unit, None, |st| f(st, now));
                 super::flush_outbox(s);
                 r
             })
             .await
     }
 
-    /// Release every lock (the hops go out together).
-    pub async fn release(self) {
+    /// Release every lock (the hops go out together), committing the unit
+    /// first when this session owns it. With `appendfsync always`, returns
+    /// once what it logged may be acknowledged; Err when the log could not
+    /// be written.
+    pub async fn release(self) -> Result<(), ShardGone> {
+        let commits = self.commits && self.home.state.borrow().aof.on();
+        if !commits {
+            self.release_with(|_| None).await;
+            return Ok(());
+        }
+        let unit = self.unit;
+        // Which shards have records: one of them commits plainly, several
+        // commit parts of one transaction.
+        let mut writers = Vec::new();
+        if self.held.len() == 1 {
+            writers.extend(self.held.iter().map(|(s, _)| *s));
+        } else {
+            for (s, _) in &self.held {
+                let n = self
+                    .home
+                    .call(*s, move |sh| sh.state.borrow().aof.unit_records(unit))
+                    .await
+                    .unwrap_or(0);
+                if n > 0 {
+                    writers.push(*s);
+                }
+            }
+        }
+        let tx = (writers.len() >= 2).then(|| (self.home.shared.aof.next_tx(), writers.clone()));
+        let txid = tx.as_ref().map(|(id, _)| *id);
+        let home = self.home.clone();
+        let ends = self
+            .release_with(move |st| {
+                let t = tx.as_ref().map(|(id, w)| (*id, w.as_slice()));
+                st.aof.commit_unit(unit, t).map(|(_, end)| end)
+            })
+            .await;
+        settle(&home, ends, txid).await
+    }
+
+    /// Release every lock, running `commit` on each shard first; returns the
+    /// (shard, offset) of the blocks it committed.
+    async fn release_with<F>(self, commit: F) -> Vec<(ShardId, u64)>
+    where
+        F: Fn(&mut ShardState) -> Option<u64> + Send + Clone + 'static,
+    {
         let mut waiting = Vec::new();
         for (shard, set) in self.held {
+            let c = commit.clone();
             let answer = self
                 .home
-                .request_start::<(), _>(shard, move |s, reply| {
-                    s.state.borrow_mut().locks.release(&set);
-                    reply.send(s, ());
+                .request_start::<Option<u64>, _>(shard, move |s, reply| {
+                    let mut st = s.state.borrow_mut();
+                    let end = c(&mut st);
+                    st.locks.release(&set);
+                    drop(st);
+                    reply.send(s, end);
                 })
                 .await;
             if let Ok(a) = answer {
-                waiting.push(a);
+                waiting.push((shard, a));
             }
         }
-        for a in waiting {
-            let _ = a.await;
+        let mut ends = Vec::new();
+        for (shard, a) in waiting {
+            if let Ok(Some(end)) = a.await {
+                ends.push((shard, end));
+            }
         }
+        ends
     }
 }

@@ -1,0 +1,236 @@
+//! The append-only file: one log per shard, written through io_uring.
+//!
+//! | module | owns |
+//! |---|---|
+//! | this file | [`Global`] (process-wide AOF facts: paths, manifest, INFO counters, transaction ids) |
+//! | [`feed`] | a shard's feed: which records each write appends, units and multi-shard transaction blocks, group-commit offsets |
+//! | [`writer`] | a shard's writer task: write, fdatasync, publish the durable offset |
+//! | [`manifest`] | which files make up the logs; atomic replacement |
+//! | [`load`] | start-up: read the logs, cut incomplete transactions and torn tails, replay |
+//! | [`rewrite`] | BGREWRITEAOF: new bases from live data, the manifest switch |
+//! | [`state`] | records that recreate a key from its current value |
+//!
+//! Layout: `<dir>/<appenddirname>/` holds, per shard `i`, a base
+//! (`<appendfilename>.<seq>.s<i>.base.rdb`, an RDB image; `.aof` with
+//! commands when `aof-use-rdb-preamble no`) and incr files
+//! (`<appendfilename>.<seq>.s<i>.incr.aof`) of RESP commands as Redis writes
+//! them, plus one manifest naming them all. Each shard appends and syncs
+//! its own file on its own executor; nothing is shared on the write path.
+//!
+//! IMPORTANT: a reply to a write leaves only once the feed says its record
+//! may be acknowledged ([`wait_ack`]): with `appendfsync always` that is
+//! after an fdatasync covered it (and, for records behind a multi-shard
+//! transaction, after every part of it is on disk everywhere).
+
+pub mod feed;
+pub mod load;
+pub mod manifest;
+pub mod rewrite;
+pub mod state;
+pub mod writer;
+
+pub use feed::{Feed, Fsync};
+
+use crate::shard::Shard;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::task::Poll;
+
+/// Process-wide AOF facts, in [`crate::server::Shared`].
+#[derive(Default)]
+pub struct Global {
+    /// The AOF directory (`dir`/`appenddirname`), fixed at start.
+    pub dir: PathBuf,
+    /// `appendfilename`, the files' prefix.
+    pub prefix: String,
+    /// The current manifest (None while the AOF is off).
+    pub manifest: Mutex<Option<manifest::Manifest>>,
+    /// Next multi-shard transaction id.
+    next_tx: AtomicU64,
+    /// A rewrite is running.
+    pub rewriting: AtomicBool,
+    /// BGREWRITEAOF asked while a rewrite (or save) ran.
+    pub scheduled: AtomicBool,
+    /// The last rewrite failed.
+    pub last_rewrite_failed: AtomicBool,
+    /// Seconds the last rewrite took (-1: none yet).
+    pub last_rewrite_secs: AtomicI64,
+    /// Unix ms the running rewrite started.
+    pub rewrite_started: AtomicI64,
+    /// Rewrites done.
+    pub rewrites: AtomicU64,
+    /// Bytes of the bases, all shards.
+    pub base_size: AtomicU64,
+    /// Bytes of each shard's incr files.
+    incr_sizes: Mutex<Vec<u64>>,
+    /// Set at shutdown: writers write and sync everything, then stop.
+    pub closing: AtomicBool,
+    /// Writers that stopped after closing.
+    pub closed: AtomicUsize,
+    /// Writers running.
+    pub writers: AtomicUsize,
+    /// Shards done loading at start-up.
+    pub loaded: AtomicUsize,
+    /// Keys loaded from the AOF at start-up, all shards.
+    pub loaded_keys: AtomicU64,
+    /// Shards whose log cannot be written right now (MISCONF while > 0).
+    pub failing: AtomicUsize,
+    /// The last write error's text.
+    pub last_error: Mutex<String>,
+}
+
+impl Global {
+    /// Facts for an AOF in `dir` with files named `prefix`.
+    pub fn new(dir: PathBuf, prefix: String) -> Global {
+        Global {
+            dir,
+            prefix,
+            last_rewrite_secs: AtomicI64::new(-1),
+            ..Global::default()
+        }
+    }
+
+    /// A fresh transaction id (never 0).
+    pub fn next_tx(&self) -> u64 {
+        self.next_tx.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Shard `shard` appended `n` bytes to its incr file.
+    pub fn add_incr_size(&self, shard: usize, n: u64) {
+        if let Ok(mut v) = self.incr_sizes.lock() {
+            if v.len() <= shard {
+                v.resize(shard + 1, 0);
+            }
+            if let Some(s) = v.get_mut(shard) {
+                *s += n;
+            }
+        }
+    }
+
+    /// Shard `shard`'s incr files now hold `n` bytes.
+    pub fn set_incr_size(&self, shard: usize, n: u64) {
+        if let Ok(mut v) = self.incr_sizes.lock() {
+            if v.len() <= shard {
+                v.resize(shard + 1, 0);
+            }
+            if let Some(s) = v.get_mut(shard) {
+                *s = n;
+            }
+        }
+    }
+
+    /// Bytes of every base and incr file (`aof_current_size`).
+    pub fn current_size(&self) -> u64 {
+        let incr: u64 = self.incr_sizes.lock().map(|v| v.iter().sum()).unwrap_or(0);
+        self.base_size.load(Ordering::Relaxed) + incr
+    }
+}
+
+/// Wait until this shard may acknowledge records ending at `lsn`. Err when
+/// the log cannot be written (the reply must not claim success).
+pub async fn wait_ack(shard: &Rc<Shard>, lsn: u64) -> Result<(), feed::WriteError> {
+    std::future::poll_fn(|cx| {
+        let mut st = shard.state.borrow_mut();
+        if st.aof.ackable() >= lsn {
+            return Poll::Ready(Ok(()));
+        }
+        if let Some(e) = st.aof.error.clone() {
+            return Poll::Ready(Err(e));
+        }
+        st.aof.park(cx.waker());
+        Poll::Pending
+    })
+    .await
+}
+
+/// Wait until this shard's log is on disk up to `lsn` (a transaction part).
+pub async fn wait_durable(shard: &Rc<Shard>, lsn: u64) -> Result<(), feed::WriteError> {
+    std::future::poll_fn(|cx| {
+        let mut st = shard.state.borrow_mut();
+        if !st.aof.acks_wait() || st.aof.durable() >= lsn {
+            return Poll::Ready(Ok(()));
+        }
+        if let Some(e) = st.aof.error.clone() {
+            return Poll::Ready(Err(e));
+        }
+        st.aof.park(cx.waker());
+        Poll::Pending
+    })
+    .await
+}
+
+/// The MISCONF error for writes while the log cannot be written.
+pub fn misconf(e: &feed::WriteError) -> String {
+    format!("MISCONF Errors writing to the AOF file: {}", e.0)
+}
+
+/// The reply for a write whose record could not be made durable.
+pub fn failed_reply(shard: &Shard, proto: resp::Proto) -> Vec<u8> {
+    let text = shard
+        .shared
+        .aof
+        .last_error
+        .lock()
+        .map(|e| e.clone())
+        .unwrap_or_default();
+    let msg = misconf(&feed::WriteError(text));
+    crate::command::ctx::encode(proto, |w| w.error(msg.as_bytes()))
+}
+
+/// Start the AOF on a shard whose data is loaded: switch its feed on,
+/// start its writer — appending to the last incr file when `resume` (the
+/// manifest's logs were loaded with the same shard count), else with no
+/// file until shard 0's initial rewrite (run here once every shard is
+/// loaded) writes the first bases and names new incr files.
+pub async fn start_shard(shard: &Rc<Shard>, resume: bool) -> Result<(), String> {
+    let g = &shard.shared.aof;
+    let fsync = Fsync::parse(
+        shard
+            .state
+            .borrow()
+            .config
+            .get("appendfsync")
+            .unwrap_or("everysec"),
+    );
+    shard.state.borrow_mut().enable_aof(true, fsync);
+    let current = g.manifest.lock().map(|m| m.clone()).unwrap_or(None);
+    let target = match (resume, current) {
+        (true, Some(m)) => {
+            let path = g.dir.join(manifest::Manifest::incr_name(
+                &g.prefix,
+                m.last_incr(),
+                shard.id,
+            ));
+            let t = writer::open(&path)
+                .await
+                .map_err(|e| format!("Can't open the append-only file {}: {e}", path.display()))?;
+            g.set_incr_size(shard.id, t.pos);
+            Some(t)
+        }
+        _ => None,
+    };
+    glommio::spawn_local(writer::run(shard.clone(), target)).detach();
+    g.writers.fetch_add(1, Ordering::SeqCst);
+    g.loaded.fetch_add(1, Ordering::SeqCst);
+    if !resume && shard.id == 0 {
+        while g.loaded.load(Ordering::SeqCst) < shard.count {
+            glommio::timer::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        rewrite::run(shard, 0, false).await?;
+    }
+    Ok(())
+}
+
+/// At shutdown: let every writer write and sync what it holds, waiting at
+/// most `limit`.
+pub fn close(g: &Global, limit: std::time::Duration) {
+    g.closing.store(true, Ordering::SeqCst);
+    let until = std::time::Instant::now() + limit;
+    while g.closed.load(Ordering::SeqCst) < g.writers.load(Ordering::SeqCst)
+        && std::time::Instant::now() < until
+    {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}

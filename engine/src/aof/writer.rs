@@ -1,0 +1,271 @@
+//! One shard's log writer: a task on the shard's executor that moves what
+//! the feed appended into the current incr file through io_uring.
+//!
+//! Group commit (`appendfsync always`): the writer takes everything
+//! appended so far, writes it, fdatasyncs, and only then publishes the new
+//! durable offset, which releases the replies waiting on it. Whatever is
+//! appended while one write+fdatasync runs is taken together by the next
+//! round, so one fdatasync covers every write that queued behind it.
+//! `everysec` writes as soon as bytes arrive and fdatasyncs at most once a
+//! second (and a second after the last unsynced write); `no` never syncs.
+//!
+//! A failed write or fdatasync is logged, recorded on the feed (writes are
+//! then refused with MISCONF and waiting replies fail) and retried every
+//! second from where it stopped; success clears it.
+
+use super::feed::{Fsync, WriteError};
+use crate::shard::Shard;
+use glommio::io::BufferedFile;
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+/// The file being appended to.
+pub struct Target {
+    /// The open file.
+    pub file: BufferedFile,
+    /// Where the next byte goes.
+    pub pos: u64,
+}
+
+/// Open `path` for appending (created when missing).
+pub async fn open(path: &std::path::Path) -> std::io::Result<Target> {
+    let file = glommio::io::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .buffered_open(path)
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let pos = file
+        .file_size()
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok(Target { file, pos })
+}
+
+/// Write all of `bytes` at the target's position. On failure, the bytes
+/// not written come back with the error.
+async fn write_all(t: &mut Target, mut bytes: Vec<u8>) -> Result<(), (String, Vec<u8>)> {
+    /// glommio takes buffers by value; a big round goes in pieces so a
+    /// short write can resume.
+    const PIECE: usize = 8 << 20;
+    while !bytes.is_empty() {
+        let rest = if bytes.len() > PIECE {
+            bytes.split_off(PIECE)
+        } else {
+            Vec::new()
+        };
+        let len = bytes.len();
+        match t.file.write_at(bytes.clone(), t.pos).await {
+            Ok(n) if n > 0 => {
+                t.pos += n as u64;
+                let mut left = bytes.split_off(n.min(len));
+                left.extend_from_slice(&rest);
+                bytes = left;
+            }
+            Ok(_) => {
+                bytes.extend_from_slice(&rest);
+                return Err(("short write (no space left on device?)".into(), bytes));
+            }
+            Err(e) => {
+                bytes.extend_from_slice(&rest);
+                return Err((e.to_string(), bytes));
+            }
+        }
+    }
+    Ok(())
+}
+
+enum Step {
+    Write(Vec<u8>, u64),
+    Rotate(Vec<u8>, u64, std::path::PathBuf),
+    Switch,
+    Idle,
+}
+
+fn next_step(shard: &Shard) -> Step {
+    let mut st = shard.state.borrow_mut();
+    let feed = &mut st.aof;
+    if let Some(r) = feed.rotate.as_mut() {
+        if !r.old_done {
+            let pre = std::mem::take(&mut r.pre);
+            return Step::Rotate(pre, r.at, r.next.clone());
+        }
+        if r.go {
+            feed.rotate = None;
+            return Step::Switch;
+        }
+        return Step::Idle;
+    }
+    if feed.has_pending() {
+        let (b, end) = feed.take();
+        return Step::Write(b, end);
+    }
+    Step::Idle
+}
+
+fn fail(shard: &Shard, what: &str, e: &str) {
+    let mut st = shard.state.borrow_mut();
+    if st.aof.error.is_none() {
+        log::warn!("Error {what} the AOF file: {e}");
+        let g = &shard.shared.aof;
+        g.failing.fetch_add(1, Ordering::SeqCst);
+        if let Ok(mut l) = g.last_error.lock() {
+            *l = e.to_string();
+        }
+    }
+    st.aof.set_error(Some(WriteError(e.to_string())));
+}
+
+fn recovered(shard: &Shard) {
+    let mut st = shard.state.borrow_mut();
+    if st.aof.error.is_some() {
+        log::warn!("AOF write error looks solved. Shoal can write again.");
+        shard.shared.aof.failing.fetch_sub(1, Ordering::SeqCst);
+        st.aof.set_error(None);
+    }
+}
+
+/// Wait until the feed has work, at most `limit`.
+async fn idle(shard: &Rc<Shard>, limit: Duration) {
+    let woke = std::future::poll_fn(|cx| {
+        let mut st = shard.state.borrow_mut();
+        let f = &mut st.aof;
+        let ready = f.has_pending() || f.rotate.as_ref().is_some_and(|r| !r.old_done || r.go);
+        if ready {
+            Poll::Ready(())
+        } else {
+            f.park_writer(cx.waker());
+            Poll::Pending
+        }
+    });
+    futures_lite::future::or(woke, glommio::timer::sleep(limit)).await;
+}
+
+async fn sync(shard: &Rc<Shard>, t: &Target, end: u64) -> bool {
+    match t.file.fdatasync().await {
+        Ok(()) => {
+            shard.state.borrow_mut().aof.set_durable(end);
+            true
+        }
+        Err(e) => {
+            fail(shard, "fsyncing", &e.to_string());
+            false
+        }
+    }
+}
+
+/// The writer loop (see the module doc); `target` is the incr file, or
+/// None until the first rotation names one. Ends when the server stops,
+/// after writing and syncing everything appended.
+pub async fn run(shard: Rc<Shard>, mut target: Option<Target>) {
+    let global = &shard.shared.aof;
+    let mut pending_new: Option<Target> = None;
+    let mut unsynced: Option<u64> = None;
+    let mut last_sync = Instant::now();
+    loop {
+        let closing = global.closing.load(Ordering::SeqCst);
+        let step = next_step(&shard);
+        let fsync = shard.state.borrow().aof.fsync();
+        match step {
+            Step::Write(bytes, end) => {
+                let Some(t) = target.as_mut() else {
+                    // No file yet: keep the bytes until one is named.
+                    shard.state.borrow_mut().aof.untake(bytes);
+                    glommio::timer::sleep(Duration::from_millis(1)).await;
+                    continue;
+                };
+                let n = bytes.len() as u64;
+                if let Err((e, left)) = write_all(t, bytes).await {
+                    shard.state.borrow_mut().aof.untake(left);
+                    fail(&shard, "writing to", &e);
+                    glommio::timer::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+                global.add_incr_size(shard.id, n);
+                match fsync {
+                    Fsync::Always => {
+                        if !sync(&shard, t, end).await {
+                            glommio::timer::sleep(Duration::from_secs(1)).await;
+                            continue;
+                        }
+                        last_sync = Instant::now();
+                    }
+                    Fsync::Everysec => {
+                        unsynced = Some(end);
+                        if last_sync.elapsed() >= Duration::from_secs(1) {
+                            if !sync(&shard, t, end).await {
+                                continue;
+                            }
+                            unsynced = None;
+                            last_sync = Instant::now();
+                        }
+                    }
+                    Fsync::No => shard.state.borrow_mut().aof.set_durable(end),
+                }
+                recovered(&shard);
+            }
+            Step::Rotate(pre, at, next) => {
+                let n = pre.len() as u64;
+                if let Some(t) = target.as_mut() {
+                    if let Err((e, left)) = write_all(t, pre).await {
+                        if let Some(r) = shard.state.borrow_mut().aof.rotate.as_mut() {
+                            r.pre = left;
+                        }
+                        fail(&shard, "writing to", &e);
+                        glommio::timer::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
+                    global.add_incr_size(shard.id, n);
+                    if !sync(&shard, t, at).await {
+                        glommio::timer::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
+                }
+                match open(&next).await {
+                    Ok(t) => pending_new = Some(t),
+                    Err(e) => {
+                        fail(&shard, "opening", &format!("{}: {e}", next.display()));
+                        glommio::timer::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
+                }
+                unsynced = None;
+                last_sync = Instant::now();
+                if let Some(r) = shard.state.borrow_mut().aof.rotate.as_mut() {
+                    r.old_done = true;
+                }
+            }
+            Step::Switch => {
+                if let Some(old) = target.take() {
+                    let _ = old.file.close().await;
+                }
+                target = pending_new.take();
+                global.set_incr_size(shard.id, target.as_ref().map_or(0, |t| t.pos));
+            }
+            Step::Idle => {
+                if closing {
+                    if let (Some(t), Some(end)) = (target.as_ref(), unsynced) {
+                        sync(&shard, t, end).await;
+                    }
+                    global.closed.fetch_add(1, Ordering::SeqCst);
+                    return;
+                }
+                match (unsynced, target.as_ref()) {
+                    (Some(end), Some(t)) if last_sync.elapsed() >= Duration::from_secs(1) => {
+                        if sync(&shard, t, end).await {
+                            unsynced = None;
+                        }
+                        last_sync = Instant::now();
+                    }
+                    (Some(_), _) => {
+                        let left = Duration::from_secs(1).saturating_sub(last_sync.elapsed());
+                        idle(&shard, left.max(Duration::from_millis(1))).await;
+                    }
+                    _ => idle(&shard, Duration::from_millis(100)).await,
+                }
+            }
+        }
+    }
+}
