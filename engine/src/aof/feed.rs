@@ -112,6 +112,8 @@ pub struct Feed {
     pub write_errors: u64,
     /// A switch to a new incr file in progress (a rewrite's cut).
     pub rotate: Option<Rotate>,
+    /// This shard's writer task runs.
+    pub writer_started: bool,
 }
 
 /// A switch to a new incr file: the bytes before the cut go to the old

@@ -54,6 +54,8 @@ pub struct Logs {
     pub manifest: Manifest,
     /// Per shard that wrote them.
     pub shards: Vec<ShardLog>,
+    /// The highest transaction id in them (new ids continue above it).
+    pub max_tx: u64,
 }
 
 /// One parsed record: its arguments (empty for an annotation).
@@ -210,12 +212,15 @@ fn scan(stream: &[u8]) -> Result<Scan, u64> {
 fn cuts(scans: &[Scan]) -> Vec<u64> {
     let mut cut: Vec<u64> = scans.iter().map(|s| s.valid).collect();
     loop {
-        // The parts each shard keeps.
-        let mut kept: HashMap<u64, usize> = HashMap::new();
+        // The shards keeping a part of each transaction.
+        let mut kept: HashMap<u64, Vec<usize>> = HashMap::new();
         for (s, sc) in scans.iter().enumerate() {
             for p in &sc.parts {
                 if p.complete && p.start < cut.get(s).copied().unwrap_or(0) {
-                    *kept.entry(p.id).or_default() += 1;
+                    let v = kept.entry(p.id).or_default();
+                    if !v.contains(&s) {
+                        v.push(s);
+                    }
                 }
             }
         }
@@ -226,8 +231,9 @@ fn cuts(scans: &[Scan]) -> Vec<u64> {
                 if p.start >= *c {
                     break;
                 }
-                let whole = kept.get(&p.id).copied().unwrap_or(0) == p.shards.len()
-                    && p.shards.iter().all(|&x| x < scans.len());
+                let whole = kept
+                    .get(&p.id)
+                    .is_some_and(|v| p.shards.iter().all(|x| v.contains(x)));
                 if !whole {
                     *c = p.start;
                     moved = true;
@@ -309,6 +315,11 @@ pub fn prepare(config: &crate::config::Config) -> Result<Option<Logs>, String> {
         shards.push(ShardLog { base, incrs });
     }
     let cut = cuts(&scans);
+    let max_tx = scans
+        .iter()
+        .flat_map(|s| s.parts.iter().map(|p| p.id))
+        .max()
+        .unwrap_or(0);
     for (s, (log, sc)) in shards.iter_mut().zip(&scans).enumerate() {
         let keep = cut.get(s).copied().unwrap_or(0);
         let total: u64 = log.incrs.iter().map(|f| f.bytes.len() as u64).sum();
@@ -352,6 +363,7 @@ pub fn prepare(config: &crate::config::Config) -> Result<Option<Logs>, String> {
     Ok(Some(Logs {
         manifest: m,
         shards,
+        max_tx,
     }))
 }
 

@@ -63,6 +63,11 @@ pub struct Global {
     pub rewrites: AtomicU64,
     /// Bytes of the bases, all shards.
     pub base_size: AtomicU64,
+    /// Bytes of every file right after the last rewrite (or load): the
+    /// base auto-aof-rewrite-percentage measures growth against.
+    pub rewrite_base: AtomicU64,
+    /// Rewrites that failed in a row.
+    pub consecutive_failures: AtomicU64,
     /// Bytes of each shard's incr files.
     incr_sizes: Mutex<Vec<u64>>,
     /// Set at shutdown: writers write and sync everything, then stop.
@@ -90,6 +95,14 @@ impl Global {
             last_rewrite_secs: AtomicI64::new(-1),
             ..Global::default()
         }
+    }
+
+    /// Transaction ids continue above `id` (the highest in the logs read),
+    /// and above the start time in microseconds, so ids never repeat in a
+    /// log across restarts.
+    pub fn ids_after(&self, id: u64) {
+        let floor = id.max(crate::clock::now_us() as u64);
+        self.next_tx.fetch_max(floor, Ordering::Relaxed);
     }
 
     /// A fresh transaction id (never 0).
@@ -211,6 +224,7 @@ pub async fn start_shard(shard: &Rc<Shard>, resume: bool) -> Result<(), String> 
         }
         _ => None,
     };
+    shard.state.borrow_mut().aof.writer_started = true;
     glommio::spawn_local(writer::run(shard.clone(), target)).detach();
     g.writers.fetch_add(1, Ordering::SeqCst);
     g.loaded.fetch_add(1, Ordering::SeqCst);
@@ -219,6 +233,10 @@ pub async fn start_shard(shard: &Rc<Shard>, resume: bool) -> Result<(), String> 
             glommio::timer::sleep(std::time::Duration::from_millis(1)).await;
         }
         rewrite::run(shard, 0, false).await?;
+    }
+    if shard.id == 0 {
+        g.rewrite_base.store(g.current_size(), Ordering::Relaxed);
+        glommio::spawn_local(auto_rewrite(shard.clone())).detach();
     }
     Ok(())
 }
@@ -232,5 +250,95 @@ pub fn close(g: &Global, limit: std::time::Duration) {
         && std::time::Instant::now() < until
     {
         std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// CONFIG SET appendonly: on — start a writer on every shard and run a
+/// rewrite that switches the feeds on at its cut (in the background, as
+/// Redis does); off — let every shard's writer write what it holds, then
+/// stop logging.
+pub async fn switch(home: &Rc<Shard>, on: bool) {
+    let g = &home.shared.aof;
+    if on {
+        for s in 0..home.count {
+            let _ = home
+                .call(s, |sh| {
+                    if !sh.state.borrow().aof.writer_started {
+                        sh.state.borrow_mut().aof.writer_started = true;
+                        sh.shared.aof.writers.fetch_add(1, Ordering::SeqCst);
+                        glommio::spawn_local(writer::run(sh.clone(), None)).detach();
+                    }
+                })
+                .await;
+        }
+        let home = home.clone();
+        glommio::spawn_local(async move {
+            if rewrite::run(&home, 0, true).await.is_ok() && home.id == 0 {
+                auto_rewrite(home).await;
+            }
+        })
+        .detach();
+        return;
+    }
+    for s in 0..home.count {
+        let _ = home
+            .call_async(s, |sh| async move {
+                for _ in 0..10_000 {
+                    let busy = {
+                        let st = sh.state.borrow();
+                        st.aof.has_pending() || st.aof.rotate.is_some()
+                    };
+                    if !busy {
+                        break;
+                    }
+                    glommio::timer::sleep(std::time::Duration::from_millis(1)).await;
+                }
+                sh.state.borrow_mut().enable_aof(false, Fsync::Everysec);
+            })
+            .await;
+    }
+    if let Ok(mut m) = g.manifest.lock() {
+        *m = None;
+    }
+    log::info!("Background append only file logging stopped (appendonly no)");
+}
+
+/// Shard 0's watch for `auto-aof-rewrite-percentage`/`-min-size`: once a
+/// second, rewrite when the logs grew past the minimum and by the
+/// percentage over their size after the last rewrite. Ends when the AOF is
+/// switched off.
+pub async fn auto_rewrite(shard: Rc<Shard>) {
+    let g = &shard.shared.aof;
+    loop {
+        glommio::timer::sleep(std::time::Duration::from_secs(1)).await;
+        let (on, pct, min) = {
+            let st = shard.state.borrow();
+            let c = &st.config;
+            (
+                st.aof.on(),
+                c.get("auto-aof-rewrite-percentage")
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(100),
+                c.get("auto-aof-rewrite-min-size")
+                    .and_then(crate::config::directives::parse_memory)
+                    .map_or(64 << 20, |v| v.max(0) as u64),
+            )
+        };
+        if !on {
+            return;
+        }
+        if pct == 0 || g.rewriting.load(Ordering::SeqCst) {
+            continue;
+        }
+        let size = g.current_size();
+        let base = g.rewrite_base.load(Ordering::Relaxed).max(1);
+        if size < min || (size.saturating_sub(base)) * 100 / base < pct {
+            continue;
+        }
+        log::info!(
+            "Starting automatic rewriting of AOF on {}% growth",
+            size.saturating_sub(base) * 100 / base
+        );
+        let _ = rewrite::run(&shard, 0, false).await;
     }
 }

@@ -32,6 +32,14 @@ use std::time::Duration;
 /// The reply when a rewrite is already running.
 pub const IN_PROGRESS: &str = "ERR Background append only file rewriting already in progress";
 
+/// Start a rewrite in the background (BGREWRITEAOF).
+pub fn spawn(home: Rc<Shard>) {
+    glommio::spawn_local(async move {
+        let _ = run(&home, 0, false).await;
+    })
+    .detach();
+}
+
 /// Serialize `st` as a base in `kind`.
 fn base_image(st: &ShardState, functions: &[bytes::Bytes], kind: BaseKind) -> Vec<u8> {
     let now = crate::clock::now_ms();
@@ -131,10 +139,13 @@ pub async fn run(home: &Rc<Shard>, owner: u64, enable: bool) -> Result<(), Strin
         Ok(()) => {
             g.rewrites.fetch_add(1, Ordering::Relaxed);
             g.last_rewrite_failed.store(false, Ordering::Relaxed);
+            g.consecutive_failures.store(0, Ordering::Relaxed);
+            g.rewrite_base.store(g.current_size(), Ordering::Relaxed);
             log::info!("Background AOF rewrite finished successfully");
         }
         Err(e) => {
             g.last_rewrite_failed.store(true, Ordering::Relaxed);
+            g.consecutive_failures.fetch_add(1, Ordering::Relaxed);
             log::warn!("Background AOF rewrite failed: {e}");
         }
     }
@@ -162,6 +173,8 @@ async fn run_inner(home: &Rc<Shard>, owner: u64, enable: bool) -> Result<(), Str
             .map_err(|e| format!("Can't create the AOF directory {}: {e}", dir.display()))?;
     }
     let unavailable = || "a shard is unavailable".to_string();
+    // BGREWRITEAOF with the AOF off writes bases and empty incr files only.
+    let live = enable || home.state.borrow().aof.on();
 
     // 1. The cut, everywhere at one point in time.
     let locks = (0..home.count)
@@ -181,7 +194,9 @@ async fn run_inner(home: &Rc<Shard>, owner: u64, enable: bool) -> Result<(), Str
                 if enable {
                     st.enable_aof(true, fsync);
                 }
-                st.aof.cut(next);
+                if live {
+                    st.aof.cut(next);
+                }
                 base_image(&st, &f, kind)
             })
             .await
@@ -191,7 +206,16 @@ async fn run_inner(home: &Rc<Shard>, owner: u64, enable: bool) -> Result<(), Str
     let _ = session.release().await;
 
     // 2. The old incr files end at the cut, synced.
-    wait_all(home, |st| st.aof.rotate.as_ref().is_none_or(|r| r.old_done)).await?;
+    if live {
+        wait_all(home, |st| st.aof.rotate.as_ref().is_none_or(|r| r.old_done)).await?;
+    } else {
+        for s in 0..home.count {
+            let path = dir.join(Manifest::incr_name(&prefix, seq, s));
+            write_durable(&path, Vec::new())
+                .await
+                .map_err(|e| format!("Can't create {}: {e}", path.display()))?;
+        }
+    }
 
     // 3-4. Manifests and bases.
     let bases: Vec<String> = (0..home.count)
@@ -210,7 +234,9 @@ async fn run_inner(home: &Rc<Shard>, owner: u64, enable: bool) -> Result<(), Str
         incrs: vec![seq],
     };
     match &old {
-        Some(m) if m.shards == home.count => {
+        // Switching the AOF on makes a fresh log: the old files lack what
+        // was written meanwhile.
+        Some(m) if m.shards == home.count && !enable && live => {
             let mut mid = m.clone();
             mid.incrs.push(seq);
             manifest::persist(&dir, &prefix, &mid)
@@ -227,9 +253,11 @@ async fn run_inner(home: &Rc<Shard>, owner: u64, enable: bool) -> Result<(), Str
     manifest::persist(&dir, &prefix, &next)
         .await
         .map_err(|e| format!("Can't persist the AOF manifest: {e}"))?;
-    set_manifest(home, next.clone());
-    // Records before the cut are in the new bases, on disk now.
-    go(home).await?;
+    if live {
+        set_manifest(home, next.clone());
+        // Records before the cut are in the new bases, on disk now.
+        go(home).await?;
+    }
     if let Some(m) = old {
         for s in 0..m.shards {
             for (name, _) in m.files(&prefix, s) {

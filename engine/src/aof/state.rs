@@ -66,11 +66,20 @@ pub fn finish(st: &mut ShardState) {
         return;
     }
     let mut rec = Vec::new();
+    // FLUSHALL empties every database: one record says so.
+    let all = st
+        .dbs
+        .iter()
+        .all(|d| d.touched.as_ref().is_some_and(|t| t.flushed));
+    if all {
+        encode(&mut rec, [&b"FLUSHALL"[..]].into_iter());
+        st.aof.put(0, &rec);
+    }
     for i in 0..st.dbs.len() {
         let Some(t) = st.dbs.get_mut(i).and_then(|d| d.touched.take()) else {
             continue;
         };
-        if t.flushed {
+        if t.flushed && !all {
             rec.clear();
             encode(&mut rec, [&b"FLUSHDB"[..]].into_iter());
             st.aof.put(i, &rec);

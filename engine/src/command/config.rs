@@ -66,6 +66,7 @@ fn set(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         })
         .collect();
     let shared = ctx.shard.shared.clone();
+    let was_on = shared.config().get("appendonly") == Some("yes");
     let next = shared
         .update_config(|current| {
             let next = current.with_set(&pairs)?;
@@ -87,9 +88,13 @@ fn set(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         .map_err(CmdError::owned)?;
     let home = ctx.shard.clone();
     let proto = ctx.proto();
+    let now_on = next.get("appendonly") == Some("yes");
     ctx.run_async(async move {
         home.broadcast(move |s| s.state.borrow_mut().set_config(next.clone()))
             .await;
+        if was_on != now_on {
+            crate::aof::switch(&home, now_on).await;
+        }
         encode(proto, |w| w.ok())
     });
     Ok(())

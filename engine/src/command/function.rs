@@ -74,6 +74,15 @@ fn apply(shard: &Shard, change: &Change) -> Result<Option<String>, String> {
     }
 }
 
+/// Log a FUNCTION change (its request) to this shard's AOF.
+fn log_change(shard: &Shard, args: &[Vec<u8>]) {
+    let mut st = shard.state.borrow_mut();
+    if st.aof.on() {
+        let a: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+        st.aof.effect(0, &a);
+    }
+}
+
 /// Apply `change` here (its error is the reply), then on every other shard;
 /// `reply` encodes the answer once all have it.
 fn change_everywhere(
@@ -84,12 +93,17 @@ fn change_everywhere(
     let out = apply(ctx.shard, &change).map_err(CmdError::owned)?;
     let shard: Rc<Shard> = ctx.shard.clone();
     let proto = ctx.proto();
+    // Every shard's AOF carries the change: each loads its libraries itself.
+    let args: Vec<Vec<u8>> = ctx.req.iter().map(<[u8]>::to_vec).collect();
+    log_change(&shard, &args);
     ctx.run_async(async move {
         for to in (0..shard.count).filter(|&s| s != shard.id) {
             let c = change.clone();
+            let a = args.clone();
             let _ = shard
                 .call(to, move |s| {
                     let _ = apply(s, &c);
+                    log_change(s, &a);
                 })
                 .await;
         }

@@ -266,10 +266,7 @@ fn section(out: &mut String, name: &str, g: &Gathered<'_>) {
                  current_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\n\
                  rdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:-1\r\n\
                  rdb_current_bgsave_time_sec:-1\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\n\
-                 rdb_last_load_keys_loaded:{}\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n\
-                 aof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\n\
-                 aof_rewrites:0\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\n\
-                 module_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+                 rdb_last_load_keys_loaded:{}\r\n",
                 crate::server::snapshot::write_calls(&g.total.cmds)
                     .saturating_sub(p.writes_at_save.load(Ordering::Relaxed)),
                 p.last_save.load(Ordering::Relaxed),
@@ -282,6 +279,7 @@ fn section(out: &mut String, name: &str, g: &Gathered<'_>) {
                 p.loaded_expired.load(Ordering::Relaxed),
                 p.loaded_keys.load(Ordering::Relaxed),
             );
+            aof_fields(&mut s, &g.shared.aof);
         }
         "stats" => {
             let t = &g.total;
@@ -566,3 +564,39 @@ pub const COMMANDS: &[CommandSpec] = &[CommandSpec::new("info", -1, info)
         "1.0.0",
         "Returns information and statistics about the server.",
     )];
+
+/// The `aof_*` lines of INFO persistence, as Redis prints them.
+fn aof_fields(s: &mut String, a: &crate::aof::Global) {
+    let on = a.manifest.lock().map(|m| m.is_some()).unwrap_or(false);
+    let rewriting = a.rewriting.load(Ordering::SeqCst);
+    let current = if rewriting {
+        (crate::clock::now_ms() - a.rewrite_started.load(Ordering::Relaxed)) / 1000
+    } else {
+        -1
+    };
+    let status = |failed: bool| if failed { "err" } else { "ok" };
+    let _ = write!(
+        s,
+        "aof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:0\r\n\
+         aof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{current}\r\n\
+         aof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:{}\r\n\
+         aof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\n\
+         module_fork_last_cow_size:0\r\n",
+        u8::from(on),
+        u8::from(rewriting),
+        a.last_rewrite_secs.load(Ordering::Relaxed),
+        status(a.last_rewrite_failed.load(Ordering::Relaxed)),
+        a.rewrites.load(Ordering::Relaxed),
+        a.consecutive_failures.load(Ordering::Relaxed),
+        status(a.failing.load(Ordering::Relaxed) > 0),
+    );
+    if on {
+        let _ = write!(
+            s,
+            "aof_current_size:{}\r\naof_base_size:{}\r\naof_pending_rewrite:0\r\n\
+             aof_buffer_length:0\r\naof_pending_bio_fsync:0\r\naof_delayed_fsync:0\r\n",
+            a.current_size(),
+            a.base_size.load(Ordering::Relaxed),
+        );
+    }
+}

@@ -2,8 +2,9 @@
 //!
 //! SAVE writes an RDB snapshot of every shard at one point in time; the
 //! coordination and the file I/O live in [`crate::server::snapshot`], the
-//! format in [`crate::rdb::file`]. BGSAVE, save points and AOF are later
-//! slices of issue 5.
+//! format in [`crate::rdb::file`]. BGREWRITEAOF starts
+//! [`crate::aof::rewrite`] in the background. BGSAVE and save points are
+//! later slices of issue 5.
 
 use super::ctx::{encode, Ctx};
 use super::errors::{self, CmdResult};
@@ -29,6 +30,20 @@ fn save(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {
 }
 
 /// # Format
+/// `BGREWRITEAOF` → `+Background append only file rewriting started`, or
+/// `-ERR Background append only file rewriting already in progress`.
+fn bgrewriteaof(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {
+    let g = &ctx.shard.shared.aof;
+    if g.rewriting.load(Ordering::SeqCst) {
+        return Err(errors::CmdError::fixed(crate::aof::rewrite::IN_PROGRESS));
+    }
+    crate::aof::rewrite::spawn(ctx.shard.clone());
+    ctx.w()
+        .simple(b"Background append only file rewriting started");
+    Ok(())
+}
+
+/// # Format
 /// `LASTSAVE` → Unix time of the last successful save (the start time
 /// before any).
 fn lastsave(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {
@@ -49,6 +64,13 @@ pub const COMMANDS: &[CommandSpec] = &[
             "server",
             "1.0.0",
             "Synchronously saves the database(s) to disk.",
+        ),
+    CommandSpec::new("bgrewriteaof", 1, bgrewriteaof)
+        .flags(NOSCRIPT | ADMIN | NO_ASYNC_LOADING)
+        .doc(
+            "server",
+            "1.0.0",
+            "Asynchronously rewrites the append-only file to disk.",
         ),
     CommandSpec::new("lastsave", 1, lastsave)
         .flags(LOADING | STALE | FAST)

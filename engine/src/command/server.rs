@@ -103,6 +103,9 @@ fn swapdb(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
                 x.swap(y);
             }
         }
+        // Every shard logs it for its own databases.
+        let (sa, sb) = (a.to_string(), b.to_string());
+        st.aof.effect(0, &[b"SWAPDB", sa.as_bytes(), sb.as_bytes()]);
     });
     Ok(())
 }

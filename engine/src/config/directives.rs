@@ -133,24 +133,36 @@ pub const DIRECTIVES: &[Directive] = &[
     ),
     d("io-threads", Kind::Int(1, 128), "1", false),
     // Persistence (issue 5). `save ""` is acted on (SHUTDOWN then does not
-    // save); save points themselves (periodic saves) are not yet.
+    // save); save points themselves (periodic saves) are not yet. The AOF
+    // directives are live (engine/src/aof).
     stored("save", Kind::Words, "3600 1 300 100 60 10000"),
-    stored("appendonly", Kind::Bool, "no"),
-    stored(
+    d("appendonly", Kind::Bool, "no", true),
+    d(
         "appendfsync",
         Kind::Enum(&["always", "everysec", "no"]),
         "everysec",
+        true,
     ),
-    stored("appendfilename", Kind::Str, "appendonly.aof"),
-    stored("appenddirname", Kind::Str, "appendonlydir"),
+    d("appendfilename", Kind::Str, "appendonly.aof", false),
+    d("appenddirname", Kind::Str, "appendonlydir", false),
     d("dbfilename", Kind::Str, "dump.rdb", true),
     d("rdbcompression", Kind::Bool, "yes", true),
     d("rdbchecksum", Kind::Bool, "yes", true),
     stored("stop-writes-on-bgsave-error", Kind::Bool, "yes"),
-    stored("aof-load-truncated", Kind::Bool, "yes"),
-    stored("aof-use-rdb-preamble", Kind::Bool, "yes"),
-    stored("auto-aof-rewrite-percentage", Kind::Int(0, I32), "100"),
-    stored("auto-aof-rewrite-min-size", Kind::Memory(0, LL), "67108864"),
+    d("aof-load-truncated", Kind::Bool, "yes", true),
+    d("aof-use-rdb-preamble", Kind::Bool, "yes", true),
+    d(
+        "auto-aof-rewrite-percentage",
+        Kind::Int(0, I32),
+        "100",
+        true,
+    ),
+    d(
+        "auto-aof-rewrite-min-size",
+        Kind::Memory(0, LL),
+        "67108864",
+        true,
+    ),
     // Memory (eviction: a later issue).
     stored("maxmemory", Kind::Memory(0, LL), "0"),
     stored("maxmemory-policy", Kind::Enum(POLICIES), "noeviction"),

@@ -365,6 +365,7 @@ pub fn run(config: Config) -> i32 {
     } else {
         None
     };
+    shared.aof.ids_after(logs.as_ref().map_or(0, |l| l.max_tx));
     if let Some(l) = &logs {
         let base: u64 = l.shards.iter().map(|s| s.base.1.len() as u64).sum();
         shared.aof.base_size.store(base, Ordering::Relaxed);

@@ -149,6 +149,10 @@ impl ShardState {
             return;
         }
         self.stats.latency_tracking = config.latency_tracking;
+        if self.aof.on() {
+            let fsync = crate::aof::Fsync::parse(config.get("appendfsync").unwrap_or("everysec"));
+            self.aof.set_fsync(fsync);
+        }
         for d in &mut self.dbs {
             d.events.set_flags(config.notify_flags);
         }
