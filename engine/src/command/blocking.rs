@@ -13,7 +13,7 @@ use super::ctx::{encode, Ctx};
 use super::errors::{self, CmdError, CmdResult};
 use super::list::{parse_mpop, parse_side, reply_mpop, MpopArgs};
 use super::spec::{acl, flags::*, CommandSpec, KeySpecDef};
-use crate::shard::blocking::{self, Attempt, Claim, Delivery, PopOp, Waiter};
+use crate::shard::blocking::{self, Attempt, Claim, Delivery, MoveCmd, PopOp, Waiter};
 use crate::shard::Shard;
 use bytes::Bytes;
 use resp::{Proto, ReplyWriter, Request};
@@ -168,6 +168,8 @@ async fn push_moved(shard: &Rc<Shard>, db: usize, d: &Delivery) -> CmdResult {
                     blocking::push_event(left),
                     &dst,
                 );
+                // The source's shard logged the pop; this is the push.
+                blocking::log_push(&mut st, db, &dst, &refs, left);
                 blocking::signal(&mut st, db, &dst, now);
             }
             drop(st);
@@ -312,7 +314,7 @@ fn keys_then_timeout(ctx: &mut Ctx<'_>, req: &Request, op: PopOp, shape: Shape) 
 }
 
 fn bpop(ctx: &mut Ctx<'_>, req: &Request, left: bool) -> CmdResult {
-    keys_then_timeout(ctx, req, PopOp::Pop { left, count: 1 }, Shape::KeyElem)
+    keys_then_timeout(ctx, req, PopOp::Pop { left, count: None }, Shape::KeyElem)
 }
 
 fn blpop(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
@@ -328,13 +330,18 @@ fn bmove(
     req: &Request,
     from_left: bool,
     to_left: bool,
-    timeout_arg: usize,
+    logged_as: MoveCmd,
 ) -> CmdResult {
+    let timeout_arg = match logged_as {
+        MoveCmd::Lmove => 5,
+        MoveCmd::Rpoplpush => 3,
+    };
     let timeout = parse_timeout(req.arg(timeout_arg))?;
     let op = PopOp::Move {
         from_left,
         to_left,
         dst: req.arg_bytes(2),
+        logged_as,
     };
     start(ctx, vec![req.arg_bytes(1)], op, timeout, Shape::Elem);
     Ok(())
@@ -342,18 +349,18 @@ fn bmove(
 
 fn blmove(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     let (from_left, to_left) = (parse_side(req.arg(3))?, parse_side(req.arg(4))?);
-    bmove(ctx, req, from_left, to_left, 5)
+    bmove(ctx, req, from_left, to_left, MoveCmd::Lmove)
 }
 
 fn brpoplpush(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
-    bmove(ctx, req, false, true, 3)
+    bmove(ctx, req, false, true, MoveCmd::Rpoplpush)
 }
 
 fn bzpop(ctx: &mut Ctx<'_>, req: &Request, max: bool) -> CmdResult {
     keys_then_timeout(
         ctx,
         req,
-        PopOp::ZPop { max, count: 1 },
+        PopOp::ZPop { max, count: None },
         Shape::KeyMemberScore,
     )
 }
@@ -374,7 +381,7 @@ fn bzmpop(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         a.keys,
         PopOp::ZPop {
             max: a.max,
-            count: a.count,
+            count: Some(a.count),
         },
         timeout,
         Shape::KeyPairs,
@@ -388,7 +395,10 @@ fn blmpop(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     start(
         ctx,
         keys,
-        PopOp::Pop { left, count },
+        PopOp::Pop {
+            left,
+            count: Some(count),
+        },
         timeout,
         Shape::KeyElems,
     );

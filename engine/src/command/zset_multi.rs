@@ -394,7 +394,13 @@ fn zmpop(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         let popped = super::zset::op_zpop(st.db(db), k, max, count, now)?;
         Ok(popped.filter(|v| !v.is_empty()))
     };
-    super::list::first_pop(ctx, keys, pop, reply_zmpop);
+    let log = move |aof: &mut crate::aof::Feed, db: usize, k: &[u8], pairs: &Vec<Pair>| {
+        if aof.on() {
+            let n = pairs.len().to_string();
+            aof.replace(db, &[blocking::zpop_name(max), k, n.as_bytes()]);
+        }
+    };
+    super::list::first_pop(ctx, keys, pop, log, reply_zmpop);
     Ok(())
 }
 

@@ -46,17 +46,31 @@ pub fn take(claim: &Claim) -> bool {
 /// What serving a waiter does with the list at its key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PopOp {
-    /// Pop `count` elements from the head (`left`) or the tail.
-    Pop { left: bool, count: usize },
+    /// Pop `count` elements from the head (`left`) or the tail: one when
+    /// None (BLPOP, BRPOP), up to n with `Some(n)` (BLMPOP).
+    Pop { left: bool, count: Option<usize> },
     /// Pop one element and push it onto `dst` (BLMOVE, BRPOPLPUSH).
     Move {
         from_left: bool,
         to_left: bool,
         dst: Bytes,
+        /// The command the AOF records it as.
+        logged_as: MoveCmd,
     },
-    /// Pop `count` members of a sorted set, highest first when `max`
-    /// (BZPOPMIN, BZPOPMAX, BZMPOP); items alternate member, score text.
-    ZPop { max: bool, count: usize },
+    /// Pop `count` members of a sorted set, highest first when `max`: one
+    /// when None (BZPOPMIN, BZPOPMAX), up to n with `Some(n)` (BZMPOP);
+    /// items alternate member, score text.
+    ZPop { max: bool, count: Option<usize> },
+}
+
+/// The non-blocking command a served move is logged as (Redis logs
+/// BRPOPLPUSH as RPOPLPUSH, BLMOVE as LMOVE).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MoveCmd {
+    /// `LMOVE src dst <from> <to>`.
+    Lmove,
+    /// `RPOPLPUSH src dst`.
+    Rpoplpush,
 }
 
 impl PopOp {
@@ -254,18 +268,125 @@ pub fn pop_event(left: bool) -> &'static str {
     }
 }
 
+/// The command popping from the head (`left`) or the tail, for AOF records.
+pub fn pop_name(left: bool) -> &'static [u8] {
+    if left {
+        b"LPOP"
+    } else {
+        b"RPOP"
+    }
+}
+
+/// The command pushing at the head (`left`) or the tail, for AOF records.
+pub fn push_name(left: bool) -> &'static [u8] {
+    if left {
+        b"LPUSH"
+    } else {
+        b"RPUSH"
+    }
+}
+
+/// The command popping the highest (`max`) or lowest members, for AOF records.
+pub fn zpop_name(max: bool) -> &'static [u8] {
+    if max {
+        b"ZPOPMAX"
+    } else {
+        b"ZPOPMIN"
+    }
+}
+
+fn side_name(left: bool) -> &'static [u8] {
+    if left {
+        b"LEFT"
+    } else {
+        b"RIGHT"
+    }
+}
+
+/// Log a served pop on the key's shard in the non-blocking form Redis
+/// propagates (docs/design/aof-propagation.md §2.6): `LPOP k`, `LPOP k <n>`
+/// for BLMPOP, `ZPOPMIN k [<n>]`, `LMOVE`/`RPOPLPUSH` when the move's push
+/// was done here too, else just the pop (the destination's shard logs the
+/// push, [`log_push`]).
+fn log_served(
+    st: &mut ShardState,
+    db: usize,
+    key: &[u8],
+    op: &PopOp,
+    items: &[Vec<u8>],
+    pushed_here: bool,
+) {
+    let aof = &mut st.aof;
+    if !aof.on() || items.is_empty() {
+        return;
+    }
+    match op {
+        PopOp::Pop { left, count: None } => aof.effect(db, &[pop_name(*left), key]),
+        PopOp::Pop {
+            left,
+            count: Some(_),
+        } => {
+            let n = items.len().to_string();
+            aof.effect(db, &[pop_name(*left), key, n.as_bytes()]);
+        }
+        PopOp::ZPop { max, count: None } => aof.effect(db, &[zpop_name(*max), key]),
+        PopOp::ZPop {
+            max,
+            count: Some(_),
+        } => {
+            let n = (items.len() / 2).to_string();
+            aof.effect(db, &[zpop_name(*max), key, n.as_bytes()]);
+        }
+        PopOp::Move { from_left, .. } if !pushed_here => {
+            aof.effect(db, &[pop_name(*from_left), key]);
+        }
+        PopOp::Move {
+            dst,
+            logged_as: MoveCmd::Rpoplpush,
+            ..
+        } => aof.effect(db, &[b"RPOPLPUSH", key, dst]),
+        PopOp::Move {
+            from_left,
+            to_left,
+            dst,
+            logged_as: MoveCmd::Lmove,
+        } => aof.effect(
+            db,
+            &[
+                b"LMOVE",
+                key,
+                dst,
+                side_name(*from_left),
+                side_name(*to_left),
+            ],
+        ),
+    }
+}
+
+/// Log a push that no request describes (a move's push on the
+/// destination's shard, elements given back): `LPUSH|RPUSH key items…`.
+pub fn log_push(st: &mut ShardState, db: usize, key: &[u8], items: &[&[u8]], left: bool) {
+    if !st.aof.on() || items.is_empty() {
+        return;
+    }
+    let mut args: Vec<&[u8]> = Vec::with_capacity(items.len() + 2);
+    args.extend([push_name(left), key]);
+    args.extend_from_slice(items);
+    st.aof.effect(db, &args);
+}
+
 /// Pop for `op` from the value at `key` (which must fit it and have
 /// elements), leaving the key in place even when emptied.
 fn pop_raw(db: &mut Db, key: &[u8], op: &PopOp, now: i64, lim: ListLimits) -> Vec<Vec<u8>> {
     match db.write(key, now).map(|e| e.value_mut()) {
         Some(Value::List(l)) => match op {
-            PopOp::Pop { left, count } => l.pop(*left, *count, lim),
+            PopOp::Pop { left, count } => l.pop(*left, count.unwrap_or(1), lim),
             PopOp::Move { from_left, .. } => l.pop(*from_left, 1, lim),
             PopOp::ZPop { .. } => Vec::new(),
         },
         Some(Value::ZSet(z)) => match op {
             PopOp::ZPop { max, count } => z
-                .pop(*max, *count)
+                .pop(*max, count.unwrap_or(1))
                 .into_iter()
                 .flat_map(|(m, s)| {
                     let mut t = Vec::new();
@@ -337,6 +458,7 @@ fn serve(
     }
     popped(d, key, op);
     let push_pending = matches!(op, PopOp::Move { .. }) && move_here.is_none();
+    log_served(st, db, key, op, &items, !push_pending);
     Ok((items, push_pending))
 }
 
@@ -494,6 +616,7 @@ fn restore_here(st: &mut ShardState, d: Delivery, now: i64) {
             let db = st.db(d.db);
             if push_items(db, &d.key, &items, side, now, lim).is_some() {
                 db.notify(LIST, push_event(side), &d.key);
+                log_push(st, d.db, &d.key, &items, side);
             }
             signal(st, d.db, &d.key, now);
         }
@@ -514,6 +637,16 @@ fn restore_here(st: &mut ShardState, d: Delivery, now: i64) {
             }
             if !db.drop_if_empty(&d.key) {
                 db.notify(ZSET, "zadd", &d.key);
+                if st.aof.on() && !d.items.is_empty() {
+                    // Items alternate member, score text: ZADD wants score first.
+                    let mut args: Vec<&[u8]> = vec![b"ZADD", &d.key];
+                    for pair in d.items.chunks_exact(2) {
+                        if let [m, s] = pair {
+                            args.extend([s.as_slice(), m.as_slice()]);
+                        }
+                    }
+                    st.aof.effect(d.db, &args);
+                }
             }
             signal(st, d.db, &d.key, now);
         }
@@ -641,7 +774,7 @@ mod tests {
             token,
             op: PopOp::Pop {
                 left: true,
-                count: 1,
+                count: None,
             },
         }
     }
