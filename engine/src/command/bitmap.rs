@@ -115,6 +115,8 @@ fn setbit(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
                 w.int(i64::from(old));
                 if grows || old != on {
                     db.notify(STRING, "setbit", key);
+                } else {
+                    x.st.aof.suppress();
                 }
             }
             Err(e) => err(w, &e),

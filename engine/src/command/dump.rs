@@ -81,6 +81,9 @@ fn restore(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         Some(body) => rdb::load_payload_body(body, max, &limits)
             .map_err(|_| CmdError::fixed("ERR Bad data format")),
     };
+    // A relative TTL is logged as an absolute one (the request is kept to
+    // rebuild the record; only then).
+    let relative = (!opts.absttl && matches!(ttl, Ok(t) if t > 0)).then(|| req.clone());
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         let (db, w) = x.split();
@@ -107,6 +110,11 @@ fn restore(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
                 db.notify(crate::keyspace::events::GENERIC, "del", key);
             }
             w.ok();
+            if replaced {
+                x.st.aof.replace(x.db, &[b"DEL", key]);
+            } else {
+                x.st.aof.suppress();
+            }
             return;
         }
         let clock = LruClock::idle_since(now, opts.idle.unwrap_or(0));
@@ -114,6 +122,16 @@ fn restore(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         db.notify(crate::keyspace::events::GENERIC, "restore", key);
         w.ok();
         let db = x.db;
+        if let Some(req) = relative.as_ref().filter(|_| x.st.aof.on()) {
+            // Redis's form: the TTL argument made absolute, ABSTTL appended.
+            let ms = expire_at.to_string();
+            let mut args: Vec<&[u8]> = req.iter().collect();
+            if let Some(t) = args.get_mut(2) {
+                *t = ms.as_bytes();
+            }
+            args.push(b"ABSTTL");
+            x.st.aof.replace(db, &args);
+        }
         crate::shard::blocking::signal(x.st, db, key, now);
     });
     Ok(())

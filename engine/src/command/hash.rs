@@ -149,7 +149,10 @@ fn hsetnx(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
                 if set {
                     db.notify(HASH, "hset", key);
                 }
-                w.int(i64::from(set))
+                w.int(i64::from(set));
+                if !set {
+                    x.st.aof.suppress();
+                }
             }
             Err(e) => err(w, &e),
         }
@@ -255,7 +258,12 @@ fn hdel(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
             notify_change(db, key, HASH, "hdel");
         }
         match r {
-            Ok(n) => w.int(n.unwrap_or(0)),
+            Ok(n) => {
+                w.int(n.unwrap_or(0));
+                if n.unwrap_or(0) == 0 {
+                    x.st.aof.suppress();
+                }
+            }
             Err(e) => err(w, &e),
         }
     });
@@ -295,7 +303,11 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         let (now, lim) = (x.now, x.st.config.limits.hash);
         let (db, w) = x.split();
         match op_hincrbyfloat(db, key, &field, &by, now, lim) {
-            Ok(v) => w.bulk(&v),
+            Ok(v) => {
+                w.bulk(&v);
+                // The result, so a reload never redoes the float arithmetic.
+                x.st.aof.replace(x.db, &[b"HSET", key, &field, &v]);
+            }
             Err(e) => err(w, &e),
         }
     });

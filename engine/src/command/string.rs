@@ -359,12 +359,34 @@ fn get(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     Ok(())
 }
 
-fn set_generic(ctx: &mut Ctx<'_>, key: Bytes, value: Bytes, opts: SetOpts, reply_int: bool) {
+/// What a SET-family command logs to the AOF when it stored (see
+/// docs/design/aof-propagation.md §2.1). With an expiry option the record is
+/// always `SET k v PXAT <ms>`, whatever this says.
+enum SetRecord {
+    /// The request as it came in (SET, SETNX).
+    AsIs,
+    /// The request without its GET token (SET … GET).
+    WithoutGet(Request),
+    /// `SET k v` (GETSET).
+    PlainSet,
+}
+
+fn set_generic(
+    ctx: &mut Ctx<'_>,
+    key: Bytes,
+    value: Bytes,
+    opts: SetOpts,
+    reply_int: bool,
+    record: SetRecord,
+) {
     ctx.run_key(key, move |x, key| {
         let now = x.now;
         let (db, w) = x.split();
-        match op_set(db, key, RStr::from_bytes(&value), &opts, now) {
-            Err(e) => w.error(e.text().as_bytes()),
+        let stored = match op_set(db, key, RStr::from_bytes(&value), &opts, now) {
+            Err(e) => {
+                w.error(e.text().as_bytes());
+                return;
+            }
             Ok(out) => {
                 let (stored, old) = match out {
                     SetOutcome::Stored(o) => (true, o),
@@ -382,7 +404,35 @@ fn set_generic(ctx: &mut Ctx<'_>, key: Bytes, value: Bytes, opts: SetOpts, reply
                 } else {
                     w.null();
                 }
+                stored
             }
+        };
+        let aof = &mut x.st.aof;
+        if !stored {
+            // NX/XX kept it from happening: nothing changed.
+            aof.suppress();
+            return;
+        }
+        if !aof.on() {
+            return;
+        }
+        match (opts.expiry, &record) {
+            (Expiry::At(at), _) => {
+                let ms = at.to_string();
+                aof.replace(x.db, &[b"SET", key, &value, b"PXAT", ms.as_bytes()]);
+            }
+            (_, SetRecord::PlainSet) => aof.replace(x.db, &[b"SET", key, &value]),
+            (_, SetRecord::WithoutGet(req)) => {
+                // Without an expiry option every GET past the value is the flag.
+                let args: Vec<&[u8]> = req
+                    .iter()
+                    .enumerate()
+                    .filter(|&(i, a)| i < 3 || !is(a, "GET"))
+                    .map(|(_, a)| a)
+                    .collect();
+                aof.replace(x.db, &args);
+            }
+            (_, SetRecord::AsIs) => {}
         }
     });
 }
@@ -390,7 +440,12 @@ fn set_generic(ctx: &mut Ctx<'_>, key: Bytes, value: Bytes, opts: SetOpts, reply
 fn set(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     let mut a = Args::new(req, 3);
     let opts = parse_ext(&mut a, true, ctx.now_ms(), "set")?;
-    set_generic(ctx, req.arg_bytes(1), req.arg_bytes(2), opts, false);
+    let record = if opts.get {
+        SetRecord::WithoutGet(req.clone())
+    } else {
+        SetRecord::AsIs
+    };
+    set_generic(ctx, req.arg_bytes(1), req.arg_bytes(2), opts, false, record);
     Ok(())
 }
 
@@ -400,7 +455,14 @@ fn setnx(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         get: false,
         expiry: Expiry::None,
     };
-    set_generic(ctx, req.arg_bytes(1), req.arg_bytes(2), opts, true);
+    set_generic(
+        ctx,
+        req.arg_bytes(1),
+        req.arg_bytes(2),
+        opts,
+        true,
+        SetRecord::AsIs,
+    );
     Ok(())
 }
 
@@ -411,7 +473,14 @@ fn setex_generic(ctx: &mut Ctx<'_>, req: &Request, unit: Unit, name: &str) -> Cm
         get: false,
         expiry: Expiry::At(at),
     };
-    set_generic(ctx, req.arg_bytes(1), req.arg_bytes(3), opts, false);
+    set_generic(
+        ctx,
+        req.arg_bytes(1),
+        req.arg_bytes(3),
+        opts,
+        false,
+        SetRecord::AsIs,
+    );
     Ok(())
 }
 
@@ -429,7 +498,14 @@ fn getset(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         get: true,
         expiry: Expiry::None,
     };
-    set_generic(ctx, req.arg_bytes(1), req.arg_bytes(2), opts, false);
+    set_generic(
+        ctx,
+        req.arg_bytes(1),
+        req.arg_bytes(2),
+        opts,
+        false,
+        SetRecord::PlainSet,
+    );
     Ok(())
 }
 
@@ -444,8 +520,11 @@ fn getdel(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
                 reply_str(w, s);
                 db.remove(key);
                 db.notify(GENERIC, "del", key);
+                x.st.aof.replace(x.db, &[b"DEL", key]);
+                return;
             }
         }
+        x.st.aof.suppress();
     });
     Ok(())
 }
@@ -456,29 +535,52 @@ fn getex(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
     ctx.run_key(req.arg_bytes(1), move |x, key| {
         let now = x.now;
         let (db, w) = x.split();
-        match op_get(db, key, now) {
-            Err(e) => w.error(e.text().as_bytes()),
-            Ok(None) => w.null(),
+        // What changed, for the AOF: Redis logs the absolute form.
+        let changed = match op_get(db, key, now) {
+            Err(e) => {
+                w.error(e.text().as_bytes());
+                None
+            }
+            Ok(None) => {
+                w.null();
+                None
+            }
             Ok(Some(s)) => {
                 reply_str(w, s);
                 match opts.expiry {
                     Expiry::At(t) if t <= now => {
                         db.remove(key);
                         db.notify(GENERIC, "del", key);
+                        Some(Expiry::At(t))
                     }
                     Expiry::At(t) => {
                         db.set_expire(key, Some(t));
                         db.notify(GENERIC, "expire", key);
+                        Some(Expiry::At(t))
                     }
                     Expiry::Persist => {
-                        if db.peek(key).and_then(Entry::expire_at).is_some() {
+                        let had = db.peek(key).and_then(Entry::expire_at).is_some();
+                        if had {
                             db.set_expire(key, None);
                             db.notify(GENERIC, "persist", key);
                         }
+                        had.then_some(Expiry::Persist)
                     }
-                    Expiry::None | Expiry::Keep => {}
+                    Expiry::None | Expiry::Keep => None,
                 }
             }
+        };
+        let aof = &mut x.st.aof;
+        match changed {
+            None => aof.suppress(),
+            Some(Expiry::At(t)) if t <= now => aof.replace(x.db, &[b"DEL", key]),
+            Some(Expiry::At(t)) => {
+                if aof.on() {
+                    let ms = t.to_string();
+                    aof.replace(x.db, &[b"PEXPIREAT", key, ms.as_bytes()]);
+                }
+            }
+            Some(_) => aof.replace(x.db, &[b"PERSIST", key]),
         }
     });
     Ok(())
@@ -542,6 +644,10 @@ fn setrange(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
             Ok(n) => w.int(i64::try_from(n).unwrap_or(i64::MAX)),
             Err(e) => w.error(e.text().as_bytes()),
         }
+        if data.is_empty() {
+            // Redis leaves the value alone and logs nothing.
+            x.st.aof.suppress();
+        }
     });
     Ok(())
 }
@@ -588,7 +694,11 @@ fn incrbyfloat(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         let now = x.now;
         let (db, w) = x.split();
         match op_incrbyfloat(db, key, &by, now) {
-            Ok(v) => w.bulk(&v),
+            Ok(v) => {
+                w.bulk(&v);
+                // The result, so a reload never redoes the float arithmetic.
+                x.st.aof.replace(x.db, &[b"SET", key, &v, b"KEEPTTL"]);
+            }
             Err(e) => w.error(e.text().as_bytes()),
         }
     });

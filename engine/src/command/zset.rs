@@ -344,7 +344,12 @@ fn zrem(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
             notify_change(db, key, ZSET, "zrem");
         }
         match r {
-            Ok(n) => w.int(n.unwrap_or(0) as i64),
+            Ok(n) => {
+                w.int(n.unwrap_or(0) as i64);
+                if n.unwrap_or(0) == 0 {
+                    x.st.aof.suppress();
+                }
+            }
             Err(e) => err(w, &e),
         }
     });
@@ -377,7 +382,12 @@ fn zremrange(ctx: &mut Ctx<'_>, req: &Request, kind: RangeKind) {
             notify_change(db, key, ZSET, event);
         }
         match r {
-            Ok(n) => w.int(n.unwrap_or(0) as i64),
+            Ok(n) => {
+                w.int(n.unwrap_or(0) as i64);
+                if n.unwrap_or(0) == 0 {
+                    x.st.aof.suppress();
+                }
+            }
             Err(e) => err(w, &e),
         }
     });
@@ -448,7 +458,13 @@ fn zpop(ctx: &mut Ctx<'_>, req: &Request, max: bool) -> CmdResult {
         let now = x.now;
         let (db, w) = x.split();
         match op_zpop(db, key, max, count.unwrap_or(1), now) {
-            Ok(v) => reply_popped(w, &v.unwrap_or_default(), count.is_some()),
+            Ok(v) => {
+                let v = v.unwrap_or_default();
+                reply_popped(w, &v, count.is_some());
+                if v.is_empty() {
+                    x.st.aof.suppress();
+                }
+            }
             Err(e) => err(w, &e),
         }
     });
