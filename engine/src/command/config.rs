@@ -95,6 +95,7 @@ fn set(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         if was_on != now_on {
             crate::aof::switch(&home, now_on).await;
         }
+        crate::server::snapshot::update_refusal(&home);
         encode(proto, |w| w.ok())
     });
     Ok(())

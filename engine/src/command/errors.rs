@@ -67,6 +67,13 @@ pub const MAX_CLIENTS: &str = "ERR max number of clients reached";
 pub const NOPROTO: CmdError = CmdError::fixed("NOPROTO unsupported protocol version");
 /// SAVE failed (the reason is in the log): Redis replies a bare `-ERR`.
 pub const SAVE_FAILED: CmdError = CmdError::fixed("ERR");
+/// Writes refused after a failed save (`stop-writes-on-bgsave-error`).
+pub const BGSAVE_ERR: CmdError = CmdError::fixed(
+    "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. \
+     Commands that may modify the data set are disabled, because this instance is configured to report \
+     errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). \
+     Please check the Redis logs for details about the RDB error.",
+);
 /// SHUTDOWN could not save and was not FORCEd.
 pub const SHUTDOWN_FAILED: CmdError = CmdError::fixed("ERR Errors trying to SHUTDOWN. Check logs.");
 

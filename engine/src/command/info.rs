@@ -259,23 +259,32 @@ fn section(out: &mut String, name: &str, g: &Gathered<'_>) {
         }
         "persistence" => {
             let p = &g.shared.persistence;
+            let bg = p.bg_running.load(Ordering::SeqCst);
             let _ = write!(
                 s,
                 "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\n\
                  current_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\n\
-                 current_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\n\
-                 rdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:-1\r\n\
-                 rdb_current_bgsave_time_sec:-1\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:{}\r\n\
+                 current_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\n\
+                 rdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\n\
+                 rdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:{}\r\nrdb_last_load_keys_expired:{}\r\n\
                  rdb_last_load_keys_loaded:{}\r\n",
                 crate::server::snapshot::write_calls(&g.total.cmds)
                     .saturating_sub(p.writes_at_save.load(Ordering::Relaxed)),
+                u8::from(bg),
                 p.last_save.load(Ordering::Relaxed),
                 if p.last_failed.load(Ordering::Relaxed) {
                     "err"
                 } else {
                     "ok"
                 },
+                p.last_bg_secs.load(Ordering::Relaxed),
+                if bg {
+                    (crate::clock::now_ms() - p.bg_started_ms.load(Ordering::Relaxed)) / 1000
+                } else {
+                    -1
+                },
                 p.saves.load(Ordering::Relaxed),
+                p.last_cow.load(Ordering::Relaxed),
                 p.loaded_expired.load(Ordering::Relaxed),
                 p.loaded_keys.load(Ordering::Relaxed),
             );

@@ -2,9 +2,9 @@
 //!
 //! SAVE writes an RDB snapshot of every shard at one point in time; the
 //! coordination and the file I/O live in [`crate::server::snapshot`], the
-//! format in [`crate::rdb::file`]. BGREWRITEAOF starts
-//! [`crate::aof::rewrite`] in the background. BGSAVE and save points are
-//! later slices of issue 5.
+//! format in [`crate::rdb::file`]. BGSAVE starts [`crate::server::bgsave`]
+//! (fork-less, incremental) and BGREWRITEAOF [`crate::aof::rewrite`] in the
+//! background.
 
 use super::ctx::{encode, Ctx};
 use super::errors::{self, CmdResult};
@@ -20,12 +20,51 @@ fn save(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {
     let home = ctx.shard.clone();
     let owner = ctx.lock_owner();
     let proto = ctx.proto();
+    if ctx
+        .shard
+        .shared
+        .persistence
+        .bg_running
+        .load(Ordering::SeqCst)
+    {
+        return Err(errors::CmdError::fixed(crate::server::bgsave::IN_PROGRESS));
+    }
     ctx.run_async(async move {
         match snapshot::save(&home, owner).await {
             Ok(_) => encode(proto, |w| w.ok()),
             Err(_) => encode(proto, |w| w.error(errors::SAVE_FAILED.text().as_bytes())),
         }
     });
+    Ok(())
+}
+
+/// # Format
+/// `BGSAVE [SCHEDULE]` → `+Background saving started`; while an AOF
+/// rewrite runs, `+Background saving scheduled` with SCHEDULE, else an
+/// error; `-ERR Background save already in progress` while one runs.
+fn bgsave(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    let schedule = match req.len() {
+        1 => false,
+        2 if super::args::is(req.arg(1), "SCHEDULE") => true,
+        _ => return Err(errors::SYNTAX),
+    };
+    let shared = &ctx.shard.shared;
+    if shared.persistence.bg_running.load(Ordering::SeqCst) {
+        return Err(errors::CmdError::fixed(crate::server::bgsave::IN_PROGRESS));
+    }
+    if shared.aof.rewriting.load(Ordering::SeqCst) {
+        if !schedule {
+            return Err(errors::CmdError::fixed(
+                "ERR Another child process is active (AOF?): can't BGSAVE right now. \
+                 Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.",
+            ));
+        }
+        crate::server::bgsave::spawn(ctx.shard.clone(), true);
+        ctx.w().simple(b"Background saving scheduled");
+        return Ok(());
+    }
+    crate::server::bgsave::spawn(ctx.shard.clone(), false);
+    ctx.w().simple(b"Background saving started");
     Ok(())
 }
 
@@ -64,6 +103,13 @@ pub const COMMANDS: &[CommandSpec] = &[
             "server",
             "1.0.0",
             "Synchronously saves the database(s) to disk.",
+        ),
+    CommandSpec::new("bgsave", -1, bgsave)
+        .flags(ADMIN | NOSCRIPT | NO_ASYNC_LOADING)
+        .doc(
+            "server",
+            "1.0.0",
+            "Asynchronously saves the database(s) to disk.",
         ),
     CommandSpec::new("bgrewriteaof", 1, bgrewriteaof)
         .flags(NOSCRIPT | ADMIN | NO_ASYNC_LOADING)

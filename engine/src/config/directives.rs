@@ -132,10 +132,9 @@ pub const DIRECTIVES: &[Directive] = &[
         true,
     ),
     d("io-threads", Kind::Int(1, 128), "1", false),
-    // Persistence (issue 5). `save ""` is acted on (SHUTDOWN then does not
-    // save); save points themselves (periodic saves) are not yet. The AOF
-    // directives are live (engine/src/aof).
-    stored("save", Kind::Words, "3600 1 300 100 60 10000"),
+    // Persistence (issue 5): save points start BGSAVEs (server/bgsave.rs),
+    // the AOF directives drive engine/src/aof.
+    d("save", Kind::Words, "3600 1 300 100 60 10000", true),
     d("appendonly", Kind::Bool, "no", true),
     d(
         "appendfsync",
@@ -148,7 +147,7 @@ pub const DIRECTIVES: &[Directive] = &[
     d("dbfilename", Kind::Str, "dump.rdb", true),
     d("rdbcompression", Kind::Bool, "yes", true),
     d("rdbchecksum", Kind::Bool, "yes", true),
-    stored("stop-writes-on-bgsave-error", Kind::Bool, "yes"),
+    d("stop-writes-on-bgsave-error", Kind::Bool, "yes", true),
     d("aof-load-truncated", Kind::Bool, "yes", true),
     d("aof-use-rdb-preamble", Kind::Bool, "yes", true),
     d(

@@ -109,7 +109,7 @@ pub struct DbStats {
 /// A logical database (SELECT index) on one shard.
 #[derive(Default)]
 pub struct Db {
-    dict: Dict<Entry>,
+    pub(super) dict: Dict<Entry>,
     volatile: usize,
     expire_cursor: u64,
     /// Running counters.
@@ -129,6 +129,8 @@ pub struct Db {
     /// Keys changed while a multi-shard part runs with the AOF on (it then
     /// logs their new state).
     pub touched: Option<Touched>,
+    /// The image a running BGSAVE is writing ([`super::snap`]).
+    pub(super) snap: Option<Box<super::snap::Snap>>,
 }
 
 /// What a multi-shard part changed in one database.
@@ -211,6 +213,9 @@ impl Db {
     /// Look a key up for writing: expires it if due and records the access time.
     pub fn write(&mut self, key: &[u8], now: i64) -> Option<&mut Entry> {
         self.expire_if_needed(key, now);
+        if self.snap.is_some() {
+            self.preserve(key);
+        }
         let e = self.dict.get_mut(key)?;
         self.watches.touch(key);
         if let Some(t) = self.touched.as_mut() {
@@ -310,6 +315,9 @@ impl Db {
     /// A key is about to change: WATCHers see it, a multi-shard part logs it.
     #[inline]
     fn changed(&mut self, key: &[u8]) {
+        if self.snap.is_some() {
+            self.preserve(key);
+        }
         self.watches.touch(key);
         if let Some(t) = self.touched.as_mut() {
             t.keys.push(key.to_vec());
@@ -326,6 +334,9 @@ impl Db {
 
     /// Remove a key regardless of its TTL; returns the entry.
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+        if self.snap.is_some() {
+            self.preserve(key);
+        }
         let e = self.dict.remove(key)?;
         self.changed(key);
         if e.expire_at != 0 {
@@ -360,6 +371,7 @@ impl Db {
 
     /// Drop every key.
     pub fn clear(&mut self) {
+        self.preserve_all();
         if let Some(t) = self.touched.as_mut() {
             t.flushed = true;
             t.keys.clear();
@@ -373,6 +385,7 @@ impl Db {
 
     /// Take every entry out (SWAPDB moves whole dicts instead; this is for MOVE-like bulk work).
     pub fn take_all(&mut self) -> Vec<Entry> {
+        self.snapshot_abort();
         if let Some(t) = self.touched.as_mut() {
             t.flushed = true;
             t.keys.clear();

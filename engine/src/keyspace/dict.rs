@@ -76,6 +76,9 @@ pub struct Dict<E: Keyed> {
     /// Next bucket of `t0` to move into `t1`, while rehashing.
     rehash_idx: Option<usize>,
     hasher: ahash::RandomState,
+    /// Entries stay in their buckets (no resize, no rehash step) while a
+    /// snapshot walks the table ([`Dict::position`], [`Dict::bucket`]).
+    hold: bool,
 }
 
 impl<E: Keyed + Clone> Clone for Dict<E> {
@@ -111,6 +114,7 @@ impl<E: Keyed> Dict<E> {
             t0: Table::empty(),
             t1: Table::empty(),
             rehash_idx: None,
+            hold: false,
             hasher: ahash::RandomState::with_seeds(
                 0x5348_4f41_4c00_0001,
                 0x9e37_79b9_7f4a_7c15,
@@ -260,7 +264,7 @@ impl<E: Keyed> Dict<E> {
     }
 
     fn expand_if_needed(&mut self) {
-        if self.rehash_idx.is_some() {
+        if self.rehash_idx.is_some() || (self.hold && self.t0.size() > 0) {
             return;
         }
         if self.t0.size() == 0 {
@@ -273,7 +277,7 @@ impl<E: Keyed> Dict<E> {
     }
 
     fn shrink_if_needed(&mut self) {
-        if self.rehash_idx.is_some() || self.t0.size() <= INITIAL_SIZE {
+        if self.rehash_idx.is_some() || self.t0.size() <= INITIAL_SIZE || self.hold {
             return;
         }
         if self.t0.used * 100 < self.t0.size() * MIN_FILL_PERCENT {
@@ -308,6 +312,9 @@ impl<E: Keyed> Dict<E> {
         let Some(mut idx) = self.rehash_idx else {
             return false;
         };
+        if self.hold {
+            return true;
+        }
         let mut empty_visits = n * 10;
         let mut moved = 0;
         while moved < n && self.t0.used > 0 {
@@ -344,6 +351,42 @@ impl<E: Keyed> Dict<E> {
         }
         self.rehash_idx = Some(idx);
         true
+    }
+
+    /// Keep every entry in its bucket (or let the table resize again).
+    pub fn set_hold(&mut self, hold: bool) {
+        self.hold = hold;
+    }
+
+    /// Sizes of the two tables (the second is 0 unless rehashing).
+    pub fn table_sizes(&self) -> (usize, usize) {
+        let t1 = if self.rehash_idx.is_some() {
+            self.t1.size()
+        } else {
+            0
+        };
+        (self.t0.size(), t1)
+    }
+
+    /// Where `key` lives or would be inserted: (table, bucket). Stable
+    /// while [`Dict::set_hold`] holds.
+    pub fn position(&self, key: &[u8]) -> (usize, usize) {
+        let h = self.hash(key);
+        // While rehashing, new keys go to the second table.
+        if self.rehash_idx.is_some() && !find_in(&self.t0, h, key) {
+            return (1, h & self.t1.mask());
+        }
+        (0, h & self.t0.mask())
+    }
+
+    /// Visit the entries of bucket `idx` of table `table`.
+    pub fn bucket(&self, table: usize, idx: usize, mut f: impl FnMut(&E)) {
+        let t = if table == 0 { &self.t0 } else { &self.t1 };
+        let mut cur = t.buckets.get(idx).and_then(Option::as_deref);
+        while let Some(node) = cur {
+            f(&node.entry);
+            cur = node.next.as_deref();
+        }
     }
 
     /// Visit the buckets a SCAN cursor points at and return the next cursor

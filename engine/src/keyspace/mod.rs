@@ -29,6 +29,7 @@ pub mod list;
 pub mod pack;
 pub mod ranked;
 pub mod set;
+pub mod snap;
 pub mod value;
 pub mod watch;
 pub mod zset;

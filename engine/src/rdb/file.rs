@@ -87,23 +87,37 @@ pub struct DbPart {
 pub fn write_db_entries(db: &Db, now: i64, compress: bool) -> DbPart {
     let mut part = DbPart::default();
     for e in db.iter(now) {
-        if let Some(at) = e.expire_at() {
-            part.bytes.push(OP_EXPIRETIME_MS);
-            part.bytes.extend_from_slice(&at.to_le_bytes());
-            part.expires += 1;
+        if write_entry(&mut part.bytes, e, compress) {
+            part.keys += 1;
+            part.expires += u64::from(e.expire_at().is_some());
         }
-        // The type byte comes before the key: write the value to learn it.
-        let mut v = Vec::new();
-        write_value(&mut v, e.value(), compress);
-        let Some((ty, body)) = v.split_first() else {
-            continue;
-        };
-        part.bytes.push(*ty);
-        write_string(&mut part.bytes, e.key_bytes(), compress);
-        part.bytes.extend_from_slice(body);
-        part.keys += 1;
     }
     part
+}
+
+/// Append one key (its expiry, type, key and value). False when the value
+/// could not be encoded (nothing appended then).
+pub fn write_entry(out: &mut Vec<u8>, e: &crate::keyspace::Entry, compress: bool) -> bool {
+    // The type byte comes before the key: write the value to learn it.
+    let mut v = Vec::new();
+    write_value(&mut v, e.value(), compress);
+    let Some((ty, body)) = v.split_first() else {
+        return false;
+    };
+    if let Some(at) = e.expire_at() {
+        out.push(OP_EXPIRETIME_MS);
+        out.extend_from_slice(&at.to_le_bytes());
+    }
+    out.push(*ty);
+    write_string(out, e.key_bytes(), compress);
+    out.extend_from_slice(body);
+    true
+}
+
+/// Append SELECTDB for database `index` (entries that follow go there).
+pub fn write_select(out: &mut Vec<u8>, index: usize) {
+    out.push(OP_SELECTDB);
+    write_len(out, index as u64);
 }
 
 /// Append SELECTDB and RESIZEDB for database `index`.

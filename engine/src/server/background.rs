@@ -69,7 +69,11 @@ async fn active_expire_cycle(shard: &Rc<Shard>, budget: Duration) {
                 if d.is_empty() {
                     break;
                 }
-                d.active_expire(crate::clock::now_ms(), STEP_BUCKETS)
+                let r = d.active_expire(crate::clock::now_ms(), STEP_BUCKETS);
+                // The AOF logs each expired key as a DEL.
+                let st = &mut *st;
+                st.aof.log_expired(&mut st.dbs);
+                r
             };
             if removed > 0 {
                 // Expiry breaks watches and raises `expired` notifications.

@@ -8,10 +8,12 @@
 //! | [`conn`] | one client connection: read, parse, dispatch, write |
 //! | [`background`] | per-shard background work (active expiry) in a low-share task queue |
 //! | [`snapshot`] | RDB files: SAVE's coordination and file I/O, loading at start-up |
+//! | [`bgsave`] | BGSAVE without fork: incremental point-in-time images, save points |
 //!
 //! Together with `shard::mesh`, these are the modules that name glommio.
 
 pub mod background;
+pub mod bgsave;
 pub mod conn;
 pub mod net;
 pub mod snapshot;
@@ -304,16 +306,9 @@ pub fn run(config: Config) -> i32 {
         }
     }
     for (name, value) in config.stored_only_overrides() {
-        match name {
-            // `save ""` is honoured (SHUTDOWN does not save); points are not.
-            "save" if value.trim().is_empty() => {}
-            "save" => log::warn!(
-                "Directive 'save {value}': save points are not acted on yet (no periodic saves, issue 5); SAVE and SHUTDOWN write snapshots"
-            ),
-            _ => log::warn!(
-                "Directive '{name} {value}' is accepted but not implemented yet: it has no effect"
-            ),
-        }
+        log::warn!(
+            "Directive '{name} {value}' is accepted but not implemented yet: it has no effect"
+        );
     }
     let port = config.port;
     let config = Arc::new(config);
@@ -610,6 +605,7 @@ async fn shard_main(
     background::start(shard.clone());
     if id == 0 {
         glommio::spawn_local(snapshot::save_on_request(shard.clone())).detach();
+        glommio::spawn_local(bgsave::save_points(shard.clone())).detach();
     }
     if let Some(ring) = ring {
         for fd in listeners {

@@ -59,6 +59,23 @@ pub struct Status {
     /// [`write_calls`] of every shard when the last successful save cut its
     /// snapshot (`rdb_changes_since_last_save` counts from there).
     pub writes_at_save: AtomicU64,
+    /// A BGSAVE runs.
+    pub bg_running: AtomicBool,
+    /// Unix ms the running BGSAVE started.
+    pub bg_started_ms: AtomicI64,
+    /// Seconds the last BGSAVE took (-1: none yet).
+    pub last_bg_secs: AtomicI64,
+    /// Bytes the last BGSAVE kept aside for keys changed during its walk.
+    pub last_cow: AtomicU64,
+    /// The running BGSAVE's largest kept-aside bytes seen on a shard.
+    pub cow_peak: AtomicU64,
+    /// Unix seconds of the last save-point attempt.
+    pub last_try: AtomicI64,
+    /// BGSAVE SCHEDULE asked while a rewrite ran.
+    pub bg_scheduled: AtomicBool,
+    /// Writes are refused: the last save failed, save points are set and
+    /// `stop-writes-on-bgsave-error` is yes.
+    pub refuse_writes: AtomicBool,
 }
 
 impl Status {
@@ -67,6 +84,7 @@ impl Status {
     pub fn new(start_secs: i64) -> Self {
         Status {
             last_save: AtomicI64::new(start_secs),
+            last_bg_secs: AtomicI64::new(-1),
             ..Status::default()
         }
     }
@@ -165,8 +183,18 @@ pub struct Saved {
 pub async fn save(home: &Rc<Shard>, owner: u64) -> Result<Saved, String> {
     let config = home.state.borrow().config.clone();
     let status = &home.shared.persistence;
+    if status.bg_running.load(Ordering::SeqCst) {
+        return Err("Background save already in progress".into());
+    }
     let r = save_inner(home, owner, &config).await;
-    match &r {
+    record(home, &r, "DB saved on disk");
+    r
+}
+
+/// Update the status after a save (`done` is logged on success).
+pub fn record(home: &Shard, r: &Result<Saved, String>, done: &str) {
+    let status = &home.shared.persistence;
+    match r {
         Ok(saved) => {
             status.writes_at_save.store(saved.writes, Ordering::Relaxed);
             status
@@ -174,14 +202,80 @@ pub async fn save(home: &Rc<Shard>, owner: u64) -> Result<Saved, String> {
                 .store(crate::clock::now_ms() / 1000, Ordering::Relaxed);
             status.saves.fetch_add(1, Ordering::Relaxed);
             status.last_failed.store(false, Ordering::Relaxed);
-            log::info!("DB saved on disk");
+            log::info!("{done}");
         }
         Err(e) => {
             status.last_failed.store(true, Ordering::Relaxed);
             log::warn!("{e}");
         }
     }
-    r
+    update_refusal(home);
+}
+
+/// Recompute whether writes are refused after a failed save (Redis's
+/// `stop-writes-on-bgsave-error` with save points configured).
+pub fn update_refusal(home: &Shard) {
+    let config = home.shared.config();
+    let status = &home.shared.persistence;
+    let refuse = status.last_failed.load(Ordering::Relaxed)
+        && config.get("stop-writes-on-bgsave-error") != Some("no")
+        && save_points_configured(&config);
+    status.refuse_writes.store(refuse, Ordering::Relaxed);
+}
+
+/// The snapshot's path, its directory, and a fresh temp file name there
+/// (`tag` tells SAVE's from BGSAVE's).
+pub fn paths(home: &Shard, config: &Config, tag: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let target = dump_path(config);
+    let dir = target
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(super::working_dir);
+    let seq = home
+        .shared
+        .persistence
+        .temp_seq
+        .fetch_add(1, Ordering::Relaxed);
+    let temp = dir.join(format!(
+        "temp-{tag}-{}-{}-{seq}.rdb",
+        std::process::id(),
+        home.id
+    ));
+    (target, dir, temp)
+}
+
+/// The message for a temp file that could not be written.
+pub fn open_failed(temp: &Path, dir: &Path, e: &str) -> String {
+    format!(
+        "Failed opening or writing the temp RDB file {} (in server root dir {}) for saving: {e}",
+        temp.display(),
+        dir.display()
+    )
+}
+
+/// Rename the synced temp file over the snapshot and fsync the directory.
+pub async fn install(temp: &Path, target: &Path, dir: &Path) -> Result<(), String> {
+    if let Err(e) = glommio::io::rename(temp, target).await {
+        let _ = glommio::io::remove(temp).await;
+        return Err(format!(
+            "Error moving temp DB file {} on the final destination {} (in server root dir {}): {e}",
+            temp.display(),
+            target.display(),
+            dir.display()
+        ));
+    }
+    let synced = async {
+        let d = glommio::io::Directory::open(dir).await?;
+        d.sync().await?;
+        d.close().await
+    }
+    .await;
+    synced.map_err(|e| {
+        format!(
+            "Failed to fsync the directory {} after saving the DB: {e}",
+            dir.display()
+        )
+    })
 }
 
 async fn save_inner(home: &Rc<Shard>, owner: u64, config: &Config) -> Result<Saved, String> {
@@ -267,49 +361,15 @@ async fn save_inner(home: &Rc<Shard>, owner: u64, config: &Config) -> Result<Sav
     }
     chunks.push(sum.trailer(checksum).to_vec());
 
-    let target = dump_path(config);
-    let dir = target
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(super::working_dir);
-    let seq = home
-        .shared
-        .persistence
-        .temp_seq
-        .fetch_add(1, Ordering::Relaxed);
-    let temp = dir.join(format!("temp-{}-{}-{seq}.rdb", std::process::id(), home.id));
+    let (target, dir, temp) = paths(home, config, "save");
     let bytes = match write_file(&temp, chunks).await {
         Ok(n) => n,
         Err(e) => {
             let _ = glommio::io::remove(&temp).await;
-            return Err(format!(
-                "Failed opening or writing the temp RDB file {} (in server root dir {}) for saving: {e}",
-                temp.display(),
-                dir.display()
-            ));
+            return Err(open_failed(&temp, &dir, &e.to_string()));
         }
     };
-    if let Err(e) = glommio::io::rename(&temp, &target).await {
-        let _ = glommio::io::remove(&temp).await;
-        return Err(format!(
-            "Error moving temp DB file {} on the final destination {} (in server root dir {}): {e}",
-            temp.display(),
-            target.display(),
-            dir.display()
-        ));
-    }
-    let synced = async {
-        let d = glommio::io::Directory::open(&dir).await?;
-        d.sync().await?;
-        d.close().await
-    }
-    .await;
-    if let Err(e) = synced {
-        return Err(format!(
-            "Failed to fsync the directory {} after saving the DB: {e}",
-            dir.display()
-        ));
-    }
+    install(&temp, &target, &dir).await?;
     Ok(Saved {
         keys,
         bytes,
