@@ -78,6 +78,8 @@ pub struct Global {
     pub writers: AtomicUsize,
     /// Shards done loading at start-up.
     pub loaded: AtomicUsize,
+    /// Start-up's first rewrite is over (the others may serve).
+    pub started: AtomicBool,
     /// Keys loaded from the AOF at start-up, all shards.
     pub loaded_keys: AtomicU64,
     /// Shards whose log cannot be written right now (MISCONF while > 0).
@@ -228,11 +230,22 @@ pub async fn start_shard(shard: &Rc<Shard>, resume: bool) -> Result<(), String> 
     glommio::spawn_local(writer::run(shard.clone(), target)).detach();
     g.writers.fetch_add(1, Ordering::SeqCst);
     g.loaded.fetch_add(1, Ordering::SeqCst);
-    if !resume && shard.id == 0 {
-        while g.loaded.load(Ordering::SeqCst) < shard.count {
-            glommio::timer::sleep(std::time::Duration::from_millis(1)).await;
+    // Like Redis, no client is served before the first base and manifest
+    // exist: shard 0 writes them once every shard is loaded, the others
+    // wait for it (serving the rewrite's messages meanwhile).
+    if !resume {
+        if shard.id == 0 {
+            while g.loaded.load(Ordering::SeqCst) < shard.count {
+                glommio::timer::sleep(std::time::Duration::from_millis(1)).await;
+            }
+            let r = rewrite::run(shard, 0, false).await;
+            g.started.store(true, Ordering::SeqCst);
+            r?;
+        } else {
+            while !g.started.load(Ordering::SeqCst) {
+                glommio::timer::sleep(std::time::Duration::from_millis(1)).await;
+            }
         }
-        rewrite::run(shard, 0, false).await?;
     }
     if shard.id == 0 {
         g.rewrite_base.store(g.current_size(), Ordering::Relaxed);

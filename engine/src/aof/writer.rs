@@ -132,7 +132,11 @@ async fn idle(shard: &Rc<Shard>, limit: Duration) {
     let woke = std::future::poll_fn(|cx| {
         let mut st = shard.state.borrow_mut();
         let f = &mut st.aof;
-        let ready = f.has_pending() || f.rotate.as_ref().is_some_and(|r| !r.old_done || r.go);
+        // While a rotation waits for the manifest (`go`), new bytes wait too.
+        let ready = match f.rotate.as_ref() {
+            Some(r) => !r.old_done || r.go,
+            None => f.has_pending(),
+        };
         if ready {
             Poll::Ready(())
         } else {
