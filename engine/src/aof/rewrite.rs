@@ -4,20 +4,22 @@
 //! and on `CONFIG SET appendonly yes`):
 //! 1. Lock every shard whole in read mode (no write in flight anywhere, so
 //!    no transaction is half-logged) and, on each shard at once, cut its
-//!    log — later records go to a new incr file — and serialize its data
-//!    as the new base. Release: the shards serve again.
+//!    log — later records go to a new incr file — and start a point-in-time
+//!    image of its data ([`crate::keyspace::snap`], as BGSAVE does).
+//!    Release: the shards serve again.
 //! 2. Each writer finishes the old incr file up to the cut and syncs it.
 //! 3. Persist the manifest with the new incr files added; only then do the
 //!    writers write into them (so a crash never loses records that no
 //!    manifest names).
-//! 4. Write the new bases (temp file, fdatasync, rename), persist the
-//!    manifest naming the new bases and new incrs only, fsync the
-//!    directory, delete the old files.
+//! 4. Every shard writes its image as its new base, a slice at a time in
+//!    its low-share snapshot task queue while it serves (temp file,
+//!    fdatasync, rename); then persist the manifest naming the new bases
+//!    and new incrs only, fsync the directory, delete the old files.
 //!
 //! A crash before step 4's manifest leaves the old bases with every incr
 //! file, a complete log; after it, the new bases with the new incrs.
-//! Serializing holds the shard for the time it takes (about 0.15 s per
-//! million small keys); an incremental copy-on-write cut is future work.
+//! A BGSAVE and a rewrite do not run together (one image per database):
+//! a rewrite waits for a running BGSAVE (`aof_rewrite_scheduled:1`).
 
 use super::manifest::{self, BaseKind, Manifest};
 use crate::rdb::file;
@@ -40,56 +42,91 @@ pub fn spawn(home: Rc<Shard>) {
     .detach();
 }
 
-/// Serialize `st` as a base in `kind`.
-fn base_image(st: &ShardState, functions: &[bytes::Bytes], kind: BaseKind) -> Vec<u8> {
-    let now = crate::clock::now_ms();
+/// Write this shard's running image to `path` as a base in `kind`
+/// (temp file, slices in the snapshot queue, fdatasync, rename); returns
+/// its size.
+async fn write_base(
+    sh: &Rc<Shard>,
+    path: &Path,
+    kind: BaseKind,
+    functions: &[bytes::Bytes],
+) -> std::io::Result<u64> {
+    let io = |e: glommio::GlommioError<()>| std::io::Error::other(e.to_string());
+    let compress = sh.state.borrow().config.get("rdbcompression") != Some("no");
+    let temp = path.with_extension("tmp");
+    let f = glommio::io::BufferedFile::create(&temp).await.map_err(io)?;
+    let mut pos = 0u64;
+    let mut sum = file::Checksum::new();
+    let mut head = Vec::new();
     match kind {
-        BaseKind::Rdb => {
-            let compress = st.config.get("rdbcompression") != Some("no");
-            let mut out = Vec::new();
-            file::write_header(
-                &mut out,
-                &file::Header {
-                    redis_ver: crate::server::REDIS_VERSION,
-                    ctime: now / 1000,
-                    used_mem: crate::alloc::used_memory(),
-                    functions,
-                },
-                compress,
-            );
-            for (i, db) in st.dbs.iter().enumerate() {
-                let part = file::write_db_entries(db, now, compress);
-                if part.keys == 0 {
-                    continue;
-                }
-                file::write_db_start(&mut out, i, part.keys, part.expires);
-                out.extend_from_slice(&part.bytes);
-            }
-            file::write_eof(&mut out);
-            let mut sum = file::Checksum::new();
-            sum.update(&out);
-            let trailer = sum.trailer(true);
-            out.extend_from_slice(&trailer);
-            out
-        }
+        BaseKind::Rdb => file::write_header(
+            &mut head,
+            &file::Header {
+                redis_ver: crate::server::REDIS_VERSION,
+                ctime: crate::clock::now_ms() / 1000,
+                used_mem: crate::alloc::used_memory(),
+                functions,
+            },
+            compress,
+        ),
         BaseKind::Aof => {
-            let mut out = Vec::new();
             for code in functions {
-                super::feed::encode(&mut out, [&b"FUNCTION"[..], b"LOAD", code].into_iter());
+                super::feed::encode(&mut head, [&b"FUNCTION"[..], b"LOAD", code].into_iter());
             }
-            for (i, db) in st.dbs.iter().enumerate() {
-                if db.is_empty() {
-                    continue;
-                }
-                let n = i.to_string();
-                super::feed::encode(&mut out, [&b"SELECT"[..], n.as_bytes()].into_iter());
-                for e in db.iter(now) {
-                    super::state::key_record(&mut out, e.key_bytes(), Some(e));
-                }
-            }
-            out
         }
     }
+    let mut chunk = head;
+    loop {
+        if !chunk.is_empty() {
+            sum.update(&chunk);
+            let len = chunk.len();
+            if f.write_at(chunk, pos).await.map_err(io)? != len {
+                return Err(std::io::Error::other(
+                    "short write (no space left on device?)",
+                ));
+            }
+            pos += len as u64;
+        }
+        let (bytes, _, done) = match kind {
+            BaseKind::Rdb => {
+                let mut emit = crate::keyspace::snap::rdb_entry(compress);
+                crate::server::bgsave::slice_with(sh, &mut emit, file::write_select)
+            }
+            BaseKind::Aof => {
+                let mut emit = |out: &mut Vec<u8>, e: &crate::keyspace::Entry| {
+                    super::state::key_record(out, e.key_bytes(), Some(e));
+                    true
+                };
+                crate::server::bgsave::slice_with(sh, &mut emit, select_record)
+            }
+        };
+        chunk = bytes;
+        if done {
+            break;
+        }
+        glommio::yield_if_needed().await;
+    }
+    if kind == BaseKind::Rdb {
+        file::write_eof(&mut chunk);
+        sum.update(&chunk);
+        chunk.extend_from_slice(&sum.trailer(true));
+    }
+    let len = chunk.len();
+    if len > 0 && f.write_at(chunk, pos).await.map_err(io)? != len {
+        return Err(std::io::Error::other(
+            "short write (no space left on device?)",
+        ));
+    }
+    pos += len as u64;
+    f.fdatasync().await.map_err(io)?;
+    f.close().await.map_err(io)?;
+    glommio::io::rename(&temp, path).await.map_err(io)?;
+    Ok(pos)
+}
+
+fn select_record(out: &mut Vec<u8>, db: usize) {
+    let n = db.to_string();
+    super::feed::encode(out, [&b"SELECT"[..], n.as_bytes()].into_iter());
 }
 
 /// Write `bytes` to `path` durably (temp file, fdatasync, rename).
@@ -128,10 +165,28 @@ pub async fn run(home: &Rc<Shard>, owner: u64, enable: bool) -> Result<(), Strin
     if g.rewriting.swap(true, Ordering::SeqCst) {
         return Err(IN_PROGRESS.into());
     }
+    // One image per database at a time: wait for a running BGSAVE.
+    let status = &home.shared.persistence;
+    while status.bg_running.load(Ordering::SeqCst) {
+        g.scheduled.store(true, Ordering::SeqCst);
+        glommio::timer::sleep(Duration::from_millis(10)).await;
+    }
+    g.scheduled.store(false, Ordering::SeqCst);
     let started = std::time::Instant::now();
     g.rewrite_started
         .store(crate::clock::now_ms(), Ordering::Relaxed);
     let r = run_inner(home, owner, enable).await;
+    if r.is_err() {
+        for s in 0..home.count {
+            let _ = home
+                .call(s, |sh| {
+                    for d in &mut sh.state.borrow_mut().dbs {
+                        d.snapshot_abort();
+                    }
+                })
+                .await;
+        }
+    }
     g.rewriting.store(false, Ordering::SeqCst);
     g.last_rewrite_secs
         .store(started.elapsed().as_secs() as i64, Ordering::Relaxed);
@@ -184,24 +239,23 @@ async fn run_inner(home: &Rc<Shard>, owner: u64, enable: bool) -> Result<(), Str
         .await
         .map_err(|_| unavailable())?;
     let functions = home.scripting.functions.borrow().codes();
-    let mut images = Vec::new();
+    let now = crate::clock::now_ms();
     for s in 0..home.count {
         let next = dir.join(Manifest::incr_name(&prefix, seq, s));
-        let f = functions.clone();
-        let img = home
-            .call(s, move |sh| {
-                let mut st = sh.state.borrow_mut();
-                if enable {
-                    st.enable_aof(true, fsync);
-                }
-                if live {
-                    st.aof.cut(next);
-                }
-                base_image(&st, &f, kind)
-            })
-            .await
-            .map_err(|_| unavailable())?;
-        images.push(img);
+        home.call(s, move |sh| {
+            let mut st = sh.state.borrow_mut();
+            if enable {
+                st.enable_aof(true, fsync);
+            }
+            if live {
+                st.aof.cut(next);
+            }
+            for (i, d) in st.dbs.iter_mut().enumerate() {
+                d.snapshot_begin(i, now);
+            }
+        })
+        .await
+        .map_err(|_| unavailable())?;
     }
     let _ = session.release().await;
 
@@ -244,10 +298,10 @@ async fn run_inner(home: &Rc<Shard>, owner: u64, enable: bool) -> Result<(), Str
                 .map_err(|e| format!("Can't persist the AOF manifest: {e}"))?;
             set_manifest(home, mid);
             go(home).await?;
-            write_bases(home, &dir, &bases, images).await?;
+            write_bases(home, &dir, &bases, kind, functions).await?;
         }
         _ => {
-            write_bases(home, &dir, &bases, images).await?;
+            write_bases(home, &dir, &bases, kind, functions).await?;
         }
     }
     manifest::persist(&dir, &prefix, &next)
@@ -274,18 +328,43 @@ fn set_manifest(home: &Shard, m: Manifest) {
     }
 }
 
+/// Every shard writes its base (in parallel, each on its own executor).
 async fn write_bases(
     home: &Rc<Shard>,
     dir: &Path,
     names: &[String],
-    images: Vec<Vec<u8>>,
+    kind: BaseKind,
+    functions: Vec<bytes::Bytes>,
 ) -> Result<(), String> {
-    let mut total = 0;
-    for (name, img) in names.iter().zip(images) {
+    let mut waiting = Vec::new();
+    for (s, name) in names.iter().enumerate() {
         let path = dir.join(name);
-        total += write_durable(&path, img)
+        let f = functions.clone();
+        let answer = home
+            .request_start::<Result<u64, String>, _>(s, move |sh, reply| {
+                let sh = sh.clone();
+                crate::server::bgsave::in_snapshot_queue(async move {
+                    let r = write_base(&sh, &path, kind, &f)
+                        .await
+                        .map_err(|e| format!("Can't write the AOF base {}: {e}", path.display()));
+                    reply.send(&sh, r);
+                });
+            })
             .await
-            .map_err(|e| format!("Can't write the AOF base {}: {e}", path.display()))?;
+            .map_err(|_| "a shard is unavailable".to_string())?;
+        waiting.push(answer);
+    }
+    let mut total = 0;
+    let mut failed = None;
+    for a in waiting {
+        match a.await {
+            Ok(Ok(n)) => total += n,
+            Ok(Err(e)) => failed = Some(e),
+            Err(_) => failed = Some("a shard is unavailable".into()),
+        }
+    }
+    if let Some(e) = failed {
+        return Err(e);
     }
     home.shared.aof.base_size.store(total, Ordering::Relaxed);
     Ok(())

@@ -586,13 +586,14 @@ fn aof_fields(s: &mut String, a: &crate::aof::Global) {
     let status = |failed: bool| if failed { "err" } else { "ok" };
     let _ = write!(
         s,
-        "aof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:0\r\n\
+        "aof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\n\
          aof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{current}\r\n\
          aof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:{}\r\n\
          aof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\n\
          module_fork_last_cow_size:0\r\n",
         u8::from(on),
         u8::from(rewriting),
+        u8::from(a.scheduled.load(Ordering::SeqCst)),
         a.last_rewrite_secs.load(Ordering::Relaxed),
         status(a.last_rewrite_failed.load(Ordering::Relaxed)),
         a.rewrites.load(Ordering::Relaxed),

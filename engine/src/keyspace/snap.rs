@@ -43,11 +43,13 @@ fn copy(e: &Entry) -> Entry {
     )
 }
 
-fn write_entry(out: &mut Vec<u8>, e: &Entry, now: i64, compress: bool) -> bool {
-    if e.is_expired(now) {
-        return false;
-    }
-    file::write_entry(out, e, compress)
+/// How an image writes one entry (RDB for BGSAVE and RDB bases, commands
+/// for command bases): appends to the buffer, true when it wrote something.
+pub type Emit<'a> = &'a mut dyn FnMut(&mut Vec<u8>, &Entry) -> bool;
+
+/// The RDB form of an entry (what BGSAVE writes).
+pub fn rdb_entry(compress: bool) -> impl FnMut(&mut Vec<u8>, &Entry) -> bool {
+    move |out, e| file::write_entry(out, e, compress)
 }
 
 impl Db {
@@ -98,14 +100,15 @@ impl Db {
         }
     }
 
-    /// Write up to `budget` buckets of the image into `out` (RDB entries);
-    /// returns (the database's index at the cut, entries written, true
-    /// when the image is complete — the table is released then).
+    /// Write up to `budget` buckets of the image into `out` through `emit`
+    /// (keys expired at the cut are left out); returns (the database's
+    /// index at the cut, entries written, true when the image is complete —
+    /// the table is released then).
     pub fn snapshot_step(
         &mut self,
         budget: usize,
         out: &mut Vec<u8>,
-        compress: bool,
+        emit: Emit<'_>,
     ) -> Option<(usize, u64, bool)> {
         let mut s = self.snap.take()?;
         let moved = s.moved.take();
@@ -125,7 +128,7 @@ impl Db {
                 break;
             }
             dict.bucket(t, i, |e| {
-                if !s.kept.contains_key(e.key_bytes()) && write_entry(out, e, s.now, compress) {
+                if !s.kept.contains_key(e.key_bytes()) && !e.is_expired(s.now) && emit(out, e) {
                     n += 1;
                 }
             });
@@ -139,7 +142,7 @@ impl Db {
             return Some((index, n, false));
         }
         for e in s.kept.values().flatten() {
-            if write_entry(out, e, s.now, compress) {
+            if !e.is_expired(s.now) && emit(out, e) {
                 n += 1;
             }
         }

@@ -54,26 +54,30 @@ fn queue() -> TaskQueueHandle {
     })
 }
 
-/// One slice of this shard's images: RDB bytes, entries, true when done.
-fn slice(sh: &Shard, compress: bool) -> (Vec<u8>, u64, bool) {
+/// One slice of this shard's images: the bytes `emit` wrote (each
+/// database's run preceded by `select`), entries, true when done.
+pub fn slice_with(
+    sh: &Shard,
+    emit: crate::keyspace::snap::Emit<'_>,
+    select: fn(&mut Vec<u8>, usize),
+) -> (Vec<u8>, u64, bool) {
     let mut st = sh.state.borrow_mut();
     let mut out = Vec::new();
     let mut n = 0;
+    let mut body = Vec::new();
     for d in st.dbs.iter_mut() {
         if !d.snapshot_running() {
             continue;
         }
-        let mark = out.len();
-        let mut body = Vec::new();
-        let Some((index, written, _)) = d.snapshot_step(SLICE_BUCKETS, &mut body, compress) else {
+        body.clear();
+        let Some((index, written, _)) = d.snapshot_step(SLICE_BUCKETS, &mut body, &mut *emit)
+        else {
             continue;
         };
         if written > 0 {
-            file::write_select(&mut out, index);
+            select(&mut out, index);
             out.extend_from_slice(&body);
             n += written;
-        } else {
-            out.truncate(mark);
         }
         if out.len() >= SLICE_BYTES {
             break;
@@ -86,6 +90,18 @@ fn slice(sh: &Shard, compress: bool) -> (Vec<u8>, u64, bool) {
         .cow_peak
         .fetch_max(kept as u64, Ordering::Relaxed);
     (out, n, done)
+}
+
+fn slice(sh: &Shard, compress: bool) -> (Vec<u8>, u64, bool) {
+    let mut emit = crate::keyspace::snap::rdb_entry(compress);
+    slice_with(sh, &mut emit, file::write_select)
+}
+
+/// Run `f` as a task in this shard's low-share snapshot queue.
+pub fn in_snapshot_queue(f: impl std::future::Future<Output = ()> + 'static) {
+    if let Ok(t) = glommio::spawn_local_into(f, queue()) {
+        t.detach();
+    }
 }
 
 fn abort_all(home: &Rc<Shard>) {
@@ -124,6 +140,11 @@ pub async fn bgsave(home: &Rc<Shard>, owner: u64) -> Result<Saved, String> {
     let status = &home.shared.persistence;
     if status.bg_running.swap(true, Ordering::SeqCst) {
         return Err("Background save already in progress".into());
+    }
+    // One image per database at a time: an AOF rewrite takes them too.
+    if home.shared.aof.rewriting.load(Ordering::SeqCst) {
+        status.bg_running.store(false, Ordering::SeqCst);
+        return Err("Background save refused: an AOF rewrite is in progress".into());
     }
     log::info!("Background saving started");
     status
@@ -214,13 +235,10 @@ async fn run(home: &Rc<Shard>, owner: u64) -> Result<Saved, String> {
                 let answer = home
                     .request_start::<(Vec<u8>, u64, bool), _>(s, move |sh, reply| {
                         let sh2 = sh.clone();
-                        let task = async move {
+                        in_snapshot_queue(async move {
                             let r = slice(&sh2, compress);
                             reply.send(&sh2, r);
-                        };
-                        if let Ok(t) = glommio::spawn_local_into(task, queue()) {
-                            t.detach();
-                        }
+                        });
                     })
                     .await
                     .map_err(|_| unavailable())?;
