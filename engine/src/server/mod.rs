@@ -6,6 +6,7 @@
 //! |---|---|
 //! | this file | [`Shared`] (process-wide facts), [`run`] (boot, memlock, pinning, signals, shutdown) |
 //! | [`conn`] | one client connection: read, parse, dispatch, write |
+//! | [`loading`] | `-LOADING` answers on the port while the data loads |
 //! | [`background`] | per-shard background work (active expiry) in a low-share task queue |
 //! | [`snapshot`] | RDB files: SAVE's coordination and file I/O, loading at start-up |
 //! | [`bgsave`] | BGSAVE without fork: incremental point-in-time images, save points |
@@ -15,6 +16,7 @@
 pub mod background;
 pub mod bgsave;
 pub mod conn;
+pub mod loading;
 pub mod net;
 pub mod snapshot;
 
@@ -346,6 +348,11 @@ pub fn run(config: Config) -> i32 {
     // The snapshot, if any, is loaded before any shard serves a client: read
     // and checked here, then parsed by every shard for the keys it owns.
     let load_started = Instant::now();
+    let backlog0 = config
+        .get("tcp-backlog")
+        .and_then(|v| v.parse::<i32>().ok())
+        .unwrap_or(511);
+    let responder = loading::start(&addrs, backlog0, start_ms / 1000);
     let appendonly = config.get("appendonly") == Some("yes");
     let logs = if appendonly {
         match crate::aof::load::prepare(&config) {
@@ -443,6 +450,7 @@ pub fn run(config: Config) -> i32 {
             load_started.elapsed().as_secs_f64()
         );
     }
+    responder.stop();
     crate::alloc::mark_startup();
     log::info!("Ready to accept connections tcp");
 
