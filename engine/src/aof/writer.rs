@@ -70,11 +70,30 @@ async fn write_all(t: &mut Target, mut bytes: Vec<u8>) -> Result<(), (String, Ve
             }
             Err(e) => {
                 bytes.extend_from_slice(&rest);
-                return Err((e.to_string(), bytes));
+                return Err((strerror(e), bytes));
             }
         }
     }
     Ok(())
+}
+
+/// The OS's text for an I/O error, as Redis prints `strerror(errno)`
+/// ("No space left on device"), without glommio's decoration.
+fn strerror(e: glommio::GlommioError<()>) -> String {
+    let io: std::io::Error = match e {
+        glommio::GlommioError::EnhancedIoError { source, .. } => source,
+        other => other.into(),
+    };
+    match io.raw_os_error() {
+        Some(code) => {
+            let t = std::io::Error::from_raw_os_error(code).to_string();
+            match t.find(" (os error") {
+                Some(i) => t.get(..i).unwrap_or(&t).to_string(),
+                None => t,
+            }
+        }
+        None => io.to_string(),
+    }
 }
 
 enum Step {
@@ -154,7 +173,7 @@ async fn sync(shard: &Rc<Shard>, t: &Target, end: u64) -> bool {
             true
         }
         Err(e) => {
-            fail(shard, "fsyncing", &e.to_string());
+            fail(shard, "fsyncing", &strerror(e));
             false
         }
     }

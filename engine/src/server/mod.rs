@@ -126,10 +126,13 @@ fn install_signal_handlers() {
             libc::sigaction(sig, &sa, std::ptr::null_mut());
         }
     }
-    // A client that disconnects mid-write must not kill the process.
-    // SAFETY: ignoring SIGPIPE has no memory-safety preconditions.
+    // A client that disconnects mid-write must not kill the process, nor
+    // a file-size limit (RLIMIT_FSIZE): that write fails instead (EFBIG) and
+    // the AOF or snapshot reports it.
+    // SAFETY: ignoring signals has no memory-safety preconditions.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
 }
 
