@@ -19,6 +19,14 @@
 //! `outbox`, flushed by whoever ran the operation ([`flush`]), because a
 //! shard's state is borrowed while it serves.
 //!
+//! AOF: each pop is logged on the key's shard in its non-blocking form
+//! (`LPOP k`, `LMOVE …`; a move across shards as the pop here and the push
+//! on the destination's shard). IMPORTANT: the records wait in `aof` until
+//! [`flush`], so that a pop served by a push lands after the push's own
+//! record, as Redis serves blocked clients after the command that made
+//! their key ready; replayed the other way round, the pop would find
+//! nothing.
+//!
 //! This module names glommio (the timeout) like the mesh does.
 
 use super::{owner_of, Shard, ShardId, ShardState};
@@ -141,6 +149,9 @@ pub struct Blocking {
     by_client: HashMap<u64, u64>,
     next_token: u64,
     outbox: Vec<(ShardId, u64, Delivery)>,
+    /// AOF records of pops served (and pushes completing or undoing them)
+    /// since the last [`flush`]: database and arguments.
+    aof: Vec<(usize, Vec<Vec<u8>>)>,
 }
 
 impl Blocking {
@@ -153,7 +164,7 @@ impl Blocking {
     /// True when deliveries wait for [`flush`] (checked under the caller's
     /// borrow, so the common case costs no second one).
     pub fn has_outbox(&self) -> bool {
-        !self.outbox.is_empty()
+        !self.outbox.is_empty() || !self.aof.is_empty()
     }
 
     /// Clients blocked on this (home) shard (INFO blocked_clients).
@@ -303,11 +314,11 @@ fn side_name(left: bool) -> &'static [u8] {
     }
 }
 
-/// Log a served pop on the key's shard in the non-blocking form Redis
-/// propagates (docs/design/aof-propagation.md §2.6): `LPOP k`, `LPOP k <n>`
-/// for BLMPOP, `ZPOPMIN k [<n>]`, `LMOVE`/`RPOPLPUSH` when the move's push
-/// was done here too, else just the pop (the destination's shard logs the
-/// push, [`log_push`]).
+/// Queue the AOF record of a served pop on the key's shard, in the
+/// non-blocking form Redis propagates (docs/design/aof-propagation.md §2.6):
+/// `LPOP k`, `LPOP k <n>` for BLMPOP, `ZPOPMIN k [<n>]`, `LMOVE`/`RPOPLPUSH`
+/// when the move's push was done here too, else just the pop (the
+/// destination's shard logs the push, [`log_push`]).
 fn log_served(
     st: &mut ShardState,
     db: usize,
@@ -316,63 +327,73 @@ fn log_served(
     items: &[Vec<u8>],
     pushed_here: bool,
 ) {
-    let aof = &mut st.aof;
-    if !aof.on() || items.is_empty() {
+    if !st.aof.on() || items.is_empty() {
         return;
     }
-    match op {
-        PopOp::Pop { left, count: None } => aof.effect(db, &[pop_name(*left), key]),
+    let count = |n: usize| n.to_string().into_bytes();
+    let args: Vec<Vec<u8>> = match op {
+        PopOp::Pop { left, count: None } => vec![pop_name(*left).to_vec(), key.to_vec()],
         PopOp::Pop {
             left,
             count: Some(_),
-        } => {
-            let n = items.len().to_string();
-            aof.effect(db, &[pop_name(*left), key, n.as_bytes()]);
-        }
-        PopOp::ZPop { max, count: None } => aof.effect(db, &[zpop_name(*max), key]),
+        } => vec![pop_name(*left).to_vec(), key.to_vec(), count(items.len())],
+        PopOp::ZPop { max, count: None } => vec![zpop_name(*max).to_vec(), key.to_vec()],
         PopOp::ZPop {
             max,
             count: Some(_),
-        } => {
-            let n = (items.len() / 2).to_string();
-            aof.effect(db, &[zpop_name(*max), key, n.as_bytes()]);
-        }
+        } => vec![
+            zpop_name(*max).to_vec(),
+            key.to_vec(),
+            count(items.len() / 2),
+        ],
         PopOp::Move { from_left, .. } if !pushed_here => {
-            aof.effect(db, &[pop_name(*from_left), key]);
+            vec![pop_name(*from_left).to_vec(), key.to_vec()]
         }
         PopOp::Move {
             dst,
             logged_as: MoveCmd::Rpoplpush,
             ..
-        } => aof.effect(db, &[b"RPOPLPUSH", key, dst]),
+        } => vec![b"RPOPLPUSH".to_vec(), key.to_vec(), dst.to_vec()],
         PopOp::Move {
             from_left,
             to_left,
             dst,
             logged_as: MoveCmd::Lmove,
-        } => aof.effect(
-            db,
-            &[
-                b"LMOVE",
-                key,
-                dst,
-                side_name(*from_left),
-                side_name(*to_left),
-            ],
-        ),
-    }
+        } => vec![
+            b"LMOVE".to_vec(),
+            key.to_vec(),
+            dst.to_vec(),
+            side_name(*from_left).to_vec(),
+            side_name(*to_left).to_vec(),
+        ],
+    };
+    st.blocking.aof.push((db, args));
 }
 
-/// Log a push that no request describes (a move's push on the
-/// destination's shard, elements given back): `LPUSH|RPUSH key items…`.
+/// Queue the AOF record of a push that no request describes (a move's
+/// push on the destination's shard, elements given back):
+/// `LPUSH|RPUSH key items…`.
 pub fn log_push(st: &mut ShardState, db: usize, key: &[u8], items: &[&[u8]], left: bool) {
     if !st.aof.on() || items.is_empty() {
         return;
     }
-    let mut args: Vec<&[u8]> = Vec::with_capacity(items.len() + 2);
-    args.extend([push_name(left), key]);
-    args.extend_from_slice(items);
-    st.aof.effect(db, &args);
+    let mut args: Vec<Vec<u8>> = Vec::with_capacity(items.len() + 2);
+    args.extend([push_name(left).to_vec(), key.to_vec()]);
+    args.extend(items.iter().map(|i| i.to_vec()));
+    st.blocking.aof.push((db, args));
+}
+
+/// Log the records queued by pops served since the last call (see the
+/// module doc). [`flush`] calls it; whoever logs a command's record may
+/// call it right after, for the records its command caused.
+pub fn log_pending(st: &mut ShardState) {
+    if st.blocking.aof.is_empty() {
+        return;
+    }
+    for (db, args) in std::mem::take(&mut st.blocking.aof) {
+        let refs: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+        st.aof.effect(db, &refs);
+    }
 }
 
 /// Pop for `op` from the value at `key` (which must fit it and have
@@ -639,13 +660,13 @@ fn restore_here(st: &mut ShardState, d: Delivery, now: i64) {
                 db.notify(ZSET, "zadd", &d.key);
                 if st.aof.on() && !d.items.is_empty() {
                     // Items alternate member, score text: ZADD wants score first.
-                    let mut args: Vec<&[u8]> = vec![b"ZADD", &d.key];
+                    let mut args = vec![b"ZADD".to_vec(), d.key.to_vec()];
                     for pair in d.items.chunks_exact(2) {
                         if let [m, s] = pair {
-                            args.extend([s.as_slice(), m.as_slice()]);
+                            args.extend([s.clone(), m.clone()]);
                         }
                     }
-                    st.aof.effect(d.db, &args);
+                    st.blocking.aof.push((d.db, args));
                 }
             }
             signal(st, d.db, &d.key, now);
@@ -661,10 +682,12 @@ fn deliver(shard: &Rc<Shard>, token: u64, d: Delivery) {
     }
 }
 
-/// Send the deliveries `signal` queued for other shards.
+/// Log the AOF records of pops served ([`log_pending`]), then send the
+/// deliveries `signal` queued for other shards.
 pub fn flush(shard: &Rc<Shard>) {
     let out = {
         let mut st = shard.state.borrow_mut();
+        log_pending(&mut st);
         if st.blocking.outbox.is_empty() {
             return;
         }
