@@ -616,7 +616,6 @@ fn blocking_pops_log_their_non_blocking_forms() {
 /// the key's shard ran the pipeline inline or as a batch from another
 /// shard (one key per shard, so one of the two is remote).
 #[test]
-#[ignore = "the served pop waits for the end of a remote batch: ShardState::log_command must call shard::blocking::log_pending after the command's record"]
 fn pipelined_pushes_log_each_pop_after_its_push() {
     let s = start(aof_shoal());
     let mut c = s.client();

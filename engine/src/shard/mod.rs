@@ -132,6 +132,8 @@ impl ShardState {
     pub fn log_command(&mut self, db: usize, req: Option<&resp::Request>, reply: &[u8]) {
         if self.aof.on() {
             self.aof.finish_command(&mut self.dbs, db, req, reply);
+            // Pops this command served to blocked clients come right after it.
+            blocking::log_pending(self);
         }
     }
 
