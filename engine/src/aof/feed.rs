@@ -114,6 +114,8 @@ pub struct Feed {
     pub rotate: Option<Rotate>,
     /// This shard's writer task runs.
     pub writer_started: bool,
+    /// An fsync failed: nothing becomes durable any more (see `poison`).
+    poisoned: bool,
 }
 
 /// A switch to a new incr file: the bytes before the cut go to the old
@@ -474,9 +476,21 @@ impl Feed {
         }
     }
 
+    /// An fdatasync failed: the pages it should have written may be lost,
+    /// so no later one vouches for them. The error stays (writes refused)
+    /// and nothing more is acknowledged until a restart.
+    pub fn poison(&mut self) {
+        self.poisoned = true;
+    }
+
+    /// True once an fsync failed.
+    pub fn poisoned(&self) -> bool {
+        self.poisoned
+    }
+
     /// Everything up to `lsn` is on disk.
     pub fn set_durable(&mut self, lsn: u64) {
-        if lsn > self.durable {
+        if lsn > self.durable && !self.poisoned {
             self.durable = lsn;
             self.wake_waiters();
         }
@@ -489,6 +503,9 @@ impl Feed {
 
     /// Record a write failure (None: writing works again).
     pub fn set_error(&mut self, e: Option<WriteError>) {
+        if e.is_none() && self.poisoned {
+            return;
+        }
         if e.is_some() {
             self.write_errors += 1;
         }

@@ -16,6 +16,7 @@
 use super::feed::{Fsync, WriteError};
 use crate::shard::Shard;
 use glommio::io::BufferedFile;
+use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::task::Poll;
@@ -23,8 +24,8 @@ use std::time::{Duration, Instant};
 
 /// The file being appended to.
 pub struct Target {
-    /// The open file.
-    pub file: BufferedFile,
+    /// The open file (shared with the fdatasyncs in flight).
+    pub file: Rc<BufferedFile>,
     /// Where the next byte goes.
     pub pos: u64,
 }
@@ -41,7 +42,10 @@ pub async fn open(path: &std::path::Path) -> std::io::Result<Target> {
         .file_size()
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))?;
-    Ok(Target { file, pos })
+    Ok(Target {
+        file: Rc::new(file),
+        pos,
+    })
 }
 
 /// Write all of `bytes` at the target's position. On failure, the bytes
@@ -139,7 +143,7 @@ fn fail(shard: &Shard, what: &str, e: &str) {
 
 fn recovered(shard: &Shard) {
     let mut st = shard.state.borrow_mut();
-    if st.aof.error.is_some() {
+    if st.aof.error.is_some() && !st.aof.poisoned() {
         log::warn!("AOF write error looks solved. Shoal can write again.");
         shard.shared.aof.failing.fetch_sub(1, Ordering::SeqCst);
         st.aof.set_error(None);
@@ -167,14 +171,36 @@ async fn idle(shard: &Rc<Shard>, limit: Duration) {
 }
 
 async fn sync(shard: &Rc<Shard>, t: &Target, end: u64) -> bool {
-    match t.file.fdatasync().await {
+    sync_file(shard, &t.file, end).await
+}
+
+/// fdatasync `file`, after which everything written before the call, up to
+/// `end`, is durable. A failure poisons the feed: after a failed fsync the
+/// kernel may have dropped the dirty pages, so no later fsync can vouch for
+/// them; writes stay refused until a restart.
+async fn sync_file(shard: &Rc<Shard>, file: &BufferedFile, end: u64) -> bool {
+    match file.fdatasync().await {
         Ok(()) => {
             shard.state.borrow_mut().aof.set_durable(end);
             true
         }
         Err(e) => {
             fail(shard, "fsyncing", &strerror(e));
+            shard.state.borrow_mut().aof.poison();
             false
+        }
+    }
+}
+
+/// fdatasyncs in flight at once with `appendfsync always`: while one runs,
+/// the shard goes on serving, writes the next round and starts its sync.
+const MAX_SYNCS: usize = 2;
+
+/// Wait for the oldest fdatasyncs until fewer than `keep` remain.
+async fn drain(inflight: &mut VecDeque<glommio::task::JoinHandle<bool>>, keep: usize) {
+    while inflight.len() > keep {
+        if let Some(h) = inflight.pop_front() {
+            let _ = h.await;
         }
     }
 }
@@ -187,6 +213,7 @@ pub async fn run(shard: Rc<Shard>, mut target: Option<Target>) {
     let mut pending_new: Option<Target> = None;
     let mut unsynced: Option<u64> = None;
     let mut last_sync = Instant::now();
+    let mut inflight = VecDeque::new();
     loop {
         let closing = global.closing.load(Ordering::SeqCst);
         let step = next_step(&shard);
@@ -209,10 +236,14 @@ pub async fn run(shard: Rc<Shard>, mut target: Option<Target>) {
                 global.add_incr_size(shard.id, n);
                 match fsync {
                     Fsync::Always => {
-                        if !sync(&shard, t, end).await {
-                            glommio::timer::sleep(Duration::from_secs(1)).await;
-                            continue;
-                        }
+                        // Every write up to `end` completed before this
+                        // fdatasync starts, so it covers them all.
+                        drain(&mut inflight, MAX_SYNCS - 1).await;
+                        let (sh, file) = (shard.clone(), t.file.clone());
+                        let h =
+                            glommio::spawn_local(async move { sync_file(&sh, &file, end).await })
+                                .detach();
+                        inflight.push_back(h);
                         last_sync = Instant::now();
                     }
                     Fsync::Everysec => {
@@ -230,6 +261,7 @@ pub async fn run(shard: Rc<Shard>, mut target: Option<Target>) {
                 recovered(&shard);
             }
             Step::Rotate(pre, at, next) => {
+                drain(&mut inflight, 0).await;
                 let n = pre.len() as u64;
                 if let Some(t) = target.as_mut() {
                     if let Err((e, left)) = write_all(t, pre).await {
@@ -262,12 +294,15 @@ pub async fn run(shard: Rc<Shard>, mut target: Option<Target>) {
             }
             Step::Switch => {
                 if let Some(old) = target.take() {
-                    let _ = old.file.close().await;
+                    if let Ok(f) = Rc::try_unwrap(old.file) {
+                        let _ = f.close().await;
+                    }
                 }
                 target = pending_new.take();
                 global.set_incr_size(shard.id, target.as_ref().map_or(0, |t| t.pos));
             }
             Step::Idle => {
+                drain(&mut inflight, 0).await;
                 if closing {
                     if let (Some(t), Some(end)) = (target.as_ref(), unsynced) {
                         sync(&shard, t, end).await;

@@ -73,6 +73,10 @@ pub struct Shared {
     pub persistence: snapshot::Status,
     /// The append-only file's process-wide facts.
     pub aof: crate::aof::Global,
+    /// Shards done loading at start-up.
+    pub loaded_shards: AtomicUsize,
+    /// The -LOADING responder closed: the shards may bind.
+    pub may_listen: AtomicBool,
 }
 
 impl Shared {
@@ -335,6 +339,8 @@ pub fn run(config: Config) -> i32 {
         cpus: cpus.clone(),
         port,
         persistence: snapshot::Status::new(start_ms / 1000),
+        loaded_shards: AtomicUsize::new(0),
+        may_listen: AtomicBool::new(false),
         aof: crate::aof::Global::new(
             crate::aof::load::aof_dir(&config),
             config
@@ -419,7 +425,29 @@ pub fn run(config: Config) -> i32 {
         }
     }
     drop(ready_tx);
-    for _ in 0..threads {
+    // Every shard loads first; only then does the -LOADING responder let go
+    // of the port and the shards bind it, so no client reaches the
+    // responder once any shard serves.
+    let mut ready = 0;
+    while shared.loaded_shards.load(Ordering::SeqCst) < threads {
+        match ready_rx.recv_timeout(Duration::from_millis(2)) {
+            Ok(Ok(_)) => ready += 1,
+            Ok(Err(e)) => {
+                log::warn!("{e}");
+                eprintln!("{e}");
+                log::logger().flush();
+                return 1;
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                log::warn!("An executor exited during start-up");
+                return 1;
+            }
+        }
+    }
+    responder.stop();
+    shared.may_listen.store(true, Ordering::SeqCst);
+    for _ in ready..threads {
         match ready_rx.recv() {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => {
@@ -453,7 +481,6 @@ pub fn run(config: Config) -> i32 {
             load_started.elapsed().as_secs_f64()
         );
     }
-    responder.stop();
     crate::alloc::mark_startup();
     log::info!("Ready to accept connections tcp");
 
@@ -554,6 +581,11 @@ async fn shard_main(
             let _ = ready.send(Err(e));
             return;
         }
+    }
+    // Bind only once the main thread closed the -LOADING responder.
+    shared.loaded_shards.fetch_add(1, Ordering::SeqCst);
+    while !shared.may_listen.load(Ordering::SeqCst) {
+        glommio::timer::sleep(Duration::from_millis(1)).await;
     }
     let backlog = shared
         .config()
