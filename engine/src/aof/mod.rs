@@ -143,12 +143,15 @@ impl Global {
     }
 }
 
-/// Wait until this shard may acknowledge records ending at `lsn`. Err when
-/// the log cannot be written (the reply must not claim success).
-pub async fn wait_ack(shard: &Rc<Shard>, lsn: u64) -> Result<(), feed::WriteError> {
+/// Wait until `reached(feed)` holds on this shard; Err when the log cannot
+/// be written meanwhile.
+async fn wait_for(
+    shard: &Rc<Shard>,
+    reached: impl Fn(&Feed) -> bool,
+) -> Result<(), feed::WriteError> {
     std::future::poll_fn(|cx| {
         let mut st = shard.state.borrow_mut();
-        if st.aof.ackable() >= lsn {
+        if reached(&st.aof) {
             return Poll::Ready(Ok(()));
         }
         if let Some(e) = st.aof.error.clone() {
@@ -160,20 +163,15 @@ pub async fn wait_ack(shard: &Rc<Shard>, lsn: u64) -> Result<(), feed::WriteErro
     .await
 }
 
+/// Wait until this shard may acknowledge records ending at `lsn`. Err when
+/// the log cannot be written (the reply must not claim success).
+pub async fn wait_ack(shard: &Rc<Shard>, lsn: u64) -> Result<(), feed::WriteError> {
+    wait_for(shard, |f| f.ackable() >= lsn).await
+}
+
 /// Wait until this shard's log is on disk up to `lsn` (a transaction part).
 pub async fn wait_durable(shard: &Rc<Shard>, lsn: u64) -> Result<(), feed::WriteError> {
-    std::future::poll_fn(|cx| {
-        let mut st = shard.state.borrow_mut();
-        if !st.aof.acks_wait() || st.aof.durable() >= lsn {
-            return Poll::Ready(Ok(()));
-        }
-        if let Some(e) = st.aof.error.clone() {
-            return Poll::Ready(Err(e));
-        }
-        st.aof.park(cx.waker());
-        Poll::Pending
-    })
-    .await
+    wait_for(shard, |f| !f.acks_wait() || f.durable() >= lsn).await
 }
 
 /// The MISCONF error for writes while the log cannot be written.
@@ -181,16 +179,15 @@ pub fn misconf(e: &feed::WriteError) -> String {
     format!("MISCONF Errors writing to the AOF file: {}", e.0)
 }
 
+/// The MISCONF error with the last write error's text.
+pub fn misconf_now(g: &Global) -> String {
+    let text = g.last_error.lock().map(|e| e.clone()).unwrap_or_default();
+    misconf(&feed::WriteError(text))
+}
+
 /// The reply for a write whose record could not be made durable.
 pub fn failed_reply(shard: &Shard, proto: resp::Proto) -> Vec<u8> {
-    let text = shard
-        .shared
-        .aof
-        .last_error
-        .lock()
-        .map(|e| e.clone())
-        .unwrap_or_default();
-    let msg = misconf(&feed::WriteError(text));
+    let msg = misconf_now(&shard.shared.aof);
     crate::command::ctx::encode(proto, |w| w.error(msg.as_bytes()))
 }
 

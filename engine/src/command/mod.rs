@@ -224,14 +224,7 @@ pub fn dispatch(shard: &Rc<Shard>, conn: &mut Conn, batch: &mut Batch, req: &Req
         && (spec.has(flags::WRITE) || spec.name == "ping")
         && conn.multi.is_none()
     {
-        let text = shard
-            .shared
-            .aof
-            .last_error
-            .lock()
-            .map(|e| e.clone())
-            .unwrap_or_default();
-        let e = crate::aof::misconf(&crate::aof::feed::WriteError(text));
+        let e = crate::aof::misconf_now(&shard.shared.aof);
         reject(shard, conn, batch, Some(id), errors::CmdError::owned(e));
         return;
     }
