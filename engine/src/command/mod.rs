@@ -215,18 +215,24 @@ pub fn dispatch(shard: &Rc<Shard>, conn: &mut Conn, batch: &mut Batch, req: &Req
         reject(shard, conn, batch, Some(id), e);
         return;
     }
-    if shard
-        .shared
-        .aof
-        .failing
-        .load(std::sync::atomic::Ordering::Relaxed)
-        > 0
-        && (spec.has(flags::WRITE) || spec.name == "ping")
-        && conn.multi.is_none()
-    {
-        let e = crate::aof::misconf_now(&shard.shared.aof);
-        reject(shard, conn, batch, Some(id), errors::CmdError::owned(e));
-        return;
+    // Writes (and PING, as Redis does) are refused while persistence fails.
+    let persistence_failing = || {
+        let relaxed = std::sync::atomic::Ordering::Relaxed;
+        if shard.shared.persistence.refuse_writes.load(relaxed) {
+            Some(errors::BGSAVE_ERR)
+        } else if shard.shared.aof.failing.load(relaxed) > 0 {
+            Some(errors::CmdError::owned(crate::aof::misconf_now(
+                &shard.shared.aof,
+            )))
+        } else {
+            None
+        }
+    };
+    if spec.has(flags::WRITE) || spec.name == "ping" {
+        if let Some(e) = persistence_failing() {
+            reject(shard, conn, batch, Some(id), e);
+            return;
+        }
     }
     conn.info.last_cmd.set(entry.fullname.as_str());
     if conn.multi.is_some() && !multi::runs_inside_multi(t.get(top).spec.name) {

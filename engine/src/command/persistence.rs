@@ -63,13 +63,28 @@ fn bgsave(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
         ctx.w().simple(b"Background saving scheduled");
         return Ok(());
     }
-    crate::server::bgsave::spawn(ctx.shard.clone(), false);
-    ctx.w().simple(b"Background saving started");
+    if ctx.lock_owner() != 0 {
+        // Inside EXEC: after it, as Redis schedules it.
+        crate::server::bgsave::spawn(ctx.shard.clone(), true);
+        ctx.w().simple(b"Background saving scheduled");
+        return Ok(());
+    }
+    // The cut is taken before the reply: what is written after it is not
+    // in the file (Redis forks before it answers).
+    let home = ctx.shard.clone();
+    let proto = ctx.proto();
+    ctx.run_async(async move {
+        match crate::server::bgsave::start(&home, 0).await {
+            Ok(()) => encode(proto, |w| w.simple(b"Background saving started")),
+            Err(e) => encode(proto, |w| w.error(format!("ERR {e}").as_bytes())),
+        }
+    });
     Ok(())
 }
 
 /// # Format
-/// `BGREWRITEAOF` → `+Background append only file rewriting started`, or
+/// `BGREWRITEAOF` → `+Background append only file rewriting started`
+/// (`scheduled` while a BGSAVE runs), or
 /// `-ERR Background append only file rewriting already in progress`.
 fn bgrewriteaof(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {
     let g = &ctx.shard.shared.aof;
@@ -77,8 +92,19 @@ fn bgrewriteaof(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {
         return Err(errors::CmdError::fixed(crate::aof::rewrite::IN_PROGRESS));
     }
     crate::aof::rewrite::spawn(ctx.shard.clone());
-    ctx.w()
-        .simple(b"Background append only file rewriting started");
+    // It waits for a running BGSAVE (one image per database at a time).
+    let msg: &[u8] = if ctx
+        .shard
+        .shared
+        .persistence
+        .bg_running
+        .load(Ordering::SeqCst)
+    {
+        b"Background append only file rewriting scheduled"
+    } else {
+        b"Background append only file rewriting started"
+    };
+    ctx.w().simple(msg);
     Ok(())
 }
 

@@ -137,6 +137,33 @@ pub fn spawn(home: Rc<Shard>, after_rewrite: bool) {
 
 /// Run a BGSAVE (see the module doc), updating the shared status.
 pub async fn bgsave(home: &Rc<Shard>, owner: u64) -> Result<Saved, String> {
+    let cut = begin(home, owner).await?;
+    finish(home, cut).await
+}
+
+/// Take a BGSAVE's cut and leave the writing to a background task; Ok once
+/// the cut is taken, so nothing written after this returns is in the file
+/// (Redis forks before it answers BGSAVE).
+pub async fn start(home: &Rc<Shard>, owner: u64) -> Result<(), String> {
+    let cut = begin(home, owner).await?;
+    let home = home.clone();
+    glommio::spawn_local(async move {
+        let _ = finish(&home, cut).await;
+    })
+    .detach();
+    Ok(())
+}
+
+/// What the cut captured.
+struct Cut {
+    now: i64,
+    writes: u64,
+    functions: Vec<bytes::Bytes>,
+    started: std::time::Instant,
+}
+
+/// Claim the BGSAVE slot and take the cut (step 1).
+async fn begin(home: &Rc<Shard>, owner: u64) -> Result<Cut, String> {
     let status = &home.shared.persistence;
     if status.bg_running.swap(true, Ordering::SeqCst) {
         return Err("Background save already in progress".into());
@@ -151,7 +178,27 @@ pub async fn bgsave(home: &Rc<Shard>, owner: u64) -> Result<Saved, String> {
         .bg_started_ms
         .store(crate::clock::now_ms(), Ordering::Relaxed);
     let started = std::time::Instant::now();
-    let r = run(home, owner).await;
+    match cut(home, owner).await {
+        Ok((now, writes, functions)) => Ok(Cut {
+            now,
+            writes,
+            functions,
+            started,
+        }),
+        Err(e) => {
+            abort_all(home);
+            snapshot::record(home, &Err(e.clone()), "");
+            status.bg_running.store(false, Ordering::SeqCst);
+            Err(e)
+        }
+    }
+}
+
+/// Write the image (steps 2 and 3) and record the outcome.
+async fn finish(home: &Rc<Shard>, cut: Cut) -> Result<Saved, String> {
+    let status = &home.shared.persistence;
+    let started = cut.started;
+    let r = run(home, cut).await;
     if r.is_err() {
         abort_all(home);
     }
@@ -163,13 +210,9 @@ pub async fn bgsave(home: &Rc<Shard>, owner: u64) -> Result<Saved, String> {
     r
 }
 
-async fn run(home: &Rc<Shard>, owner: u64) -> Result<Saved, String> {
-    let config = home.state.borrow().config.clone();
-    let compress = config.get("rdbcompression") != Some("no");
-    let checksum = config.get("rdbchecksum") != Some("no");
+/// Step 1: every shard read-locked at once, every database's image begun.
+async fn cut(home: &Rc<Shard>, owner: u64) -> Result<(i64, u64, Vec<bytes::Bytes>), String> {
     let unavailable = || "Background saving failed: a shard is unavailable".to_string();
-
-    // 1. The cut.
     let locks = (0..home.count)
         .map(|s| (s, LockSet::whole_shard(Mode::Read)))
         .collect();
@@ -179,7 +222,7 @@ async fn run(home: &Rc<Shard>, owner: u64) -> Result<Saved, String> {
     let now = crate::clock::now_ms();
     let mut writes = 0;
     for s in 0..home.count {
-        writes += home
+        let w = home
             .call(s, move |sh| {
                 let mut st = sh.state.borrow_mut();
                 for (i, d) in st.dbs.iter_mut().enumerate() {
@@ -187,11 +230,31 @@ async fn run(home: &Rc<Shard>, owner: u64) -> Result<Saved, String> {
                 }
                 snapshot::write_calls(&st.stats.cmds)
             })
-            .await
-            .map_err(|_| unavailable())?;
+            .await;
+        match w {
+            Ok(w) => writes += w,
+            Err(_) => {
+                let _ = session.release().await;
+                return Err(unavailable());
+            }
+        }
     }
     let functions = home.scripting.functions.borrow().codes();
     let _ = session.release().await;
+    Ok((now, writes, functions))
+}
+
+async fn run(home: &Rc<Shard>, cut: Cut) -> Result<Saved, String> {
+    let config = home.state.borrow().config.clone();
+    let compress = config.get("rdbcompression") != Some("no");
+    let checksum = config.get("rdbchecksum") != Some("no");
+    let unavailable = || "Background saving failed: a shard is unavailable".to_string();
+    let Cut {
+        now,
+        writes,
+        functions,
+        ..
+    } = cut;
 
     // 2. Slices into the temp file.
     let (target, dir, temp) = snapshot::paths(home, &config, "bg");
