@@ -12,5 +12,6 @@ for _ in range(1000):
         s.bind(("127.0.0.1",p)); print(p); break
     except OSError: pass'; }
 
-# Wait (up to 5 s) until the server on port $1 answers PING; exit otherwise.
-wait_up() { for _ in $(seq 100); do redis-cli -p "$1" ping >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "server on $1 did not start" >&2; exit 1; }
+# Wait (up to 60 s) until the server on port $1 answers PING with PONG (not
+# -LOADING while it loads its data); exit otherwise.
+wait_up() { for _ in $(seq 1200); do [ "$(redis-cli -p "$1" ping 2>/dev/null)" = PONG ] && return 0; sleep 0.05; done; echo "server on $1 did not start" >&2; exit 1; }

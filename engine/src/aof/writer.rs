@@ -1,22 +1,30 @@
 //! One shard's log writer: a task on the shard's executor that moves what
-//! the feed appended into the current incr file through io_uring.
+//! the feed appended into the current incr file.
 //!
 //! Group commit (`appendfsync always`): the writer takes everything
 //! appended so far, writes it, fdatasyncs, and only then publishes the new
 //! durable offset, which releases the replies waiting on it. Whatever is
-//! appended while one write+fdatasync runs is taken together by the next
-//! round, so one fdatasync covers every write that queued behind it.
-//! `everysec` writes as soon as bytes arrive and fdatasyncs at most once a
-//! second (and a second after the last unsynced write); `no` never syncs.
+//! appended meanwhile is taken together by the next round, so one
+//! fdatasync covers every write that queued behind it. `everysec` writes as
+//! soon as bytes arrive and fdatasyncs (through io_uring, off the reply
+//! path) at most once a second and a second after the last unsynced write;
+//! `no` never syncs.
 //!
-//! A failed write or fdatasync is logged, recorded on the feed (writes are
-//! then refused with MISCONF and waiting replies fail) and retried every
-//! second from where it stopped; success clears it.
+//! How: the page-cache write (`pwrite`, microseconds) and, with `always`,
+//! the fdatasync run in the shard's thread, as Redis runs them in its event
+//! loop; io_uring punts both to worker threads that compete for the shard's
+//! CPU, which measured twice as slow (see [`sync_now`]). Opening, renaming
+//! and the other syncs go through glommio.
+//!
+//! A failed write is logged, recorded on the feed (writes are then refused
+//! with MISCONF and waiting replies fail) and retried every second from
+//! where it stopped; success clears it. A failed fdatasync is final until a
+//! restart (the feed is poisoned: the kernel may have dropped the pages).
 
 use super::feed::{Fsync, WriteError};
 use crate::shard::Shard;
 use glommio::io::BufferedFile;
-use std::collections::VecDeque;
+use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::task::Poll;
@@ -50,35 +58,39 @@ pub async fn open(path: &std::path::Path) -> std::io::Result<Target> {
 
 /// Write all of `bytes` at the target's position. On failure, the bytes
 /// not written come back with the error.
-async fn write_all(t: &mut Target, mut bytes: Vec<u8>) -> Result<(), (String, Vec<u8>)> {
-    /// glommio takes buffers by value; a big round goes in pieces so a
-    /// short write can resume.
-    const PIECE: usize = 8 << 20;
-    while !bytes.is_empty() {
-        let rest = if bytes.len() > PIECE {
-            bytes.split_off(PIECE)
-        } else {
-            Vec::new()
-        };
-        let len = bytes.len();
-        match t.file.write_at(bytes.clone(), t.pos).await {
-            Ok(n) if n > 0 => {
-                t.pos += n as u64;
-                let mut left = bytes.split_off(n.min(len));
-                left.extend_from_slice(&rest);
-                bytes = left;
+fn write_all(t: &mut Target, bytes: Vec<u8>) -> Result<(), (String, Vec<u8>)> {
+    let fd = t.file.as_raw_fd();
+    let mut off = 0usize;
+    while off < bytes.len() {
+        let rest = bytes.get(off..).unwrap_or(&[]);
+        // SAFETY: `rest` is a live buffer of `rest.len()` bytes; `fd` is open.
+        let n =
+            unsafe { libc::pwrite(fd, rest.as_ptr().cast(), rest.len(), (t.pos) as libc::off_t) };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
             }
-            Ok(_) => {
-                bytes.extend_from_slice(&rest);
-                return Err(("short write (no space left on device?)".into(), bytes));
-            }
-            Err(e) => {
-                bytes.extend_from_slice(&rest);
-                return Err((strerror(e), bytes));
-            }
+            return Err((os_text(&e), bytes.get(off..).unwrap_or(&[]).to_vec()));
         }
+        if n == 0 {
+            return Err((
+                "short write (no space left on device?)".into(),
+                bytes.get(off..).unwrap_or(&[]).to_vec(),
+            ));
+        }
+        off += n as usize;
+        t.pos += n as u64;
     }
     Ok(())
+}
+
+fn os_text(e: &std::io::Error) -> String {
+    let t = e.to_string();
+    match t.find(" (os error") {
+        Some(i) => t.get(..i).unwrap_or(&t).to_string(),
+        None => t,
+    }
 }
 
 /// The OS's text for an I/O error, as Redis prints `strerror(errno)`
@@ -192,17 +204,25 @@ async fn sync_file(shard: &Rc<Shard>, file: &BufferedFile, end: u64) -> bool {
     }
 }
 
-/// fdatasyncs in flight at once with `appendfsync always`: while one runs,
-/// the shard goes on serving, writes the next round and starts its sync.
-const MAX_SYNCS: usize = 2;
-
-/// Wait for the oldest fdatasyncs until fewer than `keep` remain.
-async fn drain(inflight: &mut VecDeque<glommio::task::JoinHandle<bool>>, keep: usize) {
-    while inflight.len() > keep {
-        if let Some(h) = inflight.pop_front() {
-            let _ = h.await;
-        }
+/// fdatasync in the shard's own thread (`appendfsync always`), as Redis
+/// does in its event loop; false (the feed poisoned) when it fails.
+///
+/// Measured (docs/benchmarks/persistence.md): through io_uring, buffered
+/// writes and fdatasync are punted to io-wq worker threads, which share the
+/// shard's CPU and wait for it — 230 µs per 1 KB write and 590 µs per
+/// fdatasync under load against 7 µs and 340 µs inline — so a round took
+/// twice as long as Redis's.
+fn sync_now(shard: &Rc<Shard>, t: &Target, end: u64) -> bool {
+    // SAFETY: fdatasync on the open file's descriptor.
+    let rc = unsafe { libc::fdatasync(t.file.as_raw_fd()) };
+    if rc == 0 {
+        shard.state.borrow_mut().aof.set_durable(end);
+        return true;
     }
+    let e = std::io::Error::last_os_error();
+    fail(shard, "fsyncing", &os_text(&e));
+    shard.state.borrow_mut().aof.poison();
+    false
 }
 
 /// The writer loop (see the module doc); `target` is the incr file, or
@@ -213,7 +233,6 @@ pub async fn run(shard: Rc<Shard>, mut target: Option<Target>) {
     let mut pending_new: Option<Target> = None;
     let mut unsynced: Option<u64> = None;
     let mut last_sync = Instant::now();
-    let mut inflight = VecDeque::new();
     loop {
         let closing = global.closing.load(Ordering::SeqCst);
         let step = next_step(&shard);
@@ -227,7 +246,7 @@ pub async fn run(shard: Rc<Shard>, mut target: Option<Target>) {
                     continue;
                 };
                 let n = bytes.len() as u64;
-                if let Err((e, left)) = write_all(t, bytes).await {
+                if let Err((e, left)) = write_all(t, bytes) {
                     shard.state.borrow_mut().aof.untake(left);
                     fail(&shard, "writing to", &e);
                     glommio::timer::sleep(Duration::from_secs(1)).await;
@@ -236,14 +255,10 @@ pub async fn run(shard: Rc<Shard>, mut target: Option<Target>) {
                 global.add_incr_size(shard.id, n);
                 match fsync {
                     Fsync::Always => {
-                        // Every write up to `end` completed before this
-                        // fdatasync starts, so it covers them all.
-                        drain(&mut inflight, MAX_SYNCS - 1).await;
-                        let (sh, file) = (shard.clone(), t.file.clone());
-                        let h =
-                            glommio::spawn_local(async move { sync_file(&sh, &file, end).await })
-                                .detach();
-                        inflight.push_back(h);
+                        if !sync_now(&shard, t, end) {
+                            glommio::timer::sleep(Duration::from_secs(1)).await;
+                            continue;
+                        }
                         last_sync = Instant::now();
                     }
                     Fsync::Everysec => {
@@ -261,10 +276,9 @@ pub async fn run(shard: Rc<Shard>, mut target: Option<Target>) {
                 recovered(&shard);
             }
             Step::Rotate(pre, at, next) => {
-                drain(&mut inflight, 0).await;
                 let n = pre.len() as u64;
                 if let Some(t) = target.as_mut() {
-                    if let Err((e, left)) = write_all(t, pre).await {
+                    if let Err((e, left)) = write_all(t, pre) {
                         if let Some(r) = shard.state.borrow_mut().aof.rotate.as_mut() {
                             r.pre = left;
                         }
@@ -302,7 +316,6 @@ pub async fn run(shard: Rc<Shard>, mut target: Option<Target>) {
                 global.set_incr_size(shard.id, target.as_ref().map_or(0, |t| t.pos));
             }
             Step::Idle => {
-                drain(&mut inflight, 0).await;
                 if closing {
                     if let (Some(t), Some(end)) = (target.as_ref(), unsynced) {
                         sync(&shard, t, end).await;
