@@ -793,3 +793,30 @@ fn rewrite_under_load_keeps_every_write() {
         pair[0].acked
     );
 }
+
+/// A multi-shard command where one shard changed nothing (DEL of a key
+/// that exists on one shard only) still logs a part on every shard it
+/// names: otherwise recovery finds the transaction incomplete and cuts
+/// everything after it. Later writes on both shards survive a kill.
+#[test]
+fn multi_shard_write_with_an_empty_part_keeps_what_follows() {
+    let mut s = aof_shoal("always").start();
+    let dir = s.dir().to_path_buf();
+    let (a, b) = (key_on("a", 0), key_on("b", 1));
+    let (c0, c1) = (key_on("c", 0), key_on("c", 1));
+    let mut cl = client(&s);
+    ok(&mut cl, &format!("SET {a} 1"));
+    assert_eq!(call(&mut cl, &format!("DEL {a} {b}")), Frame::Integer(1));
+    ok(&mut cl, &format!("SET {c0} after"));
+    ok(&mut cl, &format!("SET {c1} after"));
+    s.kill9();
+    let again = restart(&dir, "always").start();
+    let mut cl = client(&again);
+    let got = get_all(&mut cl, &[a, c0, c1]);
+    assert_eq!(
+        got,
+        vec![None, Some(b"after".to_vec()), Some(b"after".to_vec())],
+        "log:\n{}",
+        again.log()
+    );
+}

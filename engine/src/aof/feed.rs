@@ -367,8 +367,11 @@ impl Feed {
     /// or None when the unit was empty.
     pub fn commit_unit(&mut self, key: u64, tx: Option<(u64, &[usize])>) -> Option<(u64, u64)> {
         let unit = self.units.remove(&key);
-        let r = match unit {
-            Some(u) if u.records > 0 => Some(self.append_unit(u, tx)),
+        let r = match (unit, tx) {
+            (Some(u), _) if u.records > 0 => Some(self.append_unit(u, tx)),
+            // A multi-shard transaction's part is written even when empty:
+            // the other parts name this shard, and recovery needs them all.
+            (u, Some(_)) => Some(self.append_unit(u.unwrap_or_default(), tx)),
             _ => None,
         };
         if self.units.is_empty() && !self.deferred.is_empty() {
