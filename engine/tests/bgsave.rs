@@ -1145,3 +1145,30 @@ fn failed_bgsave_stops_writes_like_redis() {
     d.same("SET k4 v");
     d.same("GET k4");
 }
+
+/// FLUSHALL while a BGSAVE walks still breaks a WATCH on a key it removed
+/// (the image keeps the old table; WATCH must see the flush first).
+#[test]
+fn flushall_during_the_walk_still_breaks_watch() {
+    let s = shoal().directive("enable-debug-command", "yes").start();
+    let mut c = s.client();
+    ok(&mut c, "DEBUG POPULATE 200000 k");
+    ok(&mut c, "SET watched 1");
+    let mut w = s.client();
+    ok(&mut w, "WATCH watched");
+    assert_eq!(
+        call(&mut c, "BGSAVE"),
+        Frame::Simple("Background saving started".into())
+    );
+    let i = info(&mut c, "persistence");
+    let running = field(&i, "rdb_bgsave_in_progress").to_string();
+    ok(&mut c, "FLUSHALL");
+    ok(&mut w, "MULTI");
+    ok(&mut w, "SET watched 2");
+    assert_eq!(
+        call(&mut w, "EXEC"),
+        Frame::NullArray,
+        "walk running: {running}"
+    );
+    wait_idle(&mut c, Duration::from_secs(30));
+}

@@ -371,13 +371,14 @@ impl Db {
 
     /// Drop every key.
     pub fn clear(&mut self) {
-        self.preserve_all();
         if let Some(t) = self.touched.as_mut() {
             t.flushed = true;
             t.keys.clear();
         }
         let dict = &self.dict;
         self.watches.touch_where(|k| dict.get(k).is_some());
+        // A running image keeps the whole table (after WATCH saw it).
+        self.preserve_all();
         self.dict.clear();
         self.volatile = 0;
         self.expire_cursor = 0;
