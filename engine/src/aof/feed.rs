@@ -424,11 +424,6 @@ impl Feed {
         }
     }
 
-    /// Drop an unfinished unit (its transaction was abandoned).
-    pub fn drop_unit(&mut self, key: u64) {
-        self.units.remove(&key);
-    }
-
     /// Cut the log here for a switch to `next` (see [`Rotate`]); returns
     /// the cut's offset. Records after it select their database again.
     pub fn cut(&mut self, next: std::path::PathBuf) -> u64 {

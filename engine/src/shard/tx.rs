@@ -351,7 +351,7 @@ impl Session {
     pub async fn release(self) -> Result<(), ShardGone> {
         let commits = self.commits && self.home.state.borrow().aof.on();
         if !commits {
-            self.release_with(|_| None).await;
+            self.release_with(|_, _| None).await;
             return Ok(());
         }
         let unit = self.unit;
@@ -376,8 +376,13 @@ impl Session {
         let txid = tx.as_ref().map(|(id, _)| *id);
         let home = self.home.clone();
         let ends = self
-            .release_with(move |st| {
-                let t = tx.as_ref().map(|(id, w)| (*id, w.as_slice()));
+            .release_with(move |shard, st| {
+                // Shards without records write nothing (not even an empty
+                // part: the transaction does not name them).
+                let t = match tx.as_ref() {
+                    Some((id, w)) if w.contains(&shard) => Some((*id, w.as_slice())),
+                    _ => None,
+                };
                 st.aof.commit_unit(unit, t).map(|(_, end)| end)
             })
             .await;
@@ -388,7 +393,7 @@ impl Session {
     /// (shard, offset) of the blocks it committed.
     async fn release_with<F>(self, commit: F) -> Vec<(ShardId, u64)>
     where
-        F: Fn(&mut ShardState) -> Option<u64> + Send + Clone + 'static,
+        F: Fn(ShardId, &mut ShardState) -> Option<u64> + Send + Clone + 'static,
     {
         let mut waiting = Vec::new();
         for (shard, set) in self.held {
@@ -397,7 +402,7 @@ impl Session {
                 .home
                 .request_start::<Option<u64>, _>(shard, move |s, reply| {
                     let mut st = s.state.borrow_mut();
-                    let end = c(&mut st);
+                    let end = c(shard, &mut st);
                     st.locks.release(&set);
                     drop(st);
                     reply.send(s, end);
