@@ -143,68 +143,6 @@ fn last_incr(dir: &Path, shard: usize) -> PathBuf {
     adir.join(file)
 }
 
-/// One record of an incr file: where it starts and ends, its arguments
-/// (empty for a `#` annotation line).
-#[derive(Debug)]
-struct Record {
-    start: usize,
-    end: usize,
-    args: Vec<Vec<u8>>,
-}
-
-/// The whole records of `buf`, in order (a torn tail is left out).
-fn records(buf: &[u8]) -> Vec<Record> {
-    fn line(buf: &[u8], at: usize) -> Option<(&[u8], usize)> {
-        let rest = buf.get(at..)?;
-        let end = rest.windows(2).position(|w| w == b"\r\n")?;
-        Some((rest.get(..end)?, at + end + 2))
-    }
-    fn num(b: &[u8]) -> usize {
-        std::str::from_utf8(b).unwrap().parse().unwrap()
-    }
-    let mut out = Vec::new();
-    let mut start = 0;
-    'records: while start < buf.len() {
-        let Some((head, mut at)) = line(buf, start) else {
-            break;
-        };
-        if head.first() == Some(&b'#') {
-            out.push(Record {
-                start,
-                end: at,
-                args: Vec::new(),
-            });
-            start = at;
-            continue;
-        }
-        assert_eq!(head.first(), Some(&b'*'), "not a record at offset {start}");
-        let n = num(head.get(1..).unwrap());
-        let mut args = Vec::with_capacity(n);
-        for _ in 0..n {
-            let Some((h, next)) = line(buf, at) else {
-                break 'records;
-            };
-            assert_eq!(h.first(), Some(&b'$'), "not a bulk at offset {at}");
-            let len = num(h.get(1..).unwrap());
-            let Some(arg) = buf.get(next..next + len) else {
-                break 'records;
-            };
-            if buf.get(next + len..next + len + 2) != Some(b"\r\n") {
-                break 'records;
-            }
-            args.push(arg.to_vec());
-            at = next + len + 2;
-        }
-        out.push(Record {
-            start,
-            end: at,
-            args,
-        });
-        start = at;
-    }
-    out
-}
-
 /// A command as the log holds it.
 fn resp_command(args: &[&str]) -> Vec<u8> {
     Frame::command(args.iter().map(|a| a.as_bytes()))
@@ -463,7 +401,7 @@ fn assert_present(c: &mut Client, keys: &[String]) {
 /// end of the last complete record before the tear.
 fn tear(file: &Path, last_key: &str) -> u64 {
     let bytes = std::fs::read(file).unwrap();
-    let recs = records(&bytes);
+    let recs = common::aof_records(&bytes);
     let last = recs.last().unwrap();
     assert_eq!(
         last.end,

@@ -81,46 +81,14 @@ fn show(r: &Record) -> String {
 /// Parse whole RESP arrays from `buf`, skipping `#` annotation lines:
 /// the records and how many bytes they took (a torn tail is left).
 fn parse(buf: &[u8]) -> (Vec<Record>, usize) {
-    fn line(buf: &[u8], at: usize) -> Option<(&[u8], usize)> {
-        let rest = buf.get(at..)?;
-        let end = rest.windows(2).position(|w| w == b"\r\n")?;
-        Some((rest.get(..end)?, at + end + 2))
-    }
-    fn num(b: &[u8]) -> usize {
-        std::str::from_utf8(b).unwrap().parse().unwrap()
-    }
-    let mut out = Vec::new();
-    let mut done = 0;
-    'records: while done < buf.len() {
-        let Some((head, mut at)) = line(buf, done) else {
-            break;
-        };
-        if head.first() == Some(&b'#') {
-            done = at;
-            continue;
-        }
-        assert_eq!(head.first(), Some(&b'*'), "not a record at offset {done}");
-        let n = num(head.get(1..).unwrap());
-        let mut rec = Vec::with_capacity(n);
-        for _ in 0..n {
-            let Some((h, next)) = line(buf, at) else {
-                break 'records;
-            };
-            assert_eq!(h.first(), Some(&b'$'));
-            let len = num(h.get(1..).unwrap());
-            let Some(arg) = buf.get(next..next + len) else {
-                break 'records;
-            };
-            if buf.get(next + len..next + len + 2).is_none() {
-                break 'records;
-            }
-            rec.push(arg.to_vec());
-            at = next + len + 2;
-        }
-        out.push(rec);
-        done = at;
-    }
-    (out, done)
+    let all = common::aof_records(buf);
+    let used = all.last().map_or(0, |r| r.end);
+    let recs = all
+        .into_iter()
+        .filter(|r| !r.args.is_empty())
+        .map(|r| r.args)
+        .collect();
+    (recs, used)
 }
 
 /// The shard incr files of a server's AOF directory, and how much of each

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{sorted, words};
+use common::{check_rdb, sorted, words};
 use resp::client::Client;
 use resp::Frame;
 use std::path::Path;
@@ -162,21 +162,6 @@ fn log_with(s: &Server, needle: &str) -> String {
         std::thread::sleep(Duration::from_millis(20));
     }
     panic!("log never contained {needle:?}:\n{}", s.log())
-}
-
-fn check_rdb(path: &Path) -> String {
-    let out = std::process::Command::new("redis-check-rdb")
-        .arg(path)
-        .output()
-        .expect("run redis-check-rdb");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success() && text.contains("RDB looks OK"),
-        "redis-check-rdb {}:\n{text}{}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
 }
 
 fn shoal_in(dir: &Path) -> ServerBuilder {

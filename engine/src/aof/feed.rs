@@ -92,7 +92,6 @@ pub struct Feed {
     buf: Vec<u8>,
     /// Bytes taken by the writer so far (offset of `buf`'s start).
     taken: u64,
-    lsn: u64,
     durable: u64,
     selected: Option<usize>,
     capture: Option<Capture>,
@@ -164,7 +163,7 @@ impl Feed {
             self.units.clear();
             self.deferred.clear();
             self.open_tx.clear();
-            self.durable = self.lsn;
+            self.durable = self.lsn();
             self.wake_waiters();
         }
     }
@@ -185,7 +184,7 @@ impl Feed {
 
     /// Offset of the end of everything appended.
     pub fn lsn(&self) -> u64 {
-        self.lsn
+        self.taken + self.buf.len() as u64
     }
 
     /// Offset up to which everything is on disk.
@@ -346,14 +345,9 @@ impl Feed {
     }
 
     fn appended(&mut self) {
-        self.lsn = self.lsn_of_buf();
         if let Some(w) = self.writer.take() {
             w.wake();
         }
-    }
-
-    fn lsn_of_buf(&self) -> u64 {
-        self.taken + self.buf.len() as u64
     }
 
     /// Records in the unit `key` (0 when it has none).
@@ -383,7 +377,7 @@ impl Feed {
     }
 
     fn append_unit(&mut self, u: Unit, tx: Option<(u64, &[usize])>) -> (u64, u64) {
-        let start = self.lsn_of_buf();
+        let start = self.lsn();
         let wrap = tx.is_some() || u.records > 1;
         if let Some((id, shards)) = tx {
             let list: Vec<String> = shards.iter().map(usize::to_string).collect();
@@ -406,7 +400,7 @@ impl Feed {
             encode(&mut self.buf, [&b"EXEC"[..]].into_iter());
         }
         self.appended();
-        let end = self.lsn;
+        let end = self.lsn();
         if let Some((id, _)) = tx {
             if self.fsync == Fsync::Always {
                 self.open_tx.push_back((start, id));

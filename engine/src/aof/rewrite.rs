@@ -23,7 +23,7 @@
 
 use super::manifest::{self, BaseKind, Manifest};
 use crate::rdb::file;
-use crate::shard::locks::{LockSet, Mode};
+use crate::shard::locks::Mode;
 use crate::shard::tx::Session;
 use crate::shard::{Shard, ShardState};
 use std::path::Path;
@@ -57,24 +57,18 @@ async fn write_base(
     let f = glommio::io::BufferedFile::create(&temp).await.map_err(io)?;
     let mut pos = 0u64;
     let mut sum = file::Checksum::new();
-    let mut head = Vec::new();
-    match kind {
-        BaseKind::Rdb => file::write_header(
-            &mut head,
-            &file::Header {
-                redis_ver: crate::server::REDIS_VERSION,
-                ctime: crate::clock::now_ms() / 1000,
-                used_mem: crate::alloc::used_memory(),
-                functions,
-            },
-            compress,
-        ),
-        BaseKind::Aof => {
-            for code in functions {
-                super::feed::encode(&mut head, [&b"FUNCTION"[..], b"LOAD", code].into_iter());
-            }
+    let head = match kind {
+        BaseKind::Rdb => {
+            crate::server::snapshot::header(crate::clock::now_ms(), functions, compress)
         }
-    }
+        BaseKind::Aof => {
+            let mut out = Vec::new();
+            for code in functions {
+                super::feed::encode(&mut out, [&b"FUNCTION"[..], b"LOAD", code].into_iter());
+            }
+            out
+        }
+    };
     let mut chunk = head;
     loop {
         if !chunk.is_empty() {
@@ -127,35 +121,6 @@ async fn write_base(
 fn select_record(out: &mut Vec<u8>, db: usize) {
     let n = db.to_string();
     super::feed::encode(out, [&b"SELECT"[..], n.as_bytes()].into_iter());
-}
-
-/// Write `bytes` to `path` durably (temp file, fdatasync, rename).
-async fn write_durable(path: &Path, bytes: Vec<u8>) -> std::io::Result<u64> {
-    let io = |e: glommio::GlommioError<()>| std::io::Error::other(e.to_string());
-    let temp = path.with_extension("tmp");
-    let f = glommio::io::BufferedFile::create(&temp).await.map_err(io)?;
-    let mut pos = 0u64;
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let tail = if rest.len() > (8 << 20) {
-            rest.split_off(8 << 20)
-        } else {
-            Vec::new()
-        };
-        let len = rest.len();
-        let n = f.write_at(rest, pos).await.map_err(io)?;
-        if n != len {
-            return Err(std::io::Error::other(
-                "short write (no space left on device?)",
-            ));
-        }
-        pos += n as u64;
-        rest = tail;
-    }
-    f.fdatasync().await.map_err(io)?;
-    f.close().await.map_err(io)?;
-    glommio::io::rename(&temp, path).await.map_err(io)?;
-    Ok(pos)
 }
 
 /// Run a rewrite (see the module doc). With `enable`, the shards' feeds are
@@ -232,10 +197,7 @@ async fn run_inner(home: &Rc<Shard>, owner: u64, enable: bool) -> Result<(), Str
     let live = enable || home.state.borrow().aof.on();
 
     // 1. The cut, everywhere at one point in time.
-    let locks = (0..home.count)
-        .map(|s| (s, LockSet::whole_shard(Mode::Read)))
-        .collect();
-    let session = Session::lock(home, owner, locks)
+    let session = Session::lock_all(home, owner, Mode::Read)
         .await
         .map_err(|_| unavailable())?;
     let functions = home.scripting.functions.borrow().codes();
@@ -265,7 +227,7 @@ async fn run_inner(home: &Rc<Shard>, owner: u64, enable: bool) -> Result<(), Str
     } else {
         for s in 0..home.count {
             let path = dir.join(Manifest::incr_name(&prefix, seq, s));
-            write_durable(&path, Vec::new())
+            crate::server::snapshot::write_file(&path, Vec::new())
                 .await
                 .map_err(|e| format!("Can't create {}: {e}", path.display()))?;
         }

@@ -11,7 +11,7 @@ use super::errors::{self, CmdError, CmdResult};
 use super::spec::{acl, flags::*, CommandSpec};
 use crate::config::DebugAccess;
 use crate::keyspace::{Entry, LruClock, RStr, Value};
-use crate::shard::locks::{LockSet, Mode};
+use crate::shard::locks::Mode;
 use crate::shard::tx::Session;
 use resp::Request;
 use std::rc::Rc;
@@ -50,10 +50,7 @@ where
     let owner = ctx.lock_owner();
     let proto = ctx.proto();
     ctx.run_async(async move {
-        let locks = (0..home.count)
-            .map(|s| (s, LockSet::whole_shard(Mode::Write)))
-            .collect();
-        let Ok(session) = Session::lock(&home, owner, locks).await else {
+        let Ok(session) = Session::lock_all(&home, owner, Mode::Write).await else {
             return encode(proto, |w| w.error(b"ERR shard unavailable"));
         };
         for s in 0..home.count {

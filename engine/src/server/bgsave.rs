@@ -20,7 +20,7 @@
 
 use super::snapshot::{self, Saved};
 use crate::rdb::file;
-use crate::shard::locks::{LockSet, Mode};
+use crate::shard::locks::Mode;
 use crate::shard::tx::Session;
 use crate::shard::{Shard, ShardId};
 use glommio::{Latency, Shares, TaskQueueHandle};
@@ -213,10 +213,7 @@ async fn finish(home: &Rc<Shard>, cut: Cut) -> Result<Saved, String> {
 /// Step 1: every shard read-locked at once, every database's image begun.
 async fn cut(home: &Rc<Shard>, owner: u64) -> Result<(i64, u64, Vec<bytes::Bytes>), String> {
     let unavailable = || "Background saving failed: a shard is unavailable".to_string();
-    let locks = (0..home.count)
-        .map(|s| (s, LockSet::whole_shard(Mode::Read)))
-        .collect();
-    let session = Session::lock(home, owner, locks)
+    let session = Session::lock_all(home, owner, Mode::Read)
         .await
         .map_err(|_| unavailable())?;
     let now = crate::clock::now_ms();
@@ -264,17 +261,7 @@ async fn run(home: &Rc<Shard>, cut: Cut) -> Result<Saved, String> {
         .map_err(|e| snapshot::open_failed(&temp, &dir, &io(e)))?;
     let mut sum = file::Checksum::new();
     let mut pos = 0u64;
-    let mut header = Vec::new();
-    file::write_header(
-        &mut header,
-        &file::Header {
-            redis_ver: super::REDIS_VERSION,
-            ctime: now / 1000,
-            used_mem: crate::alloc::used_memory(),
-            functions: &functions,
-        },
-        compress,
-    );
+    let header = snapshot::header(now, &functions, compress);
     let result: Result<u64, String> = async {
         let mut keys = 0u64;
         let mut put = async |bytes: Vec<u8>, pos: &mut u64| -> Result<(), String> {

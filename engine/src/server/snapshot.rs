@@ -31,7 +31,7 @@ use crate::command::spec::CmdId;
 use crate::config::Config;
 use crate::keyspace::{Entry, LruClock, Value};
 use crate::rdb::file::{self, DbPart, Loaded};
-use crate::shard::locks::{LockSet, Mode};
+use crate::shard::locks::Mode;
 use crate::shard::stats::CmdStats;
 use crate::shard::tx::Session;
 use crate::shard::{owner_of, Shard, ShardState};
@@ -281,10 +281,7 @@ pub async fn install(temp: &Path, target: &Path, dir: &Path) -> Result<(), Strin
 async fn save_inner(home: &Rc<Shard>, owner: u64, config: &Config) -> Result<Saved, String> {
     let compress = config.get("rdbcompression") != Some("no");
     let checksum = config.get("rdbchecksum") != Some("no");
-    let locks = (0..home.count)
-        .map(|s| (s, LockSet::whole_shard(Mode::Read)))
-        .collect();
-    let session = Session::lock(home, owner, locks)
+    let session = Session::lock_all(home, owner, Mode::Read)
         .await
         .map_err(|_| "Failed saving the DB: a shard is unavailable".to_string())?;
     let now = crate::clock::now_ms();
@@ -320,17 +317,7 @@ async fn save_inner(home: &Rc<Shard>, owner: u64, config: &Config) -> Result<Sav
         return Err("Failed saving the DB: a shard is unavailable".into());
     }
 
-    let mut header = Vec::new();
-    file::write_header(
-        &mut header,
-        &file::Header {
-            redis_ver: super::REDIS_VERSION,
-            ctime: now / 1000,
-            used_mem: crate::alloc::used_memory(),
-            functions: &functions,
-        },
-        compress,
-    );
+    let header = header(now, &functions, compress);
     // Chunks in file order: header, then per database its start and every
     // shard's part.
     let mut chunks = vec![header];
@@ -377,8 +364,25 @@ async fn save_inner(home: &Rc<Shard>, owner: u64, config: &Config) -> Result<Sav
     })
 }
 
+/// An RDB header (Redis's aux fields, the function libraries) for a
+/// snapshot taken at Unix ms `now`.
+pub fn header(now: i64, functions: &[bytes::Bytes], compress: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    file::write_header(
+        &mut out,
+        &file::Header {
+            redis_ver: super::REDIS_VERSION,
+            ctime: now / 1000,
+            used_mem: crate::alloc::used_memory(),
+            functions,
+        },
+        compress,
+    );
+    out
+}
+
 /// Write `chunks` to a new file at `path` and fdatasync it; returns its size.
-async fn write_file(path: &Path, chunks: Vec<Vec<u8>>) -> glommio::Result<u64, ()> {
+pub async fn write_file(path: &Path, chunks: Vec<Vec<u8>>) -> glommio::Result<u64, ()> {
     /// glommio takes each buffer by value; slices of this size are copied
     /// out so a short write (a full disk) can go on from where it stopped.
     const PIECE: usize = 4 << 20;

@@ -293,6 +293,19 @@ impl Session {
         Session::lock_as(home, owner, parts, unit, commits).await
     }
 
+    /// Lock every shard whole in `mode` (SAVE, BGSAVE and rewrite cuts in
+    /// read mode; FLUSHALL and SWAPDB in write mode).
+    pub async fn lock_all(
+        home: &Rc<Shard>,
+        owner: u64,
+        mode: super::locks::Mode,
+    ) -> Result<Session, ShardGone> {
+        let parts = (0..home.count)
+            .map(|s| (s, LockSet::whole_shard(mode)))
+            .collect();
+        Session::lock(home, owner, parts).await
+    }
+
     /// Lock for EXEC or a script run by `owner`: the commands it runs log
     /// into `owner`'s unit, committed at release.
     pub async fn lock_unit(

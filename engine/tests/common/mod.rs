@@ -194,3 +194,82 @@ impl ServerExt for Server {
         c.read_raw(std::time::Duration::from_millis(300)).unwrap()
     }
 }
+
+/// One record of an incr file: where it starts and ends, its arguments
+/// (empty for a `#` annotation line).
+#[derive(Debug)]
+pub struct AofRecord {
+    pub start: usize,
+    pub end: usize,
+    pub args: Vec<Vec<u8>>,
+}
+
+/// The whole records of an AOF file's bytes, in order (a torn tail is
+/// left out).
+pub fn aof_records(buf: &[u8]) -> Vec<AofRecord> {
+    fn line(buf: &[u8], at: usize) -> Option<(&[u8], usize)> {
+        let rest = buf.get(at..)?;
+        let end = rest.windows(2).position(|w| w == b"\r\n")?;
+        Some((rest.get(..end)?, at + end + 2))
+    }
+    fn num(b: &[u8]) -> usize {
+        std::str::from_utf8(b).unwrap().parse().unwrap()
+    }
+    let mut out = Vec::new();
+    let mut start = 0;
+    'records: while start < buf.len() {
+        let Some((head, mut at)) = line(buf, start) else {
+            break;
+        };
+        if head.first() == Some(&b'#') {
+            out.push(AofRecord {
+                start,
+                end: at,
+                args: Vec::new(),
+            });
+            start = at;
+            continue;
+        }
+        assert_eq!(head.first(), Some(&b'*'), "not a record at offset {start}");
+        let n = num(head.get(1..).unwrap());
+        let mut args = Vec::with_capacity(n);
+        for _ in 0..n {
+            let Some((h, next)) = line(buf, at) else {
+                break 'records;
+            };
+            assert_eq!(h.first(), Some(&b'$'), "not a bulk at offset {at}");
+            let len = num(h.get(1..).unwrap());
+            let Some(arg) = buf.get(next..next + len) else {
+                break 'records;
+            };
+            if buf.get(next + len..next + len + 2) != Some(b"\r\n") {
+                break 'records;
+            }
+            args.push(arg.to_vec());
+            at = next + len + 2;
+        }
+        out.push(AofRecord {
+            start,
+            end: at,
+            args,
+        });
+        start = at;
+    }
+    out
+}
+
+/// Run redis-check-rdb on `path`: its report, which must say the file is OK.
+pub fn check_rdb(path: &std::path::Path) -> String {
+    let out = std::process::Command::new("redis-check-rdb")
+        .arg(path)
+        .output()
+        .expect("run redis-check-rdb");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success() && text.contains("RDB looks OK"),
+        "redis-check-rdb {}:\n{text}{}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
