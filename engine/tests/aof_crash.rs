@@ -148,6 +148,15 @@ fn resp_command(args: &[&str]) -> Vec<u8> {
     Frame::command(args.iter().map(|a| a.as_bytes()))
 }
 
+/// Where the records of `path` end (a running server writes zeros after
+/// them: engine/src/aof/prealloc.rs).
+fn records_end(path: &Path) -> u64 {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    common::aof_records(&bytes)
+        .last()
+        .map_or(0, |r| r.end as u64)
+}
+
 fn file_len(path: &Path) -> u64 {
     std::fs::metadata(path)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -397,17 +406,26 @@ fn assert_present(c: &mut Client, keys: &[String]) {
     }
 }
 
-/// Cut the last 5 bytes of `file` (inside its last record). Returns the
-/// end of the last complete record before the tear.
+/// Cut the last 5 bytes of `file`'s records (inside its last record),
+/// with the zeros preallocated after them. Returns the end of the last
+/// complete record before the tear.
 fn tear(file: &Path, last_key: &str) -> u64 {
     let bytes = std::fs::read(file).unwrap();
     let recs = common::aof_records(&bytes);
     let last = recs.last().unwrap();
-    assert_eq!(
-        last.end,
-        bytes.len(),
-        "{} does not end with a whole record",
+    // After a SIGKILL the file goes on with the zeros written ahead of the
+    // log (whole pages of them), and nothing else.
+    let tail = bytes.get(last.end..).unwrap_or(&[]);
+    assert!(
+        tail.iter().all(|&b| b == 0),
+        "{} does not end with a whole record and zeros",
         file.display()
+    );
+    assert!(
+        tail.len() >= 4096,
+        "{}: no space preallocated after the records ({} bytes)",
+        file.display(),
+        tail.len()
     );
     assert_eq!(
         last.args,
@@ -423,7 +441,7 @@ fn tear(file: &Path, last_key: &str) -> u64 {
         .write(true)
         .open(file)
         .unwrap()
-        .set_len(bytes.len() as u64 - 5)
+        .set_len(last.end as u64 - 5)
         .unwrap();
     last.start as u64
 }
@@ -439,7 +457,7 @@ fn torn_tail_truncated_yes() {
     assert_present(&mut c, &keys);
     assert_eq!(show(&get_all(&mut c, &[last])[0]), "(nil)", "the torn SET");
     assert_eq!(
-        file_len(&file),
+        records_end(&file),
         cut,
         "{} not truncated to the end of its last whole record; log:\n{}",
         file.display(),
@@ -472,7 +490,11 @@ fn torn_tail_refused_no() {
 #[test]
 fn torn_multi_shard_transaction_is_cut() {
     let (first, keys, last, file) = logged_then_killed();
-    let whole = file_len(&file);
+    let mut bytes = std::fs::read(&file).unwrap();
+    // Where the records end (the preallocated zeros after them go).
+    let whole = common::aof_records(&bytes).last().unwrap().end;
+    bytes.truncate(whole);
+    let whole = whole as u64;
     // Shard 0's part of transaction 999 over shards 0 and 1; shard 1's
     // part never made it. Then a plain record after it.
     let (x, y, after) = (key_on("txa", 0), key_on("txb", 0), key_on("after", 0));
@@ -482,7 +504,6 @@ fn torn_multi_shard_transaction_is_cut() {
     block.extend(resp_command(&["SET", &y, "1"]));
     block.extend(resp_command(&["EXEC"]));
     block.extend(resp_command(&["SET", &after, "1"]));
-    let mut bytes = std::fs::read(&file).unwrap();
     bytes.extend(&block);
     std::fs::write(&file, &bytes).unwrap();
 
@@ -508,7 +529,7 @@ fn torn_multi_shard_transaction_is_cut() {
         );
     }
     assert_eq!(
-        file_len(&file),
+        records_end(&file),
         whole,
         "{} not cut where the incomplete transaction starts; log:\n{}",
         file.display(),

@@ -21,13 +21,18 @@ fn info_field(c: &mut Client, name: &str) -> String {
         .unwrap_or_default()
 }
 
+/// Where the records of the (only) incr file end: it goes on with the
+/// zeros the server writes ahead of its log.
 fn incr_size(dir: &std::path::Path) -> u64 {
     let d = dir.join("appendonlydir");
     std::fs::read_dir(&d)
         .unwrap()
         .filter_map(Result::ok)
         .filter(|e| e.file_name().to_string_lossy().ends_with(".incr.aof"))
-        .map(|e| e.metadata().unwrap().len())
+        .map(|e| {
+            let b = std::fs::read(e.path()).unwrap();
+            b.iter().rposition(|&x| x != 0).map_or(0, |i| i + 1) as u64
+        })
         .sum()
 }
 

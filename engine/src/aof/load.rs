@@ -38,6 +38,8 @@ pub struct Incr {
     pub path: PathBuf,
     /// Its bytes, up to the cut.
     pub bytes: Vec<u8>,
+    /// Its length on disk, preallocated zeros included.
+    disk_len: u64,
 }
 
 /// One shard's log, read and cut.
@@ -157,6 +159,10 @@ fn scan(stream: &[u8]) -> Result<Scan, u64> {
     let mut pending_tx: Option<(u64, u64, Vec<usize>)> = None;
     loop {
         match parse_at(stream, pos) {
+            Err(()) if unwritten_after(stream, pos) => {
+                let torn = Some("the log ends in space a crash left unwritten");
+                return Ok(Scan { valid, parts, torn });
+            }
             Err(()) => return Err(pos as u64),
             Ok(None) => {
                 let torn = if pos < stream.len() {
@@ -205,6 +211,25 @@ fn scan(stream: &[u8]) -> Result<Scan, u64> {
             }
         }
     }
+}
+
+/// Whether a malformed record at `pos` is explained by a crash while the
+/// log was written into its preallocated zeros ([`super::prealloc`]): page
+/// writeback is unordered, so a later page of records may reach the disk
+/// while an earlier one did not, leaving at least a sector of zeros in
+/// between. Such a tail was never acknowledged (an fdatasync covering it
+/// had not returned), so it is handled as a torn tail, not as damage.
+fn unwritten_after(stream: &[u8], pos: usize) -> bool {
+    const SECTOR: usize = 512;
+    let rest = stream.get(pos..).unwrap_or(&[]);
+    let mut run = 0usize;
+    for &b in rest {
+        run = if b == 0 { run + 1 } else { 0 };
+        if run >= SECTOR {
+            return true;
+        }
+    }
+    false
 }
 
 /// Where each shard's replay must stop so every multi-shard transaction
@@ -278,12 +303,18 @@ pub fn prepare(config: &crate::config::Config) -> Result<Option<Logs>, String> {
         let mut incrs = Vec::new();
         for (name, is_base) in files {
             let path = dir.join(&name);
-            let bytes = std::fs::read(&path)
+            let mut bytes = std::fs::read(&path)
                 .map_err(|e| format!("Can't open the append-only file {}: {e}", path.display()))?;
             if is_base {
                 base = Some((path, bytes));
             } else {
-                incrs.push(Incr { path, bytes });
+                let disk_len = bytes.len() as u64;
+                bytes.truncate(super::prealloc::records_end(&bytes));
+                incrs.push(Incr {
+                    path,
+                    bytes,
+                    disk_len,
+                });
             }
         }
         let Some(base) = base else {
@@ -358,6 +389,21 @@ pub fn prepare(config: &crate::config::Config) -> Result<Option<Logs>, String> {
         );
         if let Some(f) = log.incrs.last_mut() {
             f.bytes.truncate(at as usize);
+            f.disk_len = at;
+        }
+    }
+    // Only now that the start goes ahead: the zeros written ahead of the
+    // records (super::prealloc) are cut off before appending resumes.
+    for f in shards.iter_mut().flat_map(|l| l.incrs.iter_mut()) {
+        let end = f.bytes.len() as u64;
+        if f.disk_len != end {
+            log::info!(
+                "Trimming {} bytes of preallocated space from the end of {}",
+                f.disk_len - end,
+                f.path.display()
+            );
+            truncate_file(&f.path, end)?;
+            f.disk_len = end;
         }
     }
     Ok(Some(Logs {
@@ -559,6 +605,26 @@ mod tests {
         t.truncate(s.len() - 3);
         assert!(scan(&t).is_ok());
         assert!(scan(b"garbage").is_err());
+    }
+
+    #[test]
+    fn an_unwritten_gap_is_a_torn_tail_not_damage() {
+        let mut s = rec(&["SET", "a", "1"]);
+        let one = s.len() as u64;
+        // A record cut by a page that never reached the disk, then a later
+        // page that did.
+        s.extend_from_slice(b"*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$9000\r\nxx");
+        s.extend(std::iter::repeat_n(0u8, 4096));
+        s.extend(rec(&["SET", "c", "3"]));
+        let sc = scan(&s).expect("a torn tail");
+        assert_eq!(sc.valid, one);
+        assert!(sc.torn.is_some());
+        // The same damage without a sector of zeros is a bad format.
+        let mut bad = rec(&["SET", "a", "1"]);
+        bad.extend_from_slice(b"*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$2\r\nxxyy");
+        bad.extend(std::iter::repeat_n(0u8, 100));
+        bad.extend(rec(&["SET", "c", "3"]));
+        assert_eq!(scan(&bad).err(), Some(one));
     }
 
     #[test]

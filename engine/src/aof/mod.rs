@@ -5,6 +5,7 @@
 //! | this file | [`Global`] (process-wide AOF facts: paths, manifest, INFO counters, transaction ids) |
 //! | [`feed`] | a shard's feed: which records each write appends, units and multi-shard transaction blocks, group-commit offsets |
 //! | [`writer`] | a shard's writer task: write, fdatasync, publish the durable offset |
+//! | [`prealloc`] | zeros written ahead of the log's end, so a sync commits no metadata |
 //! | [`manifest`] | which files make up the logs; atomic replacement |
 //! | [`load`] | start-up: read the logs, cut incomplete transactions and torn tails, replay |
 //! | [`rewrite`] | BGREWRITEAOF: new bases from live data, the manifest switch |
@@ -25,6 +26,7 @@
 pub mod feed;
 pub mod load;
 pub mod manifest;
+pub mod prealloc;
 pub mod rewrite;
 pub mod state;
 pub mod writer;

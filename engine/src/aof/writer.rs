@@ -22,6 +22,7 @@
 //! restart (the feed is poisoned: the kernel may have dropped the pages).
 
 use super::feed::{Fsync, WriteError};
+use super::prealloc::Prealloc;
 use crate::shard::Shard;
 use glommio::io::BufferedFile;
 use std::os::fd::AsRawFd;
@@ -36,6 +37,8 @@ pub struct Target {
     pub file: Rc<BufferedFile>,
     /// Where the next byte goes.
     pub pos: u64,
+    /// The zeros written ahead of `pos`.
+    room: Prealloc,
 }
 
 /// Open `path` for appending (created when missing).
@@ -50,10 +53,35 @@ pub async fn open(path: &std::path::Path) -> std::io::Result<Target> {
         .file_size()
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))?;
-    Ok(Target {
-        file: Rc::new(file),
-        pos,
-    })
+    let file = Rc::new(file);
+    let mut room = Prealloc::new(path, pos);
+    // Zeros start to go ahead of the records before the first one.
+    room.after_write(&file, pos);
+    Ok(Target { file, pos, room })
+}
+
+/// Append `bytes` at the target's position, into the zeros written ahead
+/// of it where there are some. On failure, the bytes not written come back
+/// with the error.
+async fn append(t: &mut Target, bytes: Vec<u8>) -> Result<(), (String, Vec<u8>)> {
+    t.room.before_write(t.pos + bytes.len() as u64).await;
+    write_all(t, bytes)?;
+    t.room.after_write(&t.file, t.pos);
+    Ok(())
+}
+
+/// Retire `t`: wait for its zeros, cut them off, close it.
+async fn retire(mut t: Target) {
+    t.room.settle().await;
+    if let Err(e) = t.file.truncate(t.pos).await {
+        log::warn!(
+            "Can't trim the preallocated end of an AOF file: {}",
+            strerror(e)
+        );
+    }
+    if let Ok(f) = Rc::try_unwrap(t.file) {
+        let _ = f.close().await;
+    }
 }
 
 /// Write all of `bytes` at the target's position. On failure, the bytes
@@ -246,7 +274,7 @@ pub async fn run(shard: Rc<Shard>, mut target: Option<Target>) {
                     continue;
                 };
                 let n = bytes.len() as u64;
-                if let Err((e, left)) = write_all(t, bytes) {
+                if let Err((e, left)) = append(t, bytes).await {
                     shard.state.borrow_mut().aof.untake(left);
                     fail(&shard, "writing to", &e);
                     glommio::timer::sleep(Duration::from_secs(1)).await;
@@ -278,7 +306,7 @@ pub async fn run(shard: Rc<Shard>, mut target: Option<Target>) {
             Step::Rotate(pre, at, next) => {
                 let n = pre.len() as u64;
                 if let Some(t) = target.as_mut() {
-                    if let Err((e, left)) = write_all(t, pre) {
+                    if let Err((e, left)) = append(t, pre).await {
                         if let Some(r) = shard.state.borrow_mut().aof.rotate.as_mut() {
                             r.pre = left;
                         }
@@ -308,9 +336,7 @@ pub async fn run(shard: Rc<Shard>, mut target: Option<Target>) {
             }
             Step::Switch => {
                 if let Some(old) = target.take() {
-                    if let Ok(f) = Rc::try_unwrap(old.file) {
-                        let _ = f.close().await;
-                    }
+                    retire(old).await;
                 }
                 target = pending_new.take();
                 global.set_incr_size(shard.id, target.as_ref().map_or(0, |t| t.pos));
@@ -319,6 +345,9 @@ pub async fn run(shard: Rc<Shard>, mut target: Option<Target>) {
                 if closing {
                     if let (Some(t), Some(end)) = (target.as_ref(), unsynced) {
                         sync(&shard, t, end).await;
+                    }
+                    if let Some(t) = target.take() {
+                        retire(t).await;
                     }
                     global.closed.fetch_add(1, Ordering::SeqCst);
                     return;
