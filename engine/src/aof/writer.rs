@@ -14,7 +14,10 @@
 //! the fdatasync run in the shard's thread, as Redis runs them in its event
 //! loop; io_uring punts both to worker threads that compete for the shard's
 //! CPU, which measured twice as slow (see [`sync_now`]). Opening, renaming
-//! and the other syncs go through glommio.
+//! and the other syncs go through glommio. Records land in zeros written
+//! ahead of the log's end ([`super::prealloc`]), so the fdatasync has no
+//! size or allocation change to commit; a retired file is trimmed to its
+//! records.
 //!
 //! A failed write is logged, recorded on the feed (writes are then refused
 //! with MISCONF and waiting replies fail) and retried every second from
