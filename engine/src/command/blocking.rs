@@ -185,6 +185,32 @@ async fn push_moved(shard: &Rc<Shard>, db: usize, d: &Delivery) -> CmdResult {
     }
 }
 
+/// With `appendfsync always`, wait until shard `on` may acknowledge
+/// everything its log holds so far: the record of a pop it served to this
+/// client (logged there, right after the push that served it) is among
+/// it. False when it cannot be made durable (the reply must not claim the
+/// pop).
+async fn logged(shard: &Rc<Shard>, on: usize) -> bool {
+    if !shard.state.borrow().aof.acks_wait() {
+        return true;
+    }
+    shard
+        .call_async(on, |s| async move {
+            let lsn = s.state.borrow().aof.lsn();
+            crate::aof::wait_ack(&s, lsn).await.is_ok()
+        })
+        .await
+        .unwrap_or(false)
+}
+
+/// For a move, the push's record too (on the destination's shard).
+async fn moved_logged(shard: &Rc<Shard>, d: &Delivery) -> bool {
+    match &d.op {
+        PopOp::Move { dst, .. } => logged(shard, shard.owner(dst)).await,
+        _ => true,
+    }
+}
+
 /// Run a blocking pop over `keys` and encode its reply.
 #[allow(clippy::too_many_arguments)]
 async fn run_blocking(
@@ -285,6 +311,11 @@ async fn run_blocking(
             }
         }
     };
+    if let Ok(d) = &result {
+        if !logged(&shard, shard.owner(&d.key)).await || !moved_logged(&shard, d).await {
+            return crate::aof::failed_reply(&shard, proto);
+        }
+    }
     encode(proto, |w| match result {
         Ok(d) => reply_items(w, shape, &d.key, d.items),
         Err(e) => w.error(e.text().as_bytes()),
