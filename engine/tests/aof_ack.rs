@@ -1,8 +1,10 @@
 //! With `appendfsync always`, no reply to a write leaves before an
 //! fdatasync covering its record returned — checked by making every
-//! fdatasync of the running shoal-server take 1.5 s (strace's syscall
+//! fdatasync of the running shoal-server take 1 s (strace's syscall
 //! delay injection) and timing replies:
-//! - a SET, and a multi-shard MSET;
+//! - single-shard and multi-shard writes of every kind of path: plain
+//!   commands, MSET over shards, cross-shard RENAME/SMOVE/LMOVE, EXEC over
+//!   one and two shards, EVAL, FLUSHALL;
 //! - a BLPOP that was blocked and is served by another client's LPUSH
 //!   (its pop is a write logged on the list's shard): its reply, like the
 //!   LPUSH's, comes only after the sync, whichever shard the blocked
@@ -23,9 +25,9 @@ use testkit::Server;
 
 const SHARDS: usize = 2;
 /// What strace adds to every fdatasync.
-const DELAY: Duration = Duration::from_millis(1500);
+const DELAY: Duration = Duration::from_millis(1000);
 /// A reply that waited for a delayed sync came at least this late.
-const GATED: Duration = Duration::from_millis(1200);
+const GATED: Duration = Duration::from_millis(800);
 
 /// strace attached to every thread of `server`, delaying fdatasync's
 /// return. None when strace cannot do it here.
@@ -102,23 +104,53 @@ fn replies_wait_for_the_fdatasync_blocked_pops_included() {
     };
     let mut c = client(&s);
 
-    let t = Instant::now();
-    assert_eq!(
-        c.call(["SET", "a", "1"]).unwrap(),
-        Frame::Simple("OK".into())
-    );
-    assert!(t.elapsed() >= GATED, "SET answered after {:?}", t.elapsed());
     let (x, y) = (key_on("m", 0), key_on("m", 1));
-    let t = Instant::now();
-    assert_eq!(
-        c.call(["MSET", &x, "1", &y, "2"]).unwrap(),
-        Frame::Simple("OK".into())
-    );
-    assert!(
-        t.elapsed() >= GATED,
-        "MSET answered after {:?}",
-        t.elapsed()
-    );
+    let (s0, s1) = (key_on("s", 0), key_on("s", 1));
+    let (l0, l1) = (key_on("l", 0), key_on("l", 1));
+    let (r0, r1) = (key_on("r", 0), key_on("r", 1));
+    let script = "return redis.call('SET', KEYS[1], ARGV[1])";
+    let writes: Vec<Vec<&str>> = vec![
+        vec!["SET", "a", "1"],
+        vec!["INCR", "n"],
+        vec!["MSET", &x, "1", &y, "2"],
+        vec!["SADD", &s0, "m"],
+        vec!["SMOVE", &s0, &s1, "m"],
+        vec!["RPUSH", &l0, "e"],
+        vec!["LMOVE", &l0, &l1, "LEFT", "RIGHT"],
+        vec!["SET", &r0, "v"],
+        vec!["RENAME", &r0, &r1],
+        vec!["EXPIRE", &r1, "100"],
+        vec!["EVAL", script, "1", &x, "3"],
+        vec!["EVAL", script, "1", &y, "3"],
+        vec!["DEL", &x, &y],
+    ];
+    for w in &writes {
+        let t = Instant::now();
+        let r = c.call(w.iter().copied()).unwrap();
+        assert!(!r.is_error(), "{w:?}: {r}");
+        assert!(
+            t.elapsed() >= GATED,
+            "{w:?} answered after {:?}",
+            t.elapsed()
+        );
+    }
+    for keys in [[x.as_str(), x.as_str()], [x.as_str(), y.as_str()]] {
+        assert_eq!(c.call(["MULTI"]).unwrap(), Frame::Simple("OK".into()));
+        for k in keys {
+            assert_eq!(
+                c.call(["SET", k, "t"]).unwrap(),
+                Frame::Simple("QUEUED".into())
+            );
+        }
+        let t = Instant::now();
+        let r = c.call(["EXEC"]).unwrap();
+        assert!(!r.is_error(), "EXEC over {keys:?}: {r}");
+        assert!(
+            t.elapsed() >= GATED,
+            "EXEC over {keys:?} answered after {:?}",
+            t.elapsed()
+        );
+    }
 
     // Blocked clients on both shards' lists; several connections, so the
     // blocked client's own shard differs from the list's in some of them.
@@ -163,6 +195,13 @@ fn replies_wait_for_the_fdatasync_blocked_pops_included() {
             "round {round}: the served BLPOP answered {waited:?} after the push, before its pop was synced"
         );
     }
+    let t = Instant::now();
+    assert_eq!(c.call(["FLUSHALL"]).unwrap(), Frame::Simple("OK".into()));
+    assert!(
+        t.elapsed() >= GATED,
+        "FLUSHALL answered after {:?}",
+        t.elapsed()
+    );
     let _ = strace.kill();
     let _ = strace.wait();
 }

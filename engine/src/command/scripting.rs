@@ -187,7 +187,7 @@ async fn run_shipped(
         // Functions are never shipped (they hold every shard).
         argv: None,
     };
-    match run::try_now(&ts, caller, &vm, inv, Scope::One(s)) {
+    let mut ran = match run::try_now(&ts, caller, &vm, inv, Scope::One(s)) {
         Now::Done(ran) => ran,
         Now::Later(rest) => rest.await,
         Now::Retry(_) => Ran {
@@ -196,7 +196,16 @@ async fn run_shipped(
             ..Ran::default()
         },
         Now::Blocked(inv) => run::invoke(&ts, caller, &vm, inv, Scope::One(s)).await,
+    };
+    // What the script wrote here is acknowledged from here, as a remote
+    // batch's writes are (appendfsync always: after its fdatasync).
+    if !ran.retry && ts.state.borrow().aof.acks_wait() {
+        let lsn = ts.state.borrow().aof.lsn();
+        if crate::aof::wait_ack(&ts, lsn).await.is_err() {
+            ran.reply = crate::aof::failed_reply(&ts, caller.proto);
+        }
     }
+    ran
 }
 
 fn eval_generic(ctx: &mut Ctx<'_>, req: &Request, by_sha: bool, read_only: bool) -> CmdResult {
