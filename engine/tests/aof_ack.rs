@@ -4,7 +4,8 @@
 //! delay injection) and timing replies:
 //! - single-shard and multi-shard writes of every kind of path: plain
 //!   commands, MSET over shards, cross-shard RENAME/SMOVE/LMOVE, EXEC over
-//!   one and two shards, EVAL, FLUSHALL;
+//!   one and two shards, COPY, SUNIONSTORE, EVAL, FUNCTION LOAD, FCALL,
+//!   SWAPDB, FLUSHALL;
 //! - a BLPOP that was blocked and is served by another client's LPUSH
 //!   (its pop is a write logged on the list's shard): its reply, like the
 //!   LPUSH's, comes only after the sync, whichever shard the blocked
@@ -24,6 +25,8 @@ use std::time::{Duration, Instant};
 use testkit::Server;
 
 const SHARDS: usize = 2;
+/// A function library with one writing function.
+const LIB: &str = "#!lua name=acklib\nredis.register_function('ackset', function(keys, args) return redis.call('SET', keys[1], args[1]) end)";
 /// What strace adds to every fdatasync.
 const DELAY: Duration = Duration::from_millis(1000);
 /// A reply that waited for a delayed sync came at least this late.
@@ -122,6 +125,12 @@ fn replies_wait_for_the_fdatasync_blocked_pops_included() {
         vec!["EXPIRE", &r1, "100"],
         vec!["EVAL", script, "1", &x, "3"],
         vec!["EVAL", script, "1", &y, "3"],
+        vec!["COPY", &s1, &s0],
+        vec!["SUNIONSTORE", &s0, &s1, &s0],
+        vec!["ZADD", "z", "1", "m"],
+        vec!["FUNCTION", "LOAD", LIB],
+        vec!["FCALL", "ackset", "1", &y, "4"],
+        vec!["SWAPDB", "0", "1"],
         vec!["DEL", &x, &y],
     ];
     for w in &writes {
