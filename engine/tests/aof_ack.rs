@@ -161,6 +161,27 @@ fn replies_wait_for_the_fdatasync_blocked_pops_included() {
         );
     }
 
+    // A pipeline of cross-shard MSETs: every reply after a sync. (Each
+    // takes a sync round of its own: a shard's executor waits out its
+    // inline fdatasync, and every part of the next one needs both shards;
+    // see docs/benchmarks.md, issue 5.)
+    let n = 3;
+    let cmds = (0..n).map(|i| {
+        vec![
+            b"MSET".to_vec(),
+            x.as_bytes().to_vec(),
+            format!("{i}").into_bytes(),
+            y.as_bytes().to_vec(),
+            format!("{i}").into_bytes(),
+        ]
+    });
+    let t = Instant::now();
+    for r in c.pipeline(cmds).unwrap() {
+        assert_eq!(r, Frame::Simple("OK".into()));
+    }
+    let took = t.elapsed();
+    assert!(took >= GATED, "pipelined MSETs answered after {took:?}");
+
     // Blocked clients on both shards' lists; several connections, so the
     // blocked client's own shard differs from the list's in some of them.
     for round in 0..4 {
