@@ -250,7 +250,13 @@ fn command_info_matches_for_every_shoal_command() {
     let list = d.shoal.call(["COMMAND", "LIST"]).unwrap();
     // Commands Redis 7.0 does not have yet, or whose row 7.2 changed
     // (ZRANK/ZREVRANK WITHSCORE: arity -3). Shoal targets 7.2.
-    let newer = ["client|setinfo", "client|no-touch", "zrank", "zrevrank"];
+    let newer = [
+        "client|setinfo",
+        "client|no-touch",
+        "zrank",
+        "zrevrank",
+        "waitaof",
+    ];
     let mut checked = 0;
     let mut mismatches = Vec::new();
     for name in list.as_array().unwrap() {

@@ -171,6 +171,12 @@ pub async fn wait_ack(shard: &Rc<Shard>, lsn: u64) -> Result<(), feed::WriteErro
     wait_for(shard, |f| f.ackable() >= lsn).await
 }
 
+/// Wait until this shard's log is synced up to `lsn` whatever the fsync
+/// policy (WAITAOF), or the AOF is switched off.
+pub async fn wait_synced(shard: &Rc<Shard>, lsn: u64) -> Result<(), feed::WriteError> {
+    wait_for(shard, |f| !f.on() || f.durable() >= lsn).await
+}
+
 /// Wait until this shard's log is on disk up to `lsn` (a transaction part).
 pub async fn wait_durable(shard: &Rc<Shard>, lsn: u64) -> Result<(), feed::WriteError> {
     wait_for(shard, |f| !f.acks_wait() || f.durable() >= lsn).await

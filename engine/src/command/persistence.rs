@@ -1,4 +1,4 @@
-//! Persistence commands: SAVE LASTSAVE (SHUTDOWN's save is in [`super::server`]).
+//! Persistence commands: SAVE BGSAVE BGREWRITEAOF LASTSAVE WAITAOF (SHUTDOWN's save is in [`super::server`]).
 //!
 //! SAVE writes an RDB snapshot of every shard at one point in time; the
 //! coordination and the file I/O live in [`crate::server::snapshot`], the
@@ -122,6 +122,97 @@ fn lastsave(ctx: &mut Ctx<'_>, _req: &Request) -> CmdResult {
     Ok(())
 }
 
+/// # Format
+/// `WAITAOF numlocal numreplicas timeout` → `*2 :<local> :<replicas>`:
+/// waits until everything this client wrote before is fsynced to the AOF
+/// (`local` 1) and on `numreplicas` replicas, or `timeout` ms pass (0:
+/// forever), then says how many of each are. Shoal has no replicas yet,
+/// so `replicas` is 0 and a `numreplicas` above 0 waits for the timeout,
+/// as Redis does with none connected. Every shard's log is waited for up
+/// to what it held when WAITAOF arrived (the client's writes, maybe
+/// others' too). In MULTI it answers at once.
+fn waitaof(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
+    let numlocal = super::args::parse_i64(req.arg(1))?;
+    if !(0..=1).contains(&numlocal) {
+        return Err(errors::CmdError::fixed(
+            "ERR value is out of range, value must between 0 and 1",
+        ));
+    }
+    let numreplicas = super::args::parse_i64(req.arg(2))?;
+    if numreplicas < 0 {
+        return Err(errors::CmdError::fixed(
+            "ERR value is out of range, must be positive",
+        ));
+    }
+    let timeout = super::args::parse_i64_or(
+        req.arg(3),
+        errors::CmdError::fixed("ERR timeout is not an integer or out of range"),
+    )?;
+    if timeout < 0 {
+        return Err(errors::CmdError::fixed("ERR timeout is negative"));
+    }
+    let aof_on = ctx.shard.state.borrow().aof.on();
+    if numlocal == 1 && !aof_on {
+        return Err(errors::CmdError::fixed(
+            "ERR WAITAOF cannot be used when numlocal is set but appendonly is disabled.",
+        ));
+    }
+    let home = ctx.shard.clone();
+    let proto = ctx.proto();
+    // Redis answers at once when nothing is asked for, or inside MULTI.
+    let block = ctx.conn.exec_owner == 0 && (numlocal == 1 || numreplicas > 0);
+    ctx.run_async(async move {
+        let mut local = None;
+        if block {
+            let satisfied = async {
+                let synced = aof_on && local_synced(&home, true).await;
+                local = Some(synced);
+                if numreplicas > 0 || !synced {
+                    // No replicas to count: only the timeout ends this.
+                    std::future::pending::<()>().await;
+                }
+            };
+            if timeout == 0 {
+                satisfied.await;
+            } else {
+                let limit = std::time::Duration::from_millis(timeout as u64);
+                futures_lite::future::or(satisfied, glommio::timer::sleep(limit)).await;
+            }
+        }
+        let synced = match local {
+            Some(s) => s,
+            None => aof_on && local_synced(&home, false).await,
+        };
+        encode(proto, |w| {
+            w.array(2);
+            w.int(i64::from(synced));
+            w.int(0);
+        })
+    });
+    Ok(())
+}
+
+/// Whether every shard's log is synced up to what it held when asked;
+/// with `wait`, after waiting for it.
+async fn local_synced(home: &std::rc::Rc<crate::shard::Shard>, wait: bool) -> bool {
+    let mut ok = true;
+    for s in 0..home.count {
+        ok &= home
+            .call_async(s, move |sh| async move {
+                let lsn = sh.state.borrow().aof.lsn();
+                if wait {
+                    crate::aof::wait_synced(&sh, lsn).await.is_ok()
+                } else {
+                    let st = sh.state.borrow();
+                    !st.aof.on() || st.aof.durable() >= lsn
+                }
+            })
+            .await
+            .unwrap_or(false);
+    }
+    ok
+}
+
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("save", 1, save)
         .flags(ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI)
@@ -143,6 +234,15 @@ pub const COMMANDS: &[CommandSpec] = &[
             "server",
             "1.0.0",
             "Asynchronously rewrites the append-only file to disk.",
+        ),
+    CommandSpec::new("waitaof", 4, waitaof)
+        .flags(BLOCKING)
+        .acl(super::spec::acl::CONNECTION)
+        .tips(&["request_policy:all_shards", "response_policy:agg_min"])
+        .doc(
+            "generic",
+            "7.2.0",
+            "Blocks until all of the preceding write commands sent by the connection are written to the append-only file of the master and/or replicas.",
         ),
     CommandSpec::new("lastsave", 1, lastsave)
         .flags(LOADING | STALE | FAST)
