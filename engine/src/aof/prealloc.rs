@@ -36,6 +36,8 @@ pub const CHUNK: u64 = 8 << 20;
 const PIECE: usize = 256 << 10;
 /// After a failed extension (disk full, file size limit), the next try.
 const RETRY: Duration = Duration::from_secs(5);
+/// While extensions keep failing, the warning is repeated this often.
+const WARN_EVERY: Duration = Duration::from_secs(60);
 
 type Growing = glommio::Task<Result<u64, String>>;
 
@@ -49,6 +51,8 @@ pub struct Prealloc {
     growing: Option<(Rc<Cell<u64>>, Growing)>,
     /// No new extension before this instant (after a failure).
     retry_at: Option<Instant>,
+    /// When a failure was last logged.
+    warned_at: Option<Instant>,
 }
 
 impl Prealloc {
@@ -59,6 +63,7 @@ impl Prealloc {
             zeroed: end,
             growing: None,
             retry_at: None,
+            warned_at: None,
         }
     }
 
@@ -111,15 +116,23 @@ impl Prealloc {
             Ok(end) => {
                 self.zeroed = end;
                 self.retry_at = None;
+                self.warned_at = None;
             }
             Err(e) => {
                 // Not an AOF error: records still fit in what is left, and
                 // a write that does not gets its own error.
-                log::warn!(
-                    "Can't preallocate space for the AOF file {}: {e}",
-                    self.path.display()
-                );
-                self.retry_at = Some(Instant::now() + RETRY);
+                let now = Instant::now();
+                if self
+                    .warned_at
+                    .is_none_or(|t| now.duration_since(t) >= WARN_EVERY)
+                {
+                    log::warn!(
+                        "Can't preallocate space for the AOF file {}: {e}",
+                        self.path.display()
+                    );
+                    self.warned_at = Some(now);
+                }
+                self.retry_at = Some(now + RETRY);
             }
         }
     }
