@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{check_rdb, sorted, words};
+use common::{check_rdb, log_with, sorted, words};
 use resp::client::Client;
 use resp::Frame;
 use std::path::Path;
@@ -149,19 +149,6 @@ fn compare(a: &mut Client, b: &mut Client) -> usize {
     ok(b, "SELECT 0");
     assert_eq!(call(a, "FCALL myfunc 0"), call(b, "FCALL myfunc 0"));
     n
-}
-
-/// The server's log once it contains `needle` (lines written after the
-/// server already answers may lag a little).
-fn log_with(s: &Server, needle: &str) -> String {
-    for _ in 0..250 {
-        let log = s.log();
-        if log.contains(needle) {
-            return log;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("log never contained {needle:?}:\n{}", s.log())
 }
 
 fn shoal_in(dir: &Path) -> ServerBuilder {

@@ -187,6 +187,11 @@ impl Feed {
         self.taken + self.buf.len() as u64
     }
 
+    /// Whether the log is synced up to `lsn` (WAITAOF), or off.
+    pub fn synced_to(&self, lsn: u64) -> bool {
+        !self.on || self.durable >= lsn
+    }
+
     /// Offset up to which everything is on disk.
     pub fn durable(&self) -> u64 {
         self.durable

@@ -171,10 +171,25 @@ pub async fn wait_ack(shard: &Rc<Shard>, lsn: u64) -> Result<(), feed::WriteErro
     wait_for(shard, |f| f.ackable() >= lsn).await
 }
 
+/// With `appendfsync always`, wait until everything this shard has logged
+/// so far may be acknowledged (the records of a write done here for a
+/// client of another shard, or served to one later). Err when it cannot
+/// be made durable.
+pub async fn ack_logged(shard: &Rc<Shard>) -> Result<(), feed::WriteError> {
+    let lsn = {
+        let st = shard.state.borrow();
+        if !st.aof.acks_wait() {
+            return Ok(());
+        }
+        st.aof.lsn()
+    };
+    wait_ack(shard, lsn).await
+}
+
 /// Wait until this shard's log is synced up to `lsn` whatever the fsync
 /// policy (WAITAOF), or the AOF is switched off.
 pub async fn wait_synced(shard: &Rc<Shard>, lsn: u64) -> Result<(), feed::WriteError> {
-    wait_for(shard, |f| !f.on() || f.durable() >= lsn).await
+    wait_for(shard, |f| f.synced_to(lsn)).await
 }
 
 /// Wait until this shard's log is on disk up to `lsn` (a transaction part).

@@ -132,13 +132,7 @@ fn strerror(e: glommio::GlommioError<()>) -> String {
         other => other.into(),
     };
     match io.raw_os_error() {
-        Some(code) => {
-            let t = std::io::Error::from_raw_os_error(code).to_string();
-            match t.find(" (os error") {
-                Some(i) => t.get(..i).unwrap_or(&t).to_string(),
-                None => t,
-            }
-        }
+        Some(code) => os_text(&std::io::Error::from_raw_os_error(code)),
         None => io.to_string(),
     }
 }
@@ -230,26 +224,27 @@ async fn idle(shard: &Rc<Shard>) {
     .await;
 }
 
-async fn sync(shard: &Rc<Shard>, t: &Target, end: u64) -> bool {
-    sync_file(shard, &t.file, end).await
-}
-
-/// fdatasync `file`, after which everything written before the call, up to
-/// `end`, is durable. A failure poisons the feed: after a failed fsync the
-/// kernel may have dropped the dirty pages, so no later fsync can vouch for
-/// them; writes stay refused until a restart.
-async fn sync_file(shard: &Rc<Shard>, file: &BufferedFile, end: u64) -> bool {
-    match file.fdatasync().await {
+/// Record how an fdatasync covering everything up to `end` went: `end` is
+/// durable, or the failure poisons the feed (after a failed fsync the
+/// kernel may have dropped the dirty pages, so no later fsync can vouch
+/// for them; writes stay refused until a restart). Returns success.
+fn synced(shard: &Shard, end: u64, r: Result<(), String>) -> bool {
+    match r {
         Ok(()) => {
             shard.state.borrow_mut().aof.set_durable(end);
             true
         }
         Err(e) => {
-            fail(shard, "fsyncing", &strerror(e));
+            fail(shard, "fsyncing", &e);
             shard.state.borrow_mut().aof.poison();
             false
         }
     }
+}
+
+/// fdatasync through glommio (io_uring), off the reply path.
+async fn sync(shard: &Rc<Shard>, t: &Target, end: u64) -> bool {
+    synced(shard, end, t.file.fdatasync().await.map_err(strerror))
 }
 
 /// fdatasync in the shard's own thread (`appendfsync always`), as Redis
@@ -263,14 +258,12 @@ async fn sync_file(shard: &Rc<Shard>, file: &BufferedFile, end: u64) -> bool {
 fn sync_now(shard: &Rc<Shard>, t: &Target, end: u64) -> bool {
     // SAFETY: fdatasync on the open file's descriptor.
     let rc = unsafe { libc::fdatasync(t.file.as_raw_fd()) };
-    if rc == 0 {
-        shard.state.borrow_mut().aof.set_durable(end);
-        return true;
-    }
-    let e = std::io::Error::last_os_error();
-    fail(shard, "fsyncing", &os_text(&e));
-    shard.state.borrow_mut().aof.poison();
-    false
+    let r = if rc == 0 {
+        Ok(())
+    } else {
+        Err(os_text(&std::io::Error::last_os_error()))
+    };
+    synced(shard, end, r)
 }
 
 /// The writer loop (see the module doc); `target` is the incr file, or

@@ -195,10 +195,10 @@ async fn logged(shard: &Rc<Shard>, on: usize) -> bool {
         return true;
     }
     shard
-        .call_async(on, |s| async move {
-            let lsn = s.state.borrow().aof.lsn();
-            crate::aof::wait_ack(&s, lsn).await.is_ok()
-        })
+        .call_async(
+            on,
+            |s| async move { crate::aof::ack_logged(&s).await.is_ok() },
+        )
         .await
         .unwrap_or(false)
 }

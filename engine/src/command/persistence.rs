@@ -193,18 +193,24 @@ fn waitaof(ctx: &mut Ctx<'_>, req: &Request) -> CmdResult {
 }
 
 /// Whether every shard's log is synced up to what it held when asked;
-/// with `wait`, after waiting for it.
+/// with `wait`, after waiting for it. Every shard's end is taken first, so
+/// waiting on one shard does not let the others' targets move on.
 async fn local_synced(home: &std::rc::Rc<crate::shard::Shard>, wait: bool) -> bool {
-    let mut ok = true;
+    let mut ends = Vec::with_capacity(home.count);
     for s in 0..home.count {
+        match home.call(s, |sh| sh.state.borrow().aof.lsn()).await {
+            Ok(lsn) => ends.push(lsn),
+            Err(_) => return false,
+        }
+    }
+    let mut ok = true;
+    for (s, lsn) in ends.into_iter().enumerate() {
         ok &= home
             .call_async(s, move |sh| async move {
-                let lsn = sh.state.borrow().aof.lsn();
                 if wait {
                     crate::aof::wait_synced(&sh, lsn).await.is_ok()
                 } else {
-                    let st = sh.state.borrow();
-                    !st.aof.on() || st.aof.durable() >= lsn
+                    sh.state.borrow().aof.synced_to(lsn)
                 }
             })
             .await

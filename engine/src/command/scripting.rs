@@ -199,11 +199,8 @@ async fn run_shipped(
     };
     // What the script wrote here is acknowledged from here, as a remote
     // batch's writes are (appendfsync always: after its fdatasync).
-    if !ran.retry && ts.state.borrow().aof.acks_wait() {
-        let lsn = ts.state.borrow().aof.lsn();
-        if crate::aof::wait_ack(&ts, lsn).await.is_err() {
-            ran.reply = crate::aof::failed_reply(&ts, caller.proto);
-        }
+    if !ran.retry && crate::aof::ack_logged(&ts).await.is_err() {
+        ran.reply = crate::aof::failed_reply(&ts, caller.proto);
     }
     ran
 }

@@ -273,3 +273,16 @@ pub fn check_rdb(path: &std::path::Path) -> String {
     );
     text
 }
+
+/// The server's log once it contains `needle` (lines written after the
+/// server already answers may lag a little).
+pub fn log_with(s: &Server, needle: &str) -> String {
+    for _ in 0..250 {
+        let log = s.log();
+        if log.contains(needle) {
+            return log;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("log never contained {needle:?}:\n{}", s.log())
+}

@@ -2,12 +2,12 @@
 //! commands, INFO persistence fields, waiting for a save, the server log.
 #![allow(dead_code, clippy::unwrap_used)]
 
-pub use super::common::check_rdb;
 use super::common::{self, words};
+pub use super::common::{check_rdb, log_with};
 use resp::client::Client;
 use resp::Frame;
 use std::time::{Duration, Instant};
-use testkit::{Server, ServerBuilder};
+use testkit::ServerBuilder;
 
 pub fn call(c: &mut Client, line: &str) -> Frame {
     c.call(words(line))
@@ -57,17 +57,6 @@ pub fn wait_idle(c: &mut Client, limit: Duration) -> String {
         );
         std::thread::sleep(Duration::from_millis(5));
     }
-}
-
-pub fn log_with(s: &Server, needle: &str) -> String {
-    for _ in 0..250 {
-        let log = s.log();
-        if log.contains(needle) {
-            return log;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("log never contained {needle:?}:\n{}", s.log())
 }
 
 /// `keys read` in redis-check-rdb's report.
