@@ -4,15 +4,20 @@
 //! then a thread of the main process holds the same addresses (SO_REUSEPORT)
 //! and answers every command with `-LOADING Redis is loading the dataset in
 //! memory` — `INFO` with `loading:1`, `QUIT` with `+OK` — so clients and
-//! tools see what they see from Redis and retry. Once every shard serves,
-//! the thread closes its listeners and connections; clients reconnect and
-//! reach the shards.
+//! tools see what they see from Redis and retry. Once every shard has bound
+//! its listeners (connections then queue on them, not yet accepted), the
+//! thread accepts what is still queued on its own, closes its listeners and
+//! hands its open connections (with any partial request already read) to
+//! the shards, which serve them and only then start accepting: as with
+//! Redis, a connection made while loading stays usable after it, no
+//! connection is refused at the switch, and no reply says -LOADING once any
+//! connection has been served.
 
 use bytes::BytesMut;
 use resp::RequestParser;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::fd::FromRawFd;
+use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -24,16 +29,28 @@ pub const LOADING: &[u8] = b"-LOADING Redis is loading the dataset in memory\r\n
 /// The running responder.
 pub struct Responder {
     stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    thread: Option<JoinHandle<Vec<Client>>>,
 }
 
+/// An open client connection handed over: its socket and the bytes read
+/// from it that do not yet make a whole request.
+pub type Handover = (OwnedFd, Vec<u8>);
+
 impl Responder {
-    /// Close the listeners and connections and wait for the thread.
-    pub fn stop(mut self) {
+    /// Close the listeners, wait for the thread and take its connections.
+    pub fn stop(mut self) -> Vec<Handover> {
         self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        let clients = self
+            .thread
+            .take()
+            .and_then(|t| t.join().ok())
+            .unwrap_or_default();
+        clients
+            .into_iter()
+            .filter(|c| !c.closing && c.out.is_empty())
+            .filter(|c| c.stream.set_nonblocking(false).is_ok())
+            .map(|c| (OwnedFd::from(c.stream), c.buf.to_vec()))
+            .collect()
     }
 }
 
@@ -112,7 +129,11 @@ pub fn start(addrs: &[(SocketAddr, bool)], backlog: i32, start_secs: i64) -> Res
         .name("shoal-loading".into())
         .spawn(move || {
             let mut clients: Vec<Client> = Vec::new();
-            while !flag.load(Ordering::SeqCst) {
+            loop {
+                // Once told to stop, one last pass: what is queued on the
+                // listeners is accepted (closing them would reset it) and
+                // what arrived is answered; the rest goes to the shards.
+                let last = flag.load(Ordering::SeqCst);
                 for l in &listeners {
                     while let Ok((stream, _)) = l.accept() {
                         if stream.set_nonblocking(true).is_ok() && clients.len() < 1024 {
@@ -127,9 +148,41 @@ pub fn start(addrs: &[(SocketAddr, bool)], backlog: i32, start_secs: i64) -> Res
                     }
                 }
                 clients.retain_mut(|c| serve(c, start_secs));
+                if last {
+                    return clients;
+                }
                 std::thread::sleep(Duration::from_millis(5));
             }
         })
         .ok();
     Responder { stop, thread }
+}
+
+/// Wait until the responder has stopped, then serve the connections it
+/// handed to this shard (see the module doc). The shard accepts only after.
+pub async fn take_over(
+    shard: &std::rc::Rc<crate::shard::Shard>,
+    ring: Option<&std::rc::Rc<super::net::uring::NetRing>>,
+) {
+    let shared = shard.shared.clone();
+    while !shared.handed_over.load(Ordering::SeqCst) {
+        glommio::timer::sleep(Duration::from_millis(1)).await;
+    }
+    let mine = shared
+        .handover
+        .lock()
+        .ok()
+        .and_then(|mut h| h.get_mut(shard.id).map(std::mem::take))
+        .unwrap_or_default();
+    for (fd, pre) in mine {
+        match ring {
+            Some(r) => r.adopt(shard, fd.into_raw_fd(), pre),
+            None => {
+                // SAFETY: a connected TCP socket we own; the stream owns it from here on.
+                let stream = unsafe { glommio::net::TcpStream::from_raw_fd(fd.into_raw_fd()) };
+                let t = super::net::Prefixed::new(pre, super::net::GlommioTransport::new(stream));
+                glommio::spawn_local(super::conn::serve(shard.clone(), t)).detach();
+            }
+        }
+    }
 }

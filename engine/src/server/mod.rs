@@ -32,7 +32,7 @@ use std::os::fd::{FromRawFd, RawFd};
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 /// The Redis version Shoal reports (INFO, HELLO): the behaviour it targets.
@@ -75,8 +75,13 @@ pub struct Shared {
     pub aof: crate::aof::Global,
     /// Shards done loading at start-up.
     pub loaded_shards: AtomicUsize,
-    /// The -LOADING responder closed: the shards may bind.
+    /// Every shard has loaded: the shards may bind.
     pub may_listen: AtomicBool,
+    /// Connections the -LOADING responder handed over, per shard; filled
+    /// once, before `handed_over` is set.
+    pub handover: Mutex<Vec<Vec<loading::Handover>>>,
+    /// The -LOADING responder has stopped and `handover` is final.
+    pub handed_over: AtomicBool,
 }
 
 impl Shared {
@@ -341,6 +346,8 @@ pub fn run(config: Config) -> i32 {
         persistence: snapshot::Status::new(start_ms / 1000),
         loaded_shards: AtomicUsize::new(0),
         may_listen: AtomicBool::new(false),
+        handover: Mutex::new(Vec::new()),
+        handed_over: AtomicBool::new(false),
         aof: crate::aof::Global::new(
             crate::aof::load::aof_dir(&config),
             config
@@ -425,9 +432,11 @@ pub fn run(config: Config) -> i32 {
         }
     }
     drop(ready_tx);
-    // Every shard loads first; only then does the -LOADING responder let go
-    // of the port and the shards bind it, so no client reaches the
-    // responder once any shard serves.
+    // Every shard loads first; then the shards bind the port beside the
+    // -LOADING responder (SO_REUSEPORT) without accepting yet, and once all
+    // are bound the responder lets go and hands its connections over: no
+    // connection attempt is refused at the switch, and none is answered
+    // -LOADING after any shard has served one.
     let mut ready = 0;
     while shared.loaded_shards.load(Ordering::SeqCst) < threads {
         match ready_rx.recv_timeout(Duration::from_millis(2)) {
@@ -445,7 +454,6 @@ pub fn run(config: Config) -> i32 {
             }
         }
     }
-    responder.stop();
     shared.may_listen.store(true, Ordering::SeqCst);
     for _ in ready..threads {
         match ready_rx.recv() {
@@ -462,6 +470,16 @@ pub fn run(config: Config) -> i32 {
             }
         }
     }
+    let mut per_shard: Vec<Vec<loading::Handover>> = (0..threads).map(|_| Vec::new()).collect();
+    for (i, h) in responder.stop().into_iter().enumerate() {
+        if let Some(v) = per_shard.get_mut(i % threads) {
+            v.push(h);
+        }
+    }
+    if let Ok(mut h) = shared.handover.lock() {
+        *h = per_shard;
+    }
+    shared.handed_over.store(true, Ordering::SeqCst);
     if logs.is_some() {
         log::info!(
             "DB loaded from append only file: {:.3} seconds, keys loaded: {}",
@@ -650,6 +668,9 @@ async fn shard_main(
         glommio::spawn_local(snapshot::save_on_request(shard.clone())).detach();
         glommio::spawn_local(bgsave::save_points(shard.clone())).detach();
     }
+    // Connections queue on the bound listeners until the -LOADING responder
+    // has stopped; then its connections come first (see `loading`).
+    loading::take_over(&shard, ring.as_ref()).await;
     if let Some(ring) = ring {
         for fd in listeners {
             ring.listen(fd);

@@ -71,6 +71,43 @@ impl Transport for GlommioTransport {
     }
 }
 
+/// A transport whose first read returns bytes read from the socket before
+/// it was handed over (see `server::loading`).
+pub struct Prefixed<T> {
+    pre: Vec<u8>,
+    inner: T,
+}
+
+impl<T> Prefixed<T> {
+    /// `inner`, whose stream continues after `pre`.
+    pub fn new(pre: Vec<u8>, inner: T) -> Self {
+        Prefixed { pre, inner }
+    }
+}
+
+impl<T: Transport> Transport for Prefixed<T> {
+    fn fd(&self) -> RawFd {
+        self.inner.fd()
+    }
+
+    async fn read_into(&mut self, buf: &mut BytesMut) -> io::Result<usize> {
+        if self.pre.is_empty() {
+            return self.inner.read_into(buf).await;
+        }
+        let pre = std::mem::take(&mut self.pre);
+        buf.extend_from_slice(&pre);
+        Ok(pre.len())
+    }
+
+    async fn write_buf(&mut self, out: &mut Vec<u8>) -> io::Result<()> {
+        self.inner.write_buf(out).await
+    }
+
+    async fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush().await
+    }
+}
+
 /// Run `f` on the open socket `fd` (socket options, addresses).
 pub fn with_socket<R>(fd: RawFd, f: impl FnOnce(socket2::SockRef<'_>) -> R) -> R {
     use std::os::fd::BorrowedFd;
