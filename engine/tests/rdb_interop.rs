@@ -1,7 +1,8 @@
 //! RDB snapshots between Shoal and redis-server 7.0, in both directions:
 //! Shoal's SAVE passes `redis-check-rdb` and loads into redis-server with
 //! the same contents; redis-server's dump.rdb (compact encodings) loads
-//! into Shoal; Shoal reloads its own file (with another shard count);
+//! into Shoal, and so does its AOF directory; Shoal reloads its own file
+//! (with another shard count);
 //! SHUTDOWN SAVE / NOSAVE; a damaged file stops the start with a log line.
 
 #![allow(clippy::unwrap_used)]
@@ -234,6 +235,95 @@ fn redis_snapshot_loads_into_shoal() {
         info.contains(&format!("rdb_last_load_keys_loaded:{n}\r\n")),
         "{info}"
     );
+}
+
+/// Wait until no AOF rewrite runs on `c`'s server.
+fn rewrite_done(c: &mut Client) {
+    for _ in 0..500 {
+        let Frame::Bulk(info) = call(c, "INFO persistence") else {
+            panic!()
+        };
+        let info = String::from_utf8_lossy(&info).into_owned();
+        if info.contains("aof_rewrite_in_progress:0\r\n")
+            && info.contains("aof_rewrite_scheduled:0\r\n")
+        {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("the AOF rewrite never ended");
+}
+
+/// A Redis `appendonlydir` (an RDB base and an incr file of commands,
+/// transactions and SELECTs included) copied into Shoal's `dir` loads with
+/// the same contents, with one shard or two, and is rewritten into Shoal's
+/// layout, which a restart then loads again.
+#[test]
+fn redis_aof_directory_loads_into_shoal() {
+    if !testkit::have_redis() {
+        return;
+    }
+    let redis = ServerBuilder::redis()
+        .directive("appendonly", "yes")
+        .directive("appendfsync", "always")
+        .start();
+    let mut r = redis.client();
+    fill(&mut r);
+    ok(&mut r, "BGREWRITEAOF");
+    rewrite_done(&mut r);
+    for line in [
+        "SET after-rewrite 1",
+        "MULTI",
+        "INCR n",
+        "SADD strs z",
+        "EXEC",
+        "SELECT 7",
+        "SET db7 seven",
+        "SELECT 0",
+        "EXPIRE s 5000",
+        "DEL neg",
+    ] {
+        ok(&mut r, line);
+    }
+    let from = redis.dir().join("appendonlydir");
+    let manifest = std::fs::read_to_string(from.join("appendonly.aof.manifest")).unwrap();
+    let redis_files: Vec<&str> = manifest.split_whitespace().skip(1).step_by(6).collect();
+    assert_eq!(redis_files.len(), 2, "{manifest}");
+    assert!(redis_files[0].ends_with(".base.rdb"), "{manifest}");
+    assert!(redis_files[1].ends_with(".incr.aof"), "{manifest}");
+    for threads in [1, 2] {
+        let dir = redis.dir().join(format!("shoal-{threads}"));
+        let to = dir.join("appendonlydir");
+        std::fs::create_dir_all(&to).unwrap();
+        for f in std::fs::read_dir(&from).unwrap() {
+            let f = f.unwrap();
+            std::fs::copy(f.path(), to.join(f.file_name())).unwrap();
+        }
+        let mut shoal = shoal_in(&dir)
+            .threads(threads)
+            .directive("appendonly", "yes")
+            .start();
+        let mut s = shoal.client();
+        let n = compare(&mut s, &mut r);
+        assert!(n > 1000, "{n}");
+        // Rewritten into Shoal's own layout, Redis's files gone.
+        let ours = std::fs::read_to_string(to.join("appendonly.aof.manifest")).unwrap();
+        assert!(ours.contains(".s0.base.rdb seq"), "{ours}");
+        for name in &redis_files {
+            assert!(!to.join(name).exists(), "{name} is still there");
+        }
+        ok(&mut s, "SET written-by-shoal 1");
+        ok(&mut r, "SET written-by-shoal 1");
+        drop(s);
+        shoal.kill9();
+        let shoal = shoal_in(&dir)
+            .threads(threads)
+            .directive("appendonly", "yes")
+            .start();
+        let mut s = shoal.client();
+        assert_eq!(compare(&mut s, &mut r), n + 1);
+        ok(&mut r, "DEL written-by-shoal");
+    }
 }
 
 #[test]

@@ -12,7 +12,12 @@
 //!
 //! Every shard has one base (an RDB image, or commands with
 //! `aof-use-rdb-preamble no`) and one or more incr files replayed in seq
-//! order. All shards share the seqs. The manifest is replaced by writing a
+//! order. All shards share the seqs.
+//!
+//! Redis's own manifest (no `shard`, files named `<prefix>.<seq>.base.rdb`
+//! and `<prefix>.<seq>.incr.aof`) reads as one shard's log with the names it
+//! gives ([`Manifest::foreign`]), so a Redis `appendonlydir` copied into
+//! Shoal's `dir` loads; the start then rewrites it into Shoal's layout. The manifest is replaced by writing a
 //! temp file, fsyncing it, renaming it over the old one and fsyncing the
 //! directory, so a crash leaves the old or the new one whole.
 
@@ -36,6 +41,10 @@ pub struct Manifest {
     pub base: (u64, BaseKind),
     /// Incr seqs, oldest first.
     pub incrs: Vec<u64>,
+    /// Files named otherwise than Shoal names them (a Redis manifest): the
+    /// one shard's files as the manifest names them, base first. Such logs
+    /// are loaded, never appended to.
+    pub foreign: Option<Vec<(String, bool)>>,
 }
 
 impl Manifest {
@@ -60,6 +69,9 @@ impl Manifest {
 
     /// Every file of shard `shard`, base first (name, is the base).
     pub fn files(&self, prefix: &str, shard: usize) -> Vec<(String, bool)> {
+        if let Some(f) = &self.foreign {
+            return f.clone();
+        }
         let mut v = vec![(self.base_name(prefix, shard), true)];
         v.extend(
             self.incrs
@@ -95,6 +107,8 @@ impl Manifest {
         let mut base: Option<(u64, BaseKind)> = None;
         let mut incrs: Vec<u64> = Vec::new();
         let mut shards = 0usize;
+        // (seq, is the base, name) of every file, for the foreign check.
+        let mut named: Vec<(u64, bool, String)> = Vec::new();
         for (i, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
@@ -114,6 +128,9 @@ impl Manifest {
             let seq: u64 = seq.parse().map_err(|_| bad())?;
             let shard: usize = get("shard").unwrap_or("0").parse().map_err(|_| bad())?;
             shards = shards.max(shard + 1);
+            if ty == "b" || ty == "i" {
+                named.push((seq, ty == "b", name.to_string()));
+            }
             match ty {
                 "b" => {
                     let kind = if name.ends_with(".rdb") {
@@ -141,12 +158,40 @@ impl Manifest {
         let Some(base) = base else {
             return Err("Invalid AOF manifest: no base file".into());
         };
-        Ok(Manifest {
+        let mut m = Manifest {
             shards,
             base,
             incrs,
-        })
+            foreign: None,
+        };
+        let ours = |(seq, is_base, name): &(u64, bool, String)| {
+            (0..m.shards).any(|s| {
+                *name
+                    == if *is_base {
+                        m.base_name(prefix_of(name, *seq), s)
+                    } else {
+                        Manifest::incr_name(prefix_of(name, *seq), *seq, s)
+                    }
+            })
+        };
+        if !named.iter().all(ours) {
+            if m.shards != 1 {
+                return Err("Invalid AOF manifest: unexpected file names for a sharded log".into());
+            }
+            // Base first, then the incr files in seq order (as listed).
+            named.sort_by_key(|(_, is_base, _)| !*is_base);
+            m.foreign = Some(named.into_iter().map(|(_, b, n)| (n, b)).collect());
+        }
+        Ok(m)
     }
+}
+
+/// The prefix a file named `<prefix>.<seq>.…` was given (the whole name
+/// when it does not have that shape).
+fn prefix_of(name: &str, seq: u64) -> &str {
+    let mark = format!(".{seq}.");
+    name.rfind(&mark)
+        .map_or(name, |i| name.get(..i).unwrap_or(name))
 }
 
 /// Path of the manifest in `aof_dir` for files named `prefix`.
@@ -198,11 +243,35 @@ mod tests {
             shards: 2,
             base: (2, BaseKind::Rdb),
             incrs: vec![2, 3],
+            foreign: None,
         };
         let text = m.render("appendonly.aof");
         assert!(text.starts_with("file appendonly.aof.2.s0.base.rdb seq 2 type b shard 0\n"));
         assert_eq!(Manifest::parse(&text), Ok(m));
         assert!(Manifest::parse("file x seq y type b\n").is_err());
         assert!(Manifest::parse("").is_err());
+    }
+
+    #[test]
+    fn redis_manifests_read_as_one_foreign_shard() {
+        let text = "file appendonly.aof.1.base.rdb seq 1 type b\n\
+                    file appendonly.aof.1.incr.aof seq 1 type i\n\
+                    file appendonly.aof.2.incr.aof seq 2 type i\n";
+        let m = Manifest::parse(text).unwrap();
+        assert_eq!(m.shards, 1);
+        assert_eq!(m.base, (1, BaseKind::Rdb));
+        assert_eq!(m.incrs, vec![1, 2]);
+        assert_eq!(
+            m.files("appendonly.aof", 0),
+            vec![
+                ("appendonly.aof.1.base.rdb".to_string(), true),
+                ("appendonly.aof.1.incr.aof".to_string(), false),
+                ("appendonly.aof.2.incr.aof".to_string(), false),
+            ]
+        );
+        // Shoal's own names are not foreign, whatever the prefix.
+        let ours = Manifest::parse("file x.aof.3.s0.base.aof seq 3 type b shard 0\n").unwrap();
+        assert_eq!(ours.foreign, None);
+        assert_eq!(ours.base, (3, BaseKind::Aof));
     }
 }

@@ -240,6 +240,7 @@ async fn run_inner(home: &Rc<Shard>, owner: u64, enable: bool) -> Result<(), Str
                 shards: home.count,
                 base: (seq, kind),
                 incrs: vec![seq],
+                foreign: None,
             }
             .base_name(&prefix, s)
         })
@@ -248,11 +249,12 @@ async fn run_inner(home: &Rc<Shard>, owner: u64, enable: bool) -> Result<(), Str
         shards: home.count,
         base: (seq, kind),
         incrs: vec![seq],
+        foreign: None,
     };
     match &old {
         // Switching the AOF on makes a fresh log: the old files lack what
         // was written meanwhile.
-        Some(m) if m.shards == home.count && !enable && live => {
+        Some(m) if m.shards == home.count && m.foreign.is_none() && !enable && live => {
             let mut mid = m.clone();
             mid.incrs.push(seq);
             manifest::persist(&dir, &prefix, &mid)

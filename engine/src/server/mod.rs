@@ -392,7 +392,11 @@ pub fn run(config: Config) -> i32 {
         }
     }
     // With the AOF on and logs present, they are the data (Redis ignores the RDB then).
-    let resume = logs.as_ref().map(|l| l.manifest.shards == threads);
+    // Logs written with another shard count, or by Redis, are loaded and
+    // then rewritten; only our own with the same count are appended to.
+    let resume = logs
+        .as_ref()
+        .map(|l| l.manifest.shards == threads && l.manifest.foreign.is_none());
     let mut dump = match snapshot::read_dump(&config).map(|d| d.filter(|_| logs.is_none())) {
         Ok(d) => d.map(Arc::new),
         Err(e) => {
