@@ -7,12 +7,15 @@
 //! tools see what they see from Redis and retry. Once every shard has bound
 //! its listeners (connections then queue on them, not yet accepted), the
 //! thread accepts what is still queued on its own, closes its listeners and
-//! hands its open connections (with any partial request already read) to
-//! the shards, which serve them and only then start accepting: as with
-//! Redis, a connection made while loading stays usable after it, no
-//! connection is refused at the switch, and no reply says -LOADING once any
-//! connection has been served.
+//! hands its open connections (with any partial request already read and
+//! any replies not yet taken) to the shards, which serve them and only then
+//! start accepting: as with Redis, a connection made while loading stays
+//! usable after it, and no reply says -LOADING once any connection has been
+//! served. Connections are not refused at the switch; only one whose
+//! handshake lands on the responder's listener in the instant between its
+//! last accept and its close is reset.
 
+use super::net::{GlommioTransport, Prefixed, Transport};
 use bytes::BytesMut;
 use resp::RequestParser;
 use std::io::{Read, Write};
@@ -23,6 +26,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+/// Unsent replies a client may have before it is dropped.
+const OUT_LIMIT: usize = 1 << 20;
+
 /// The reply to any other command while loading.
 pub const LOADING: &[u8] = b"-LOADING Redis is loading the dataset in memory\r\n";
 
@@ -32,9 +38,14 @@ pub struct Responder {
     thread: Option<JoinHandle<Vec<Client>>>,
 }
 
-/// An open client connection handed over: its socket and the bytes read
-/// from it that do not yet make a whole request.
-pub type Handover = (OwnedFd, Vec<u8>);
+/// An open client connection handed over.
+pub struct Handover {
+    fd: OwnedFd,
+    /// Bytes read from it that do not yet make a whole request.
+    input: Vec<u8>,
+    /// Replies it has not taken yet (they go out first).
+    output: Vec<u8>,
+}
 
 impl Responder {
     /// Close the listeners, wait for the thread and take its connections.
@@ -47,9 +58,13 @@ impl Responder {
             .unwrap_or_default();
         clients
             .into_iter()
-            .filter(|c| !c.closing && c.out.is_empty())
+            .filter(|c| !c.closing)
             .filter(|c| c.stream.set_nonblocking(false).is_ok())
-            .map(|c| (OwnedFd::from(c.stream), c.buf.to_vec()))
+            .map(|c| Handover {
+                fd: OwnedFd::from(c.stream),
+                input: c.buf.to_vec(),
+                output: c.out,
+            })
             .collect()
     }
 }
@@ -72,7 +87,31 @@ struct Client {
 }
 
 /// Answer this client's complete requests; false when it must go.
-fn serve(c: &mut Client, start_secs: i64) -> bool {
+fn serve(c: &mut Client, start_secs: i64, open: bool) -> bool {
+    if !c.closing && !answer(c, start_secs, open) {
+        return false;
+    }
+    // Non-blocking: what the socket does not take now waits for the next
+    // pass (a client that stops reading is dropped past OUT_LIMIT).
+    while !c.out.is_empty() {
+        match c.stream.write(&c.out) {
+            Ok(0) => return false,
+            Ok(n) => {
+                c.out.drain(..n.min(c.out.len()));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
+    if c.out.len() > OUT_LIMIT {
+        return false;
+    }
+    !c.closing || !c.out.is_empty()
+}
+
+/// Read what arrived and queue the answers; false when the client must go.
+fn answer(c: &mut Client, start_secs: i64, open: bool) -> bool {
     let mut chunk = [0u8; 16 * 1024];
     loop {
         match c.stream.read(&mut chunk) {
@@ -86,10 +125,7 @@ fn serve(c: &mut Client, start_secs: i64) -> bool {
         }
     }
     let mut reqs = Vec::new();
-    if c.parser.parse(&mut c.buf, &mut reqs, 1024, false).is_err() {
-        c.out.extend_from_slice(b"-ERR Protocol error\r\n");
-        c.closing = true;
-    }
+    let bad = c.parser.parse(&mut c.buf, &mut reqs, 1024, open).is_err();
     for r in &reqs {
         let name = r.name().to_ascii_lowercase();
         match name.as_slice() {
@@ -97,22 +133,23 @@ fn serve(c: &mut Client, start_secs: i64) -> bool {
             b"quit" => {
                 c.out.extend_from_slice(b"+OK\r\n");
                 c.closing = true;
+                break;
             }
             _ => c.out.extend_from_slice(LOADING),
         }
     }
-    if !c.out.is_empty() {
-        if c.stream.write_all(&c.out).is_err() {
-            return false;
-        }
-        c.out.clear();
+    if bad && !c.closing {
+        c.out.extend_from_slice(b"-ERR Protocol error\r\n");
+        c.closing = true;
     }
-    !c.closing
+    true
 }
 
 /// Start answering on `addrs` (those that cannot be bound are skipped: the
 /// shards report bind errors themselves).
-pub fn start(addrs: &[(SocketAddr, bool)], backlog: i32, start_secs: i64) -> Responder {
+/// `open`: no password is required (clients count as authenticated for
+/// the request size limits, as in Redis).
+pub fn start(addrs: &[(SocketAddr, bool)], backlog: i32, start_secs: i64, open: bool) -> Responder {
     let mut listeners = Vec::new();
     for (addr, _) in addrs {
         if let Ok(fd) = super::listen(*addr, backlog) {
@@ -147,7 +184,7 @@ pub fn start(addrs: &[(SocketAddr, bool)], backlog: i32, start_secs: i64) -> Res
                         }
                     }
                 }
-                clients.retain_mut(|c| serve(c, start_secs));
+                clients.retain_mut(|c| serve(c, start_secs, open));
                 if last {
                     return clients;
                 }
@@ -174,15 +211,31 @@ pub async fn take_over(
         .ok()
         .and_then(|mut h| h.get_mut(shard.id).map(std::mem::take))
         .unwrap_or_default();
-    for (fd, pre) in mine {
+    for h in mine {
+        let fd = h.fd.into_raw_fd();
         match ring {
-            Some(r) => r.adopt(shard, fd.into_raw_fd(), pre),
+            Some(r) => {
+                let t = r.adopt(fd, h.input);
+                glommio::spawn_local(serve_handed(shard.clone(), t, h.output)).detach();
+            }
             None => {
                 // SAFETY: a connected TCP socket we own; the stream owns it from here on.
-                let stream = unsafe { glommio::net::TcpStream::from_raw_fd(fd.into_raw_fd()) };
-                let t = super::net::Prefixed::new(pre, super::net::GlommioTransport::new(stream));
-                glommio::spawn_local(super::conn::serve(shard.clone(), t)).detach();
+                let stream = unsafe { glommio::net::TcpStream::from_raw_fd(fd) };
+                let t = Prefixed::new(h.input, GlommioTransport::new(stream));
+                glommio::spawn_local(serve_handed(shard.clone(), t, h.output)).detach();
             }
         }
     }
+}
+
+/// Serve a handed-over connection: its unsent replies first.
+async fn serve_handed<T: Transport>(
+    shard: std::rc::Rc<crate::shard::Shard>,
+    mut t: T,
+    mut output: Vec<u8>,
+) {
+    if !output.is_empty() && t.write_buf(&mut output).await.is_err() {
+        return;
+    }
+    super::conn::serve(shard, t).await;
 }

@@ -368,7 +368,12 @@ pub fn run(config: Config) -> i32 {
         .get("tcp-backlog")
         .and_then(|v| v.parse::<i32>().ok())
         .unwrap_or(511);
-    let responder = loading::start(&addrs, backlog0, start_ms / 1000);
+    let responder = loading::start(
+        &addrs,
+        backlog0,
+        start_ms / 1000,
+        config.requirepass.is_none(),
+    );
     let appendonly = config.get("appendonly") == Some("yes");
     let logs = if appendonly {
         match crate::aof::load::prepare(&config) {

@@ -343,28 +343,29 @@ impl NetRing {
         n
     }
 
-    /// Serve the connected socket `fd` (owned from here on); `pre` holds
-    /// bytes already read from it (a connection handed over at start-up).
-    pub fn adopt(self: &Rc<Self>, shard: &Rc<Shard>, fd: RawFd, pre: Vec<u8>) {
+    /// The connected socket `fd` (owned from here on) on this ring; `pre`
+    /// holds bytes already read from it (a connection handed over at
+    /// start-up), read first.
+    pub fn adopt(self: &Rc<Self>, fd: RawFd, pre: Vec<u8>) -> NetConn {
         let _ = super::with_socket(fd, |s| s.set_tcp_nodelay(true));
         let (slot, gen) = self.add_conn(fd);
         if !pre.is_empty() {
             self.with_conn(slot, gen, |c| c.inbox = pre);
         }
         self.arm_recv(slot, gen, fd);
-        let conn = NetConn {
+        NetConn {
             net: self.clone(),
             slot,
             gen,
             fd,
-        };
-        glommio::spawn_local(crate::server::conn::serve(shard.clone(), conn)).detach();
+        }
     }
 
     fn on_accept(self: &Rc<Self>, shard: &Rc<Shard>, idx: u32, c: &cqueue::Entry) {
         let res = c.result();
         if res >= 0 {
-            self.adopt(shard, res, Vec::new());
+            let conn = self.adopt(res, Vec::new());
+            glommio::spawn_local(crate::server::conn::serve(shard.clone(), conn)).detach();
         } else {
             log::debug!("accept: {}", io::Error::from_raw_os_error(-res));
         }
