@@ -299,6 +299,13 @@ fn redis_aof_directory_loads_into_shoal() {
             let f = f.unwrap();
             std::fs::copy(f.path(), to.join(f.file_name())).unwrap();
         }
+        // A history file Redis had not removed yet goes too.
+        std::fs::write(to.join("appendonly.aof.1.incr.aof"), b"").unwrap();
+        std::fs::write(
+            to.join("appendonly.aof.manifest"),
+            format!("{manifest}file appendonly.aof.1.incr.aof seq 1 type h\n"),
+        )
+        .unwrap();
         let mut shoal = shoal_in(&dir)
             .threads(threads)
             .directive("appendonly", "yes")
@@ -309,7 +316,7 @@ fn redis_aof_directory_loads_into_shoal() {
         // Rewritten into Shoal's own layout, Redis's files gone.
         let ours = std::fs::read_to_string(to.join("appendonly.aof.manifest")).unwrap();
         assert!(ours.contains(".s0.base.rdb seq"), "{ours}");
-        for name in &redis_files {
+        for name in redis_files.iter().chain(&["appendonly.aof.1.incr.aof"]) {
             assert!(!to.join(name).exists(), "{name} is still there");
         }
         ok(&mut s, "SET written-by-shoal 1");

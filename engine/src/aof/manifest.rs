@@ -41,10 +41,18 @@ pub struct Manifest {
     pub base: (u64, BaseKind),
     /// Incr seqs, oldest first.
     pub incrs: Vec<u64>,
-    /// Files named otherwise than Shoal names them (a Redis manifest): the
-    /// one shard's files as the manifest names them, base first. Such logs
-    /// are loaded, never appended to.
-    pub foreign: Option<Vec<(String, bool)>>,
+    /// Files named otherwise than Shoal names them (a Redis manifest).
+    /// Such logs are loaded, never appended to.
+    pub foreign: Option<Foreign>,
+}
+
+/// A Redis manifest's files, as it names them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Foreign {
+    /// The one shard's files, base first (name, is the base).
+    pub files: Vec<(String, bool)>,
+    /// History files (`type h`) Redis has not removed yet.
+    pub history: Vec<String>,
 }
 
 impl Manifest {
@@ -70,7 +78,7 @@ impl Manifest {
     /// Every file of shard `shard`, base first (name, is the base).
     pub fn files(&self, prefix: &str, shard: usize) -> Vec<(String, bool)> {
         if let Some(f) = &self.foreign {
-            return f.clone();
+            return f.files.clone();
         }
         let mut v = vec![(self.base_name(prefix, shard), true)];
         v.extend(
@@ -109,6 +117,7 @@ impl Manifest {
         let mut shards = 0usize;
         // (seq, is the base, name) of every file, for the foreign check.
         let mut named: Vec<(u64, bool, String)> = Vec::new();
+        let mut history: Vec<String> = Vec::new();
         for (i, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
@@ -125,6 +134,13 @@ impl Manifest {
             let (Some(name), Some(seq), Some(ty)) = (get("file"), get("seq"), get("type")) else {
                 return Err(bad());
             };
+            // As Redis: a file name, never a path.
+            if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+                return Err(format!(
+                    "Invalid AOF manifest file format at line {}: file can't be a path, just a filename: {line}",
+                    i + 1
+                ));
+            }
             let seq: u64 = seq.parse().map_err(|_| bad())?;
             let shard: usize = get("shard").unwrap_or("0").parse().map_err(|_| bad())?;
             shards = shards.max(shard + 1);
@@ -151,7 +167,7 @@ impl Manifest {
                         incrs.push(seq);
                     }
                 }
-                "h" => {}
+                "h" => history.push(name.to_string()),
                 _ => return Err(bad()),
             }
         }
@@ -180,7 +196,10 @@ impl Manifest {
             }
             // Base first, then the incr files in seq order (as listed).
             named.sort_by_key(|(_, is_base, _)| !*is_base);
-            m.foreign = Some(named.into_iter().map(|(_, b, n)| (n, b)).collect());
+            m.foreign = Some(Foreign {
+                files: named.into_iter().map(|(_, b, n)| (n, b)).collect(),
+                history,
+            });
         }
         Ok(m)
     }
@@ -256,6 +275,7 @@ mod tests {
     fn redis_manifests_read_as_one_foreign_shard() {
         let text = "file appendonly.aof.1.base.rdb seq 1 type b\n\
                     file appendonly.aof.1.incr.aof seq 1 type i\n\
+                    file appendonly.aof.0.incr.aof seq 0 type h\n\
                     file appendonly.aof.2.incr.aof seq 2 type i\n";
         let m = Manifest::parse(text).unwrap();
         assert_eq!(m.shards, 1);
@@ -269,6 +289,15 @@ mod tests {
                 ("appendonly.aof.2.incr.aof".to_string(), false),
             ]
         );
+        assert_eq!(
+            m.foreign.map(|f| f.history),
+            Some(vec!["appendonly.aof.0.incr.aof".to_string()])
+        );
+        // Names, never paths (Redis refuses them too).
+        for bad in ["/srv/x.rdb", "../x.rdb", "d/x.rdb", ".."] {
+            let e = Manifest::parse(&format!("file {bad} seq 1 type b\n")).unwrap_err();
+            assert!(e.contains("can't be a path"), "{bad}: {e}");
+        }
         // Shoal's own names are not foreign, whatever the prefix.
         let ours = Manifest::parse("file x.aof.3.s0.base.aof seq 3 type b shard 0\n").unwrap();
         assert_eq!(ours.foreign, None);

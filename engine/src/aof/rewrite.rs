@@ -277,10 +277,21 @@ async fn run_inner(home: &Rc<Shard>, owner: u64, enable: bool) -> Result<(), Str
         go(home).await?;
     }
     if let Some(m) = old {
-        for s in 0..m.shards {
-            for (name, _) in m.files(&prefix, s) {
-                let _ = glommio::io::remove(dir.join(name)).await;
-            }
+        let keep: Vec<String> = (0..next.shards)
+            .flat_map(|s| next.files(&prefix, s))
+            .map(|(n, _)| n)
+            .collect();
+        let history = m
+            .foreign
+            .as_ref()
+            .map(|f| f.history.clone())
+            .unwrap_or_default();
+        let gone = (0..m.shards)
+            .flat_map(|s| m.files(&prefix, s))
+            .map(|(n, _)| n)
+            .chain(history);
+        for name in gone.filter(|n| !keep.contains(n)) {
+            let _ = glommio::io::remove(dir.join(name)).await;
         }
     }
     Ok(())
