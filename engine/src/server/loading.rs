@@ -6,21 +6,20 @@
 //! memory` — `INFO` with `loading:1`, `QUIT` with `+OK` — so clients and
 //! tools see what they see from Redis and retry. Once every shard has bound
 //! its listeners (connections then queue on them, not yet accepted), the
-//! thread accepts what is still queued on its own, closes its listeners and
-//! hands its open connections (with any partial request already read and
-//! any replies not yet taken) to the shards, which serve them and only then
-//! start accepting: as with Redis, a connection made while loading stays
-//! usable after it, and no reply says -LOADING once any connection has been
-//! served. Connections are not refused at the switch; only one whose
-//! handshake lands on the responder's listener in the instant between its
-//! last accept and its close is reset.
+//! thread stops and hands its open connections (with any partial request
+//! already read and any replies not yet taken) to the shards, and its
+//! listeners to shard 0, which binds none of its own for those addresses;
+//! the shards serve the connections and only then start accepting. As with
+//! Redis, a connection made while loading stays usable after it, no
+//! connection attempt is refused or reset at the switch (no listener
+//! closes), and no reply says -LOADING once any connection has been served.
 
 use super::net::{GlommioTransport, Prefixed, Transport};
 use bytes::BytesMut;
 use resp::RequestParser;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd};
+use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -35,7 +34,8 @@ pub const LOADING: &[u8] = b"-LOADING Redis is loading the dataset in memory\r\n
 /// The running responder.
 pub struct Responder {
     stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<Vec<Client>>>,
+    holds: Vec<SocketAddr>,
+    thread: Option<JoinHandle<(Vec<Client>, Vec<TcpListener>)>>,
 }
 
 /// An open client connection handed over.
@@ -48,15 +48,26 @@ pub struct Handover {
 }
 
 impl Responder {
-    /// Close the listeners, wait for the thread and take its connections.
-    pub fn stop(mut self) -> Vec<Handover> {
+    /// The addresses it listens on (shard 0 takes these listeners over
+    /// instead of binding its own).
+    pub fn holds(&self) -> Vec<SocketAddr> {
+        self.holds.clone()
+    }
+
+    /// Stop the thread; take its connections and its listeners.
+    pub fn stop(mut self) -> (Vec<Handover>, Vec<OwnedFd>) {
         self.stop.store(true, Ordering::SeqCst);
-        let clients = self
+        let (clients, listeners) = self
             .thread
             .take()
             .and_then(|t| t.join().ok())
             .unwrap_or_default();
-        clients
+        let listeners = listeners
+            .into_iter()
+            .filter(|l| l.set_nonblocking(false).is_ok())
+            .map(OwnedFd::from)
+            .collect();
+        let conns = clients
             .into_iter()
             .filter(|c| !c.closing)
             .filter(|c| c.stream.set_nonblocking(false).is_ok())
@@ -65,7 +76,8 @@ impl Responder {
                 input: c.buf.to_vec(),
                 output: c.out,
             })
-            .collect()
+            .collect();
+        (conns, listeners)
     }
 }
 
@@ -151,12 +163,14 @@ fn answer(c: &mut Client, start_secs: i64, open: bool) -> bool {
 /// the request size limits, as in Redis).
 pub fn start(addrs: &[(SocketAddr, bool)], backlog: i32, start_secs: i64, open: bool) -> Responder {
     let mut listeners = Vec::new();
+    let mut holds = Vec::new();
     for (addr, _) in addrs {
         if let Ok(fd) = super::listen(*addr, backlog) {
             // SAFETY: `listen` returns a fresh socket we now own.
             let l = unsafe { TcpListener::from_raw_fd(fd) };
             if l.set_nonblocking(true).is_ok() {
                 listeners.push(l);
+                holds.push(*addr);
             }
         }
     }
@@ -168,8 +182,8 @@ pub fn start(addrs: &[(SocketAddr, bool)], backlog: i32, start_secs: i64, open: 
             let mut clients: Vec<Client> = Vec::new();
             loop {
                 // Once told to stop, one last pass: what is queued on the
-                // listeners is accepted (closing them would reset it) and
-                // what arrived is answered; the rest goes to the shards.
+                // listeners is accepted and what arrived is answered; the
+                // rest goes to the shards, the listeners to shard 0.
                 let last = flag.load(Ordering::SeqCst);
                 for l in &listeners {
                     while let Ok((stream, _)) = l.accept() {
@@ -186,25 +200,42 @@ pub fn start(addrs: &[(SocketAddr, bool)], backlog: i32, start_secs: i64, open: 
                 }
                 clients.retain_mut(|c| serve(c, start_secs, open));
                 if last {
-                    return clients;
+                    return (clients, listeners);
                 }
                 std::thread::sleep(Duration::from_millis(5));
             }
         })
         .ok();
-    Responder { stop, thread }
+    Responder {
+        stop,
+        holds,
+        thread,
+    }
 }
 
 /// Wait until the responder has stopped, then serve the connections it
-/// handed to this shard (see the module doc). The shard accepts only after.
+/// handed to this shard (see the module doc). Returns the listeners it
+/// handed over (shard 0's), for the shard to accept on from then on.
 pub async fn take_over(
     shard: &std::rc::Rc<crate::shard::Shard>,
     ring: Option<&std::rc::Rc<super::net::uring::NetRing>>,
-) {
+) -> Vec<RawFd> {
     let shared = shard.shared.clone();
     while !shared.handed_over.load(Ordering::SeqCst) {
         glommio::timer::sleep(Duration::from_millis(1)).await;
     }
+    let listeners = if shard.id == 0 {
+        shared
+            .handover_listeners
+            .lock()
+            .map(|mut l| std::mem::take(&mut *l))
+            .unwrap_or_default()
+            .into_iter()
+            .map(IntoRawFd::into_raw_fd)
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mine = shared
         .handover
         .lock()
@@ -226,6 +257,7 @@ pub async fn take_over(
             }
         }
     }
+    listeners
 }
 
 /// Serve a handed-over connection: its unsent replies first.

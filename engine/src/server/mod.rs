@@ -82,6 +82,11 @@ pub struct Shared {
     pub handover: Mutex<Vec<Vec<loading::Handover>>>,
     /// The -LOADING responder has stopped and `handover` is final.
     pub handed_over: AtomicBool,
+    /// Addresses the -LOADING responder listens on (shard 0 takes its
+    /// listeners over instead of binding them).
+    pub responder_holds: Mutex<Vec<SocketAddr>>,
+    /// The responder's listeners, for shard 0 (filled before `handed_over`).
+    pub handover_listeners: Mutex<Vec<std::os::fd::OwnedFd>>,
 }
 
 impl Shared {
@@ -348,6 +353,8 @@ pub fn run(config: Config) -> i32 {
         may_listen: AtomicBool::new(false),
         handover: Mutex::new(Vec::new()),
         handed_over: AtomicBool::new(false),
+        responder_holds: Mutex::new(Vec::new()),
+        handover_listeners: Mutex::new(Vec::new()),
         aof: crate::aof::Global::new(
             crate::aof::load::aof_dir(&config),
             config
@@ -374,6 +381,9 @@ pub fn run(config: Config) -> i32 {
         start_ms / 1000,
         config.requirepass.is_none(),
     );
+    if let Ok(mut h) = shared.responder_holds.lock() {
+        *h = responder.holds();
+    }
     let appendonly = config.get("appendonly") == Some("yes");
     let logs = if appendonly {
         match crate::aof::load::prepare(&config) {
@@ -480,13 +490,17 @@ pub fn run(config: Config) -> i32 {
         }
     }
     let mut per_shard: Vec<Vec<loading::Handover>> = (0..threads).map(|_| Vec::new()).collect();
-    for (i, h) in responder.stop().into_iter().enumerate() {
+    let (conns, listeners) = responder.stop();
+    for (i, h) in conns.into_iter().enumerate() {
         if let Some(v) = per_shard.get_mut(i % threads) {
             v.push(h);
         }
     }
     if let Ok(mut h) = shared.handover.lock() {
         *h = per_shard;
+    }
+    if let Ok(mut l) = shared.handover_listeners.lock() {
+        *l = listeners;
     }
     shared.handed_over.store(true, Ordering::SeqCst);
     if logs.is_some() {
@@ -609,7 +623,8 @@ async fn shard_main(
             return;
         }
     }
-    // Bind only once the main thread closed the -LOADING responder.
+    // Bind once every shard has loaded; accept only after the -LOADING
+    // responder has handed over (see `run` and `loading`).
     shared.loaded_shards.fetch_add(1, Ordering::SeqCst);
     while !shared.may_listen.load(Ordering::SeqCst) {
         glommio::timer::sleep(Duration::from_millis(1)).await;
@@ -620,7 +635,19 @@ async fn shard_main(
         .and_then(|v| v.parse::<i32>().ok())
         .unwrap_or(511);
     let mut listeners = Vec::new();
+    let taken = if id == 0 {
+        shared
+            .responder_holds
+            .lock()
+            .map(|h| h.clone())
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     for (addr, optional) in &addrs {
+        if taken.contains(addr) {
+            continue;
+        }
         match listen(*addr, backlog) {
             Ok(l) => listeners.push(l),
             Err(e) if *optional => log::info!("Skipping optional bind address {addr}: {e}"),
@@ -679,7 +706,7 @@ async fn shard_main(
     }
     // Connections queue on the bound listeners until the -LOADING responder
     // has stopped; then its connections come first (see `loading`).
-    loading::take_over(&shard, ring.as_ref()).await;
+    listeners.extend(loading::take_over(&shard, ring.as_ref()).await);
     if let Some(ring) = ring {
         for fd in listeners {
             ring.listen(fd);
