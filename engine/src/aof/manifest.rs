@@ -14,12 +14,14 @@
 //! `aof-use-rdb-preamble no`) and one or more incr files replayed in seq
 //! order. All shards share the seqs.
 //!
+//! The manifest is replaced by writing a temp file, fsyncing it, renaming
+//! it over the old one and fsyncing the directory, so a crash leaves the
+//! old or the new one whole.
+//!
 //! Redis's own manifest (no `shard`, files named `<prefix>.<seq>.base.rdb`
 //! and `<prefix>.<seq>.incr.aof`) reads as one shard's log with the names it
 //! gives ([`Manifest::foreign`]), so a Redis `appendonlydir` copied into
-//! Shoal's `dir` loads; the start then rewrites it into Shoal's layout. The manifest is replaced by writing a
-//! temp file, fsyncing it, renaming it over the old one and fsyncing the
-//! directory, so a crash leaves the old or the new one whole.
+//! Shoal's `dir` loads; the start then rewrites it into Shoal's layout.
 
 use std::path::{Path, PathBuf};
 

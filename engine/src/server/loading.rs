@@ -21,7 +21,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -34,12 +34,11 @@ pub const LOADING: &[u8] = b"-LOADING Redis is loading the dataset in memory\r\n
 /// The running responder.
 pub struct Responder {
     stop: Arc<AtomicBool>,
-    holds: Vec<SocketAddr>,
     thread: Option<JoinHandle<(Vec<Client>, Vec<TcpListener>)>>,
 }
 
 /// An open client connection handed over.
-pub struct Handover {
+struct Handover {
     fd: OwnedFd,
     /// Bytes read from it that do not yet make a whole request.
     input: Vec<u8>,
@@ -47,15 +46,52 @@ pub struct Handover {
     output: Vec<u8>,
 }
 
-impl Responder {
-    /// The addresses it listens on (shard 0 takes these listeners over
-    /// instead of binding its own).
-    pub fn holds(&self) -> Vec<SocketAddr> {
-        self.holds.clone()
+/// The switch from the responder to the shards, in `Shared`.
+#[derive(Default)]
+pub struct Switch {
+    /// Addresses the responder listens on (shard 0 takes these listeners
+    /// over instead of binding its own).
+    holds: Mutex<Vec<SocketAddr>>,
+    /// What it handed over, once it has stopped.
+    handed: Mutex<Option<Handed>>,
+}
+
+/// What the responder hands over.
+struct Handed {
+    /// Its connections, per shard.
+    conns: Vec<Vec<Handover>>,
+    /// Its listeners (shard 0's).
+    listeners: Vec<OwnedFd>,
+}
+
+impl Switch {
+    /// Addresses shard `shard` must not bind (the responder's, for shard 0).
+    pub fn taken(&self, shard: usize) -> Vec<SocketAddr> {
+        match self.holds.lock() {
+            Ok(h) if shard == 0 => h.clone(),
+            _ => Vec::new(),
+        }
     }
 
+    /// Stop `r` and hand its connections (spread over `shards`) and its
+    /// listeners over.
+    pub fn hand_over(&self, r: Responder, shards: usize) {
+        let (all, listeners) = r.stop();
+        let mut conns: Vec<Vec<Handover>> = (0..shards).map(|_| Vec::new()).collect();
+        for (i, h) in all.into_iter().enumerate() {
+            if let Some(v) = conns.get_mut(i % shards) {
+                v.push(h);
+            }
+        }
+        if let Ok(mut h) = self.handed.lock() {
+            *h = Some(Handed { conns, listeners });
+        }
+    }
+}
+
+impl Responder {
     /// Stop the thread; take its connections and its listeners.
-    pub fn stop(mut self) -> (Vec<Handover>, Vec<OwnedFd>) {
+    fn stop(mut self) -> (Vec<Handover>, Vec<OwnedFd>) {
         self.stop.store(true, Ordering::SeqCst);
         let (clients, listeners) = self
             .thread
@@ -161,7 +197,14 @@ fn answer(c: &mut Client, start_secs: i64, open: bool) -> bool {
 /// shards report bind errors themselves).
 /// `open`: no password is required (clients count as authenticated for
 /// the request size limits, as in Redis).
-pub fn start(addrs: &[(SocketAddr, bool)], backlog: i32, start_secs: i64, open: bool) -> Responder {
+/// The addresses it holds are recorded in `switch`.
+pub fn start(
+    addrs: &[(SocketAddr, bool)],
+    backlog: i32,
+    start_secs: i64,
+    open: bool,
+    switch: &Switch,
+) -> Responder {
     let mut listeners = Vec::new();
     let mut holds = Vec::new();
     for (addr, _) in addrs {
@@ -206,11 +249,10 @@ pub fn start(addrs: &[(SocketAddr, bool)], backlog: i32, start_secs: i64, open: 
             }
         })
         .ok();
-    Responder {
-        stop,
-        holds,
-        thread,
+    if let Ok(mut h) = switch.holds.lock() {
+        *h = holds;
     }
+    Responder { stop, thread }
 }
 
 /// Wait until the responder has stopped, then serve the connections it
@@ -220,33 +262,27 @@ pub async fn take_over(
     shard: &std::rc::Rc<crate::shard::Shard>,
     ring: Option<&std::rc::Rc<super::net::uring::NetRing>>,
 ) -> Vec<RawFd> {
-    let shared = shard.shared.clone();
-    while !shared.handed_over.load(Ordering::SeqCst) {
-        glommio::timer::sleep(Duration::from_millis(1)).await;
-    }
-    let listeners = if shard.id == 0 {
-        shared
-            .handover_listeners
-            .lock()
-            .map(|mut l| std::mem::take(&mut *l))
-            .unwrap_or_default()
-            .into_iter()
-            .map(IntoRawFd::into_raw_fd)
-            .collect()
-    } else {
-        Vec::new()
+    let (mine, listeners) = loop {
+        let taken = shard.shared.switch.handed.lock().ok().and_then(|mut h| {
+            let h = h.as_mut()?;
+            let conns = h.conns.get_mut(shard.id).map(std::mem::take);
+            let listeners = if shard.id == 0 {
+                std::mem::take(&mut h.listeners)
+            } else {
+                Vec::new()
+            };
+            Some((conns.unwrap_or_default(), listeners))
+        });
+        match taken {
+            Some(t) => break t,
+            None => glommio::timer::sleep(Duration::from_millis(1)).await,
+        }
     };
-    let mine = shared
-        .handover
-        .lock()
-        .ok()
-        .and_then(|mut h| h.get_mut(shard.id).map(std::mem::take))
-        .unwrap_or_default();
     for h in mine {
         let fd = h.fd.into_raw_fd();
         match ring {
             Some(r) => {
-                let t = r.adopt(fd, h.input);
+                let t = Prefixed::new(h.input, r.adopt(fd));
                 glommio::spawn_local(serve_handed(shard.clone(), t, h.output)).detach();
             }
             None => {
@@ -257,13 +293,13 @@ pub async fn take_over(
             }
         }
     }
-    listeners
+    listeners.into_iter().map(IntoRawFd::into_raw_fd).collect()
 }
 
 /// Serve a handed-over connection: its unsent replies first.
 async fn serve_handed<T: Transport>(
     shard: std::rc::Rc<crate::shard::Shard>,
-    mut t: T,
+    mut t: Prefixed<T>,
     mut output: Vec<u8>,
 ) {
     if !output.is_empty() && t.write_buf(&mut output).await.is_err() {

@@ -32,7 +32,7 @@ use std::os::fd::{FromRawFd, RawFd};
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 /// The Redis version Shoal reports (INFO, HELLO): the behaviour it targets.
@@ -77,16 +77,8 @@ pub struct Shared {
     pub loaded_shards: AtomicUsize,
     /// Every shard has loaded: the shards may bind.
     pub may_listen: AtomicBool,
-    /// Connections the -LOADING responder handed over, per shard; filled
-    /// once, before `handed_over` is set.
-    pub handover: Mutex<Vec<Vec<loading::Handover>>>,
-    /// The -LOADING responder has stopped and `handover` is final.
-    pub handed_over: AtomicBool,
-    /// Addresses the -LOADING responder listens on (shard 0 takes its
-    /// listeners over instead of binding them).
-    pub responder_holds: Mutex<Vec<SocketAddr>>,
-    /// The responder's listeners, for shard 0 (filled before `handed_over`).
-    pub handover_listeners: Mutex<Vec<std::os::fd::OwnedFd>>,
+    /// The switch from the -LOADING responder to the shards.
+    pub switch: loading::Switch,
 }
 
 impl Shared {
@@ -351,10 +343,7 @@ pub fn run(config: Config) -> i32 {
         persistence: snapshot::Status::new(start_ms / 1000),
         loaded_shards: AtomicUsize::new(0),
         may_listen: AtomicBool::new(false),
-        handover: Mutex::new(Vec::new()),
-        handed_over: AtomicBool::new(false),
-        responder_holds: Mutex::new(Vec::new()),
-        handover_listeners: Mutex::new(Vec::new()),
+        switch: loading::Switch::default(),
         aof: crate::aof::Global::new(
             crate::aof::load::aof_dir(&config),
             config
@@ -380,10 +369,8 @@ pub fn run(config: Config) -> i32 {
         backlog0,
         start_ms / 1000,
         config.requirepass.is_none(),
+        &shared.switch,
     );
-    if let Ok(mut h) = shared.responder_holds.lock() {
-        *h = responder.holds();
-    }
     let appendonly = config.get("appendonly") == Some("yes");
     let logs = if appendonly {
         match crate::aof::load::prepare(&config) {
@@ -489,20 +476,7 @@ pub fn run(config: Config) -> i32 {
             }
         }
     }
-    let mut per_shard: Vec<Vec<loading::Handover>> = (0..threads).map(|_| Vec::new()).collect();
-    let (conns, listeners) = responder.stop();
-    for (i, h) in conns.into_iter().enumerate() {
-        if let Some(v) = per_shard.get_mut(i % threads) {
-            v.push(h);
-        }
-    }
-    if let Ok(mut h) = shared.handover.lock() {
-        *h = per_shard;
-    }
-    if let Ok(mut l) = shared.handover_listeners.lock() {
-        *l = listeners;
-    }
-    shared.handed_over.store(true, Ordering::SeqCst);
+    shared.switch.hand_over(responder, threads);
     if logs.is_some() {
         log::info!(
             "DB loaded from append only file: {:.3} seconds, keys loaded: {}",
@@ -635,15 +609,7 @@ async fn shard_main(
         .and_then(|v| v.parse::<i32>().ok())
         .unwrap_or(511);
     let mut listeners = Vec::new();
-    let taken = if id == 0 {
-        shared
-            .responder_holds
-            .lock()
-            .map(|h| h.clone())
-            .unwrap_or_default()
-    } else {
-        Vec::new()
-    };
+    let taken = shared.switch.taken(id);
     for (addr, optional) in &addrs {
         if taken.contains(addr) {
             continue;

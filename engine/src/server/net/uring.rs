@@ -343,15 +343,10 @@ impl NetRing {
         n
     }
 
-    /// The connected socket `fd` (owned from here on) on this ring; `pre`
-    /// holds bytes already read from it (a connection handed over at
-    /// start-up), read first.
-    pub fn adopt(self: &Rc<Self>, fd: RawFd, pre: Vec<u8>) -> NetConn {
+    /// The connected socket `fd` (owned from here on) on this ring.
+    pub fn adopt(self: &Rc<Self>, fd: RawFd) -> NetConn {
         let _ = super::with_socket(fd, |s| s.set_tcp_nodelay(true));
         let (slot, gen) = self.add_conn(fd);
-        if !pre.is_empty() {
-            self.with_conn(slot, gen, |c| c.inbox = pre);
-        }
         self.arm_recv(slot, gen, fd);
         NetConn {
             net: self.clone(),
@@ -364,7 +359,7 @@ impl NetRing {
     fn on_accept(self: &Rc<Self>, shard: &Rc<Shard>, idx: u32, c: &cqueue::Entry) {
         let res = c.result();
         if res >= 0 {
-            let conn = self.adopt(res, Vec::new());
+            let conn = self.adopt(res);
             glommio::spawn_local(crate::server::conn::serve(shard.clone(), conn)).detach();
         } else {
             log::debug!("accept: {}", io::Error::from_raw_os_error(-res));
