@@ -38,14 +38,8 @@ while [ $# -gt 0 ]; do
 done
 
 OUT=docs/benchmarks/issue4.md
-WORK=$(mktemp -d /tmp/shoal-issue4.XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
-
-cargo build --release -q -p shoal-engine
-cargo build --release -q -p shoal-tools --bin shoal-benchmark
-SHOAL=target/release/shoal-server
-SB=target/release/shoal-benchmark
-command -v redis-server >/dev/null || { echo "redis-server missing (apt-get install redis-server)"; exit 1; }
+. benches/lib.sh
+bench_setup issue4 tools
 
 # Test id -> shoal-server --threads, and shoal-benchmark's flags (besides -p -c -P -n).
 declare -A THREADS FLAGS
@@ -59,7 +53,6 @@ THREADS[tx-cross-shard-t2]=2; FLAGS[tx-cross-shard-t2]="--preset tx --tx-keys cr
 THREADS[ratelimit-evalsha-t2]=2; FLAGS[ratelimit-evalsha-t2]="--preset ratelimit --ratelimit-mode script -r 100000"
 COMMON="-c 50 -P 1 -n $N"
 
-. benches/lib.sh
 
 start_shoal() { # $1 threads
   local cpus=0; [ "$1" -gt 1 ] && cpus=$T2_CPUS

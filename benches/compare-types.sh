@@ -28,14 +28,8 @@ done
 
 TESTS="ping_inline,ping_mbulk,set,get,incr,lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange_100,lrange_300,lrange_500,lrange_600,mset"
 OUT=docs/benchmarks/types-redis-benchmark.md
-WORK=$(mktemp -d /tmp/shoal-types.XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
-
-cargo build --release -q -p shoal-engine
-SHOAL=target/release/shoal-server
-command -v redis-benchmark >/dev/null || { echo "redis-benchmark missing (apt-get install redis-tools)"; exit 1; }
-
 . benches/lib.sh
+bench_setup types
 
 SPORT=$(free_port); RPORT=$(free_port)
 taskset -c 0 "$SHOAL" --port "$SPORT" --threads 1 --save "" --logfile "$WORK/shoal.log" &

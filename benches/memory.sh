@@ -23,12 +23,8 @@ while [ $# -gt 0 ]; do
 done
 
 OUT=docs/benchmarks/memory.md
-WORK=$(mktemp -d /tmp/shoal-mem.XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
-cargo build --release -q -p shoal-engine
-SHOAL=target/release/shoal-server
-
 . benches/lib.sh
+bench_setup mem
 
 # Generate each dataset once, as RESP, into $WORK/<name>.resp.
 python3 - "$WORK" "$SCALE" <<'PY'

@@ -38,16 +38,8 @@ while [ $# -gt 0 ]; do
 done
 
 OUT=docs/benchmarks/persistence.md
-WORK=$(mktemp -d /tmp/shoal-persist.XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
-
-cargo build --release -q -p shoal-engine
-cargo build --release -q -p shoal-tools --bin shoal-benchmark
-SHOAL=target/release/shoal-server
-SB=target/release/shoal-benchmark
-command -v redis-server >/dev/null || { echo "redis-server missing (apt-get install redis-server)"; exit 1; }
-
 . benches/lib.sh
+bench_setup persist tools
 
 PORT=0
 PID=0
@@ -204,10 +196,6 @@ ratio() { echo "scale=2; $1 / $2" | bc; }
   echo "| snapshot time (s) | ${SNAP_S[shoal]} | ${SNAP_S[redis]} |"
   echo "| load time at start (s) | ${LOAD_S[shoal]:-n/a} | ${LOAD_S[redis]:-n/a} |"
   echo
-  echo "Per-run AOF figures (mode, generator, server, rps, p99 ms):"
-  echo
-  echo '```'
-  cat "$RUNS"
-  echo '```'
+  runs_block "$RUNS" "Per-run AOF figures (mode, generator, server, rps, p99 ms):"
 } > "$OUT"
 cat "$OUT"
