@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::words;
+use common::{key_on, words};
 use resp::client::Client;
 use resp::Frame;
 use shoal::shard::owner_of;
@@ -69,14 +69,6 @@ fn ok(c: &mut Client, line: &str) -> Frame {
     let r = call(c, line);
     assert!(!r.is_error(), "{line}: {r}");
     r
-}
-
-/// A key named `prefix...` owned by `shard`.
-fn key_on(prefix: &str, shard: usize) -> String {
-    (0..)
-        .map(|i| format!("{prefix}{i}"))
-        .find(|k| owner_of(k.as_bytes(), SHARDS) == shard)
-        .unwrap()
 }
 
 /// GET every key, pipelined in chunks: the values (None for a missing key).
@@ -573,6 +565,40 @@ fn multi_shard_writes_survive_several_restarts() {
         keys.len(),
         s.log()
     );
+    assert_present(&mut c, &keys);
+}
+
+/// Pipelined cross-shard MSETs settle in the background while the
+/// pipeline runs on; their replies must still wait until every part is on
+/// disk. Killed right after the last reply, the restart has them all.
+#[test]
+fn pipelined_multi_shard_writes_are_durable_when_answered() {
+    let mut s = aof_shoal("always").start();
+    let dir = s.dir().to_path_buf();
+    let mut c = client(&s);
+    let mut keys: Vec<String> = Vec::new();
+    for round in 0..5 {
+        let pairs: Vec<(String, String)> = (0..200)
+            .map(|i| {
+                let a = key_on(&format!("p{round}:{i}:a"), 0);
+                let b = key_on(&format!("p{round}:{i}:b"), 1);
+                (a, b)
+            })
+            .collect();
+        let cmds = pairs.iter().map(|(a, b)| {
+            ["MSET", a, a, b, b]
+                .iter()
+                .map(|w| w.as_bytes().to_vec())
+                .collect::<Vec<_>>()
+        });
+        for r in c.pipeline(cmds).unwrap() {
+            assert_eq!(r, Frame::Simple("OK".into()));
+        }
+        keys.extend(pairs.into_iter().flat_map(|(a, b)| [a, b]));
+    }
+    s.kill9();
+    let again = restart(&dir, "always").start();
+    let mut c = client(&again);
     assert_present(&mut c, &keys);
 }
 

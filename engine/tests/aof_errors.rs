@@ -5,11 +5,14 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::key_on;
 use resp::client::Client;
 use resp::Frame;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use testkit::ServerBuilder;
+use testkit::{Server, ServerBuilder};
 
 fn info_field(c: &mut Client, name: &str) -> String {
     let Frame::Bulk(b) = c.call(["INFO", "persistence"]).unwrap() else {
@@ -21,7 +24,7 @@ fn info_field(c: &mut Client, name: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Where the records of the (only) incr file end: it goes on with the
+/// Where the records of the longest incr file end: each goes on with the
 /// zeros the server writes ahead of its log.
 fn incr_size(dir: &std::path::Path) -> u64 {
     let d = dir.join("appendonlydir");
@@ -33,33 +36,50 @@ fn incr_size(dir: &std::path::Path) -> u64 {
             let b = std::fs::read(e.path()).unwrap();
             b.iter().rposition(|&x| x != 0).map_or(0, |i| i + 1) as u64
         })
-        .sum()
+        .max()
+        .unwrap_or(0)
+}
+
+/// A server with `threads` shards and `appendfsync always`, or None when
+/// prlimit is missing here.
+fn always_server(threads: usize) -> Option<Server> {
+    if Command::new("prlimit").arg("--version").output().is_err() {
+        eprintln!("prlimit missing: skipped");
+        return None;
+    }
+    Some(
+        ServerBuilder::shoal()
+            .threads(threads)
+            .directive("save", "")
+            .directive("appendonly", "yes")
+            .directive("appendfsync", "always")
+            .start(),
+    )
+}
+
+/// Set the running server's file-size limit (None: unlimited).
+fn limit_file_size(s: &Server, limit: Option<u64>) {
+    let soft = limit.map_or("unlimited".to_string(), |l| l.to_string());
+    let st = Command::new("prlimit")
+        .args([
+            "--pid",
+            &s.pid().unwrap().to_string(),
+            &format!("--fsize={soft}:unlimited"),
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
 }
 
 #[test]
 fn write_errors_refuse_writes_with_misconf_until_solved() {
-    if Command::new("prlimit").arg("--version").output().is_err() {
-        eprintln!("prlimit missing: skipped");
-        return;
-    }
-    let s = ServerBuilder::shoal()
-        .threads(1)
-        .directive("save", "")
-        .directive("appendonly", "yes")
-        .directive("appendfsync", "always")
-        .start();
-    let pid = s.pid().unwrap().to_string();
+    let Some(s) = always_server(1) else { return };
     let mut c = s.client();
     assert_eq!(
         c.call(["SET", "a", "1"]).unwrap(),
         Frame::Simple("OK".into())
     );
-    let limit = incr_size(s.dir()) + 10;
-    let st = Command::new("prlimit")
-        .args(["--pid", &pid, &format!("--fsize={limit}:unlimited")])
-        .status()
-        .unwrap();
-    assert!(st.success());
+    limit_file_size(&s, Some(incr_size(s.dir()) + 10));
     // The write that does not fit: its reply cannot claim success, so the
     // connection closes (the outcome is unknown to the client).
     let r = c.call(["SET", "b", "22222222222222222222"]);
@@ -76,11 +96,7 @@ fn write_errors_refuse_writes_with_misconf_until_solved() {
     assert!(matches!(c.call(["PING"]).unwrap(), Frame::Error(_)));
     assert_eq!(c.call(["GET", "a"]).unwrap(), Frame::Bulk("1".into()));
     assert_eq!(info_field(&mut c, "aof_last_write_status"), "err");
-    let st = Command::new("prlimit")
-        .args(["--pid", &pid, "--fsize=unlimited:unlimited"])
-        .status()
-        .unwrap();
-    assert!(st.success());
+    limit_file_size(&s, None);
     // The writer retries every second.
     let deadline = Instant::now() + Duration::from_secs(10);
     while info_field(&mut c, "aof_last_write_status") != "ok" {
@@ -95,4 +111,40 @@ fn write_errors_refuse_writes_with_misconf_until_solved() {
     // the error's own log line is lost to it; the recovery's is not.
     let log = s.log();
     assert!(log.contains("AOF write error looks solved"), "{log}");
+}
+
+/// The same with a multi-shard MSET, whose parts settle in the background:
+/// its reply never claims success for parts that could not be logged.
+#[test]
+fn write_errors_refuse_multi_shard_writes_too() {
+    let Some(s) = always_server(2) else { return };
+    let (x, y) = (key_on("x", 0), key_on("y", 1));
+    let mut c = s.client();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let ok = Frame::Simple("OK".into());
+    assert_eq!(c.call(["MSET", &x, "1", &y, "1"]).unwrap(), ok);
+    limit_file_size(&s, Some(incr_size(s.dir()) + 10));
+    let r = c.call(["MSET", &x, "22222222222222222222", &y, "2"]);
+    assert!(
+        !matches!(r, Ok(Frame::Simple(_))),
+        "a multi-shard write that could not be logged was acknowledged: {r:?}"
+    );
+    let mut c = s.client();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let e = c.call(["MSET", &x, "3", &y, "3"]).unwrap();
+    assert!(
+        matches!(&e, Frame::Error(t) if t.starts_with(b"MISCONF")),
+        "MSET while the log cannot be written: {e:?}"
+    );
+    limit_file_size(&s, None);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while info_field(&mut c, "aof_last_write_status") != "ok" {
+        assert!(Instant::now() < deadline, "the write error never cleared");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(c.call(["MSET", &x, "4", &y, "4"]).unwrap(), ok);
+    assert_eq!(
+        c.call(["MGET", &x, &y]).unwrap(),
+        Frame::Array(vec![Frame::Bulk("4".into()), Frame::Bulk("4".into())])
+    );
 }

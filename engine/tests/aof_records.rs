@@ -10,10 +10,10 @@
 
 mod common;
 
+use common::key_on;
 use common::words;
 use resp::client::Client;
 use resp::Frame;
-use shoal::shard::owner_of;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -215,14 +215,6 @@ fn expect_unordered(got: &[Record], what: &str, expected: &[&str]) {
             .unwrap_or_else(|| panic!("{what}: no record like {p:?} in {shown:#?}"));
         left.remove(i);
     }
-}
-
-/// A key named `prefix...` owned by `shard`.
-fn key_on(prefix: &str, shard: usize) -> String {
-    (0..)
-        .map(|i| format!("{prefix}{i}"))
-        .find(|k| owner_of(k.as_bytes(), SHARDS) == shard)
-        .unwrap()
 }
 
 fn members(f: &Frame) -> Vec<Vec<u8>> {

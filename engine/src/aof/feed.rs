@@ -25,7 +25,7 @@
 
 use crate::keyspace::Db;
 use resp::{Proto, ReplyWriter, Request};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::task::Waker;
 
 /// `appendfsync`.
@@ -103,6 +103,9 @@ pub struct Feed {
     /// Multi-shard transactions (start offset, id) whose parts elsewhere
     /// may not be durable yet (`appendfsync always` only).
     open_tx: VecDeque<(u64, u64)>,
+    /// Ids in `open_tx` already cleared, behind one that is not: a
+    /// pipeline keeps thousands open, so a clear must not scan them.
+    cleared_tx: HashSet<u64>,
     waiters: Vec<Waker>,
     writer: Option<Waker>,
     /// The last write or fsync error, while it lasts (MISCONF).
@@ -115,6 +118,9 @@ pub struct Feed {
     pub writer_started: bool,
     /// An fsync failed: nothing becomes durable any more (see `poison`).
     poisoned: bool,
+    /// A multi-shard transaction's part was appended since the writer
+    /// last took the log (its coordinator waits on this shard's sync).
+    tx_parts: bool,
 }
 
 /// A switch to a new incr file: the bytes before the cut go to the old
@@ -163,6 +169,7 @@ impl Feed {
             self.units.clear();
             self.deferred.clear();
             self.open_tx.clear();
+            self.cleared_tx.clear();
             self.durable = self.lsn();
             self.wake_waiters();
         }
@@ -178,6 +185,7 @@ impl Feed {
         self.fsync = fsync;
         if fsync != Fsync::Always {
             self.open_tx.clear();
+            self.cleared_tx.clear();
             self.wake_waiters();
         }
     }
@@ -407,6 +415,7 @@ impl Feed {
         self.appended();
         let end = self.lsn();
         if let Some((id, _)) = tx {
+            self.tx_parts = true;
             if self.fsync == Fsync::Always {
                 self.open_tx.push_back((start, id));
             }
@@ -416,11 +425,26 @@ impl Feed {
 
     /// Transaction `id` is on disk on every shard holding a part.
     pub fn clear_tx(&mut self, id: u64) {
-        let before = self.open_tx.len();
-        self.open_tx.retain(|&(_, t)| t != id);
-        if self.open_tx.len() != before {
-            self.wake_waiters();
+        match self.open_tx.front() {
+            Some(&(_, front)) if front == id => {}
+            Some(_) => {
+                self.cleared_tx.insert(id);
+                return;
+            }
+            None => return,
         }
+        self.open_tx.pop_front();
+        while let Some(&(_, next)) = self.open_tx.front() {
+            if !self.cleared_tx.remove(&next) {
+                break;
+            }
+            self.open_tx.pop_front();
+        }
+        if self.open_tx.is_empty() {
+            // Only ids that were never held (the policy changed meanwhile).
+            self.cleared_tx.clear();
+        }
+        self.wake_waiters();
     }
 
     /// Cut the log here for a switch to `next` (see [`Rotate`]); returns
@@ -447,6 +471,12 @@ impl Feed {
         let bytes = std::mem::take(&mut self.buf);
         self.taken += bytes.len() as u64;
         (bytes, self.taken)
+    }
+
+    /// Whether a multi-shard transaction's part was appended since the
+    /// last call (the writer asks with each [`Feed::take`]).
+    pub fn take_tx_parts(&mut self) -> bool {
+        std::mem::take(&mut self.tx_parts)
     }
 
     /// Give back bytes the writer could not write (they go first again).
@@ -537,5 +567,45 @@ impl Unit {
 
     fn db_at_lead(&self) -> Option<usize> {
         self.lead_db
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Append a one-record part of transaction `id`; returns its start.
+    fn part(f: &mut Feed, id: u64) -> u64 {
+        f.target = id;
+        f.put(0, b"*1\r\n$4\r\nPING\r\n");
+        f.target = 0;
+        let (start, _) = f.commit_unit(id, Some((id, &[0, 1]))).unwrap();
+        start
+    }
+
+    /// Transactions clear in any order; acknowledgements stay held at the
+    /// start of the oldest one not cleared.
+    #[test]
+    fn transactions_clear_in_any_order() {
+        let mut f = Feed::default();
+        f.enable(true, Fsync::Always);
+        let starts: Vec<u64> = (1..=4).map(|id| part(&mut f, id)).collect();
+        f.set_durable(f.lsn());
+        assert_eq!(f.ackable(), starts[0]);
+        f.clear_tx(3);
+        f.clear_tx(2);
+        assert_eq!(f.ackable(), starts[0]);
+        f.clear_tx(1);
+        assert_eq!(f.ackable(), starts[3]);
+        f.clear_tx(4);
+        assert_eq!(f.ackable(), f.lsn());
+        // Nothing held any more: a stray clear leaves nothing behind.
+        f.clear_tx(9);
+        assert!(f.cleared_tx.is_empty());
+        let s5 = part(&mut f, 5);
+        f.set_durable(f.lsn());
+        assert_eq!(f.ackable(), s5);
+        f.clear_tx(5);
+        assert_eq!(f.ackable(), f.lsn());
     }
 }

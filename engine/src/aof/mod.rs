@@ -5,6 +5,7 @@
 //! | this file | [`Global`] (process-wide AOF facts: paths, manifest, INFO counters, transaction ids) |
 //! | [`feed`] | a shard's feed: which records each write appends, units and multi-shard transaction blocks, group-commit offsets |
 //! | [`writer`] | a shard's writer task: write, fdatasync, publish the durable offset |
+//! | [`syncer`] | a shard's sync thread, for the fdatasyncs other shards wait on |
 //! | [`prealloc`] | zeros written ahead of the log's end, so a sync commits no metadata |
 //! | [`manifest`] | which files make up the logs; atomic replacement |
 //! | [`load`] | start-up: read the logs, cut incomplete transactions and torn tails, replay |
@@ -29,6 +30,7 @@ pub mod manifest;
 pub mod prealloc;
 pub mod rewrite;
 pub mod state;
+pub mod syncer;
 pub mod writer;
 
 pub use feed::{Feed, Fsync};

@@ -13,8 +13,12 @@
 //! How: the page-cache write (`pwrite`, microseconds) and, with `always`,
 //! the fdatasync run in the shard's thread, as Redis runs them in its event
 //! loop; io_uring punts both to worker threads that compete for the shard's
-//! CPU, which measured twice as slow (see [`sync_now`]). Opening, renaming
-//! and the other syncs go through glommio. Records land in zeros written
+//! CPU, which measured twice as slow (see [`sync_now`]). The exception is a
+//! round holding a part of a multi-shard transaction: other shards need
+//! this executor's hops (settle, the next transactions' lock and run)
+//! while the sync runs, so that fdatasync goes to the shard's sync thread
+//! ([`super::syncer`]) and the executor stays free. Opening, renaming and
+//! the other syncs go through glommio. Records land in zeros written
 //! ahead of the log's end ([`super::prealloc`]), so the fdatasync has no
 //! size or allocation change to commit; a retired file is trimmed to its
 //! records.
@@ -26,6 +30,7 @@
 
 use super::feed::{Fsync, WriteError};
 use super::prealloc::Prealloc;
+use super::syncer::Syncer;
 use crate::shard::Shard;
 use glommio::io::BufferedFile;
 use std::os::fd::AsRawFd;
@@ -116,7 +121,7 @@ fn write_all(t: &mut Target, bytes: Vec<u8>) -> Result<(), (String, Vec<u8>)> {
     Ok(())
 }
 
-fn os_text(e: &std::io::Error) -> String {
+pub(crate) fn os_text(e: &std::io::Error) -> String {
     let t = e.to_string();
     match t.find(" (os error") {
         Some(i) => t.get(..i).unwrap_or(&t).to_string(),
@@ -138,7 +143,9 @@ fn strerror(e: glommio::GlommioError<()>) -> String {
 }
 
 enum Step {
-    Write(Vec<u8>, u64),
+    /// Bytes, the offset of their end, and whether they hold a part of a
+    /// multi-shard transaction.
+    Write(Vec<u8>, u64, bool),
     Rotate(Vec<u8>, u64, std::path::PathBuf),
     Switch,
     Idle,
@@ -160,7 +167,7 @@ fn next_step(shard: &Shard) -> Step {
     }
     if feed.has_pending() {
         let (b, end) = feed.take();
-        return Step::Write(b, end);
+        return Step::Write(b, end, feed.take_tx_parts());
     }
     Step::Idle
 }
@@ -276,12 +283,13 @@ pub async fn run(shard: Rc<Shard>, mut target: Option<Target>) {
     let mut last_sync = Instant::now();
     let stopped = Rc::new(std::cell::Cell::new(false));
     glommio::spawn_local(ticker(shard.clone(), stopped.clone())).detach();
+    let mut syncer: Option<Syncer> = None;
     loop {
         let closing = global.closing.load(Ordering::SeqCst);
         let step = next_step(&shard);
         let fsync = shard.state.borrow().aof.fsync();
         match step {
-            Step::Write(bytes, end) => {
+            Step::Write(bytes, end, tx_parts) => {
                 let Some(t) = target.as_mut() else {
                     // No file yet: keep the bytes until one is named.
                     shard.state.borrow_mut().aof.untake(bytes);
@@ -297,6 +305,25 @@ pub async fn run(shard: Rc<Shard>, mut target: Option<Target>) {
                 }
                 global.add_incr_size(shard.id, n);
                 match fsync {
+                    // Another shard's transaction waits on this sync, and
+                    // its next hops must not wait behind it: see the
+                    // module doc.
+                    Fsync::Always if tx_parts => {
+                        if syncer.is_none() {
+                            syncer = Syncer::start(shard.id)
+                                .map_err(|e| log::warn!("Can't start a sync thread: {e}"))
+                                .ok();
+                        }
+                        let ok = match syncer.as_ref() {
+                            Some(s) => synced(&shard, end, s.sync(t.file.as_raw_fd()).await),
+                            None => sync_now(&shard, t, end),
+                        };
+                        if !ok {
+                            glommio::timer::sleep(Duration::from_secs(1)).await;
+                            continue;
+                        }
+                        last_sync = Instant::now();
+                    }
                     Fsync::Always => {
                         if !sync_now(&shard, t, end) {
                             glommio::timer::sleep(Duration::from_secs(1)).await;

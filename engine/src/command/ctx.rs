@@ -154,6 +154,8 @@ pub struct Batch {
     pub client: Option<Rc<ClientInfo>>,
     /// The home shard's AOF offset the replies in `out` wait for (0: none).
     pub aof_need: u64,
+    /// Multi-shard transactions the replies in `out` wait for.
+    pub acks: Rc<crate::shard::tx::Acks>,
 }
 
 impl Batch {
@@ -169,6 +171,7 @@ impl Batch {
             barrier_blocks: false,
             client: None,
             aof_need: 0,
+            acks: Rc::default(),
         }
     }
 
@@ -184,7 +187,11 @@ impl Batch {
     /// Give a settled batch back for [`Batch::spare`] (dropped instead if a
     /// big reply grew it, or work is still out).
     pub fn recycle(mut self) {
-        if !self.is_settled() || self.out.capacity() > 64 * 1024 || !self.slots.is_empty() {
+        if !self.is_settled()
+            || self.out.capacity() > 64 * 1024
+            || !self.slots.is_empty()
+            || !self.acks.idle()
+        {
             return;
         }
         self.out.clear();
@@ -415,6 +422,14 @@ impl<'a> Ctx<'a> {
     /// it runs EXEC (so they re-enter the EXEC's locks), else 0.
     pub fn lock_owner(&self) -> u64 {
         self.conn.exec_owner
+    }
+
+    /// Where a multi-shard write's reply waits to be acknowledged
+    /// ([`crate::shard::tx::run_acked`]): the batch's, for the connection's
+    /// own commands; None inside EXEC or a script, whose transaction
+    /// settles as a whole.
+    pub fn acks(&self) -> Option<Rc<crate::shard::tx::Acks>> {
+        (self.conn.exec_owner == 0).then(|| self.batch.acks.clone())
     }
 
     fn mode(&self) -> Mode {

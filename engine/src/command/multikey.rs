@@ -93,8 +93,13 @@ fn per_shard<R, Op, Fin>(
     let home = ctx.shard.clone();
     let owner = ctx.lock_owner();
     let proto = ctx.proto();
+    let acks = ctx.acks();
     ctx.run_async(async move {
-        match tx::run(&home, owner, parts).await {
+        let ran = match acks {
+            Some(acks) => tx::run_acked(&home, owner, parts, &acks).await,
+            None => tx::run(&home, owner, parts).await,
+        };
+        match ran {
             Ok(results) => encode(proto, |w| finish(results, w)),
             Err(_) => gone(proto),
         }

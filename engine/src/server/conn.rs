@@ -299,12 +299,14 @@ async fn serve_inner<T: Transport>(shard: &Rc<Shard>, stream: &mut T) {
     shared.clients.fetch_sub(1, Ordering::SeqCst);
 }
 
-/// Wait until the home shard's records behind the replies in `batch` may be
-/// acknowledged (group commit). False when they cannot be made durable:
-/// the connection then closes without claiming success.
+/// Wait until the records behind the replies in `batch` may be
+/// acknowledged (group commit): the home shard's, and those of the
+/// multi-shard transactions it ran. False when they cannot be made
+/// durable: the connection then closes without claiming success.
 async fn acked(shard: &Rc<Shard>, batch: &mut Batch) -> bool {
     let need = std::mem::take(&mut batch.aof_need);
-    need == 0 || crate::aof::wait_ack(shard, need).await.is_ok()
+    let home = need == 0 || crate::aof::wait_ack(shard, need).await.is_ok();
+    batch.acks.wait().await && home
 }
 
 /// Flush a batch whose barrier blocks (BLPOP & co) while watching the

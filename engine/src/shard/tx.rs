@@ -24,7 +24,9 @@
 use super::locks::LockSet;
 use super::mesh::ShardGone;
 use super::{Shard, ShardId, ShardState};
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::task::{Poll, Waker};
 
 /// The work of one shard in a transaction.
 pub type PartFn<R> = Box<dyn FnOnce(&mut ShardState, i64) -> R + Send>;
@@ -112,52 +114,216 @@ fn run_part<R>(
     (r, end)
 }
 
-/// Wait until the blocks a transaction committed (shard, end offset) may be
-/// acknowledged: each on disk, then, for a multi-shard transaction `tx`,
-/// every shard told to stop holding back what follows it.
-async fn settle(
-    home: &Rc<Shard>,
-    ends: Vec<(ShardId, u64)>,
-    tx: Option<u64>,
-) -> Result<(), ShardGone> {
-    if ends.is_empty() || !home.state.borrow().aof.acks_wait() {
-        return Ok(());
-    }
-    let mut ok = true;
-    for &(s, end) in &ends {
-        let r = home
-            .call_async(s, move |sh| async move {
-                if tx.is_some() {
-                    crate::aof::wait_durable(&sh, end).await.is_ok()
-                } else {
-                    crate::aof::wait_ack(&sh, end).await.is_ok()
+/// True when the blocks a transaction committed must be settled before
+/// its reply leaves (`appendfsync always`).
+fn must_settle(home: &Shard, ends: &[(ShardId, u64)]) -> bool {
+    !ends.is_empty() && home.state.borrow().aof.acks_wait()
+}
+
+/// What a committed transaction leaves to settle: its blocks' (shard, end
+/// offset) and, when several shards wrote, its multi-shard id.
+type Committed = (Ends, Option<u64>);
+
+/// Wait until the blocks of the transactions `done` committed may be
+/// acknowledged, and say whether they all can. Multi-shard parts must be on
+/// disk; then every shard holding one is told to stop holding back what
+/// follows it; then single-shard blocks must be acknowledgeable there (they
+/// may sit behind a part just cleared). One request per shard and step
+/// covers every transaction in `done`, and the shards are asked together.
+async fn settle(home: &Rc<Shard>, done: Vec<Committed>) -> bool {
+    let n = home.count;
+    let mut durable_to = vec![0u64; n];
+    let mut ack_to = vec![0u64; n];
+    let mut ids: Vec<Vec<u64>> = vec![Vec::new(); n];
+    for (ends, tx) in done {
+        for (s, end) in ends {
+            let (Some(d), Some(a), Some(i)) =
+                (durable_to.get_mut(s), ack_to.get_mut(s), ids.get_mut(s))
+            else {
+                continue;
+            };
+            match tx {
+                Some(id) => {
+                    *d = (*d).max(end);
+                    i.push(id);
                 }
-            })
-            .await?;
-        ok &= r;
-    }
-    if let Some(id) = tx {
-        for &(s, _) in &ends {
-            home.call(s, move |sh| sh.state.borrow_mut().aof.clear_tx(id))
-                .await?;
+                None => *a = (*a).max(end),
+            }
         }
     }
-    if ok {
-        Ok(())
-    } else {
-        Err(ShardGone)
+    let mut ok = wait_all(home, durable_to, true).await;
+    for (s, list) in ids.into_iter().enumerate() {
+        if list.is_empty() {
+            continue;
+        }
+        let clear = move |sh: &Rc<Shard>| {
+            let mut st = sh.state.borrow_mut();
+            for id in list {
+                st.aof.clear_tx(id);
+            }
+        };
+        // No answer awaited: the replies need only the parts on disk.
+        if s == home.id {
+            clear(home);
+        } else {
+            home.post_now(s, Box::new(clear));
+        }
+    }
+    ok &= wait_all(home, ack_to, false).await;
+    ok
+}
+
+/// Ask every shard with a nonzero `to[shard]` to wait until its log is on
+/// disk (`durable`) or acknowledgeable up to there; true when all could.
+async fn wait_all(home: &Rc<Shard>, to: Vec<u64>, durable: bool) -> bool {
+    let mut waiting = Vec::new();
+    for (s, end) in to.into_iter().enumerate() {
+        if end == 0 {
+            continue;
+        }
+        let asked = home
+            .request_start::<bool, _>(s, move |sh, reply| {
+                let sh = sh.clone();
+                glommio::spawn_local(async move {
+                    let ok = if durable {
+                        crate::aof::wait_durable(&sh, end).await.is_ok()
+                    } else {
+                        crate::aof::wait_ack(&sh, end).await.is_ok()
+                    };
+                    reply.send(&sh, ok);
+                })
+                .detach();
+            })
+            .await;
+        match asked {
+            Ok(answer) => waiting.push(answer),
+            Err(ShardGone) => return false,
+        }
+    }
+    let mut ok = true;
+    for answer in waiting {
+        ok &= answer.await.unwrap_or(false);
+    }
+    ok
+}
+
+/// The transactions a connection's pending replies still wait for. They
+/// settle in a task of the connection's own ([`run_acked`]), so a pipeline
+/// of multi-shard writes runs on while their parts go to disk: one round
+/// of fdatasyncs covers many of them (group commit, as for single-shard
+/// writes), and one round of settle requests covers all that committed
+/// meanwhile. The connection waits here before it writes.
+#[derive(Default)]
+pub struct Acks {
+    /// Committed, not yet taken by the settling task.
+    queue: RefCell<Vec<Committed>>,
+    /// Committed, not yet settled.
+    outstanding: Cell<usize>,
+    /// The settling task runs.
+    running: Cell<bool>,
+    failed: Cell<bool>,
+    waker: RefCell<Option<Waker>>,
+}
+
+impl Acks {
+    /// Nothing is being settled.
+    pub fn idle(&self) -> bool {
+        self.outstanding.get() == 0
+    }
+
+    /// Settle `done` (committed from `home`) in the background.
+    fn add(self: &Rc<Self>, home: &Rc<Shard>, done: Committed) {
+        self.queue.borrow_mut().push(done);
+        self.outstanding.set(self.outstanding.get() + 1);
+        if !self.running.replace(true) {
+            let (home, acks) = (home.clone(), self.clone());
+            glommio::spawn_local(async move {
+                loop {
+                    let round = std::mem::take(&mut *acks.queue.borrow_mut());
+                    if round.is_empty() {
+                        break;
+                    }
+                    let n = round.len();
+                    let ok = settle(&home, round).await;
+                    acks.finish(n, ok);
+                }
+                acks.running.set(false);
+            })
+            .detach();
+        }
+    }
+
+    fn finish(&self, n: usize, ok: bool) {
+        self.outstanding
+            .set(self.outstanding.get().saturating_sub(n));
+        if !ok {
+            self.failed.set(true);
+        }
+        if self.idle() {
+            if let Some(w) = self.waker.borrow_mut().take() {
+                w.wake();
+            }
+        }
+    }
+
+    /// Wait until every transaction committed so far is settled. False when
+    /// one of them could not be made durable (the replies must not claim
+    /// success); the failure is reported once.
+    pub async fn wait(&self) -> bool {
+        std::future::poll_fn(|cx| {
+            if self.idle() {
+                Poll::Ready(!self.failed.replace(false))
+            } else {
+                *self.waker.borrow_mut() = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+        .await
     }
 }
 
 /// Run a transaction coordinated from `home` on behalf of `owner` (the
 /// client running EXEC, whose own locks it re-enters; 0 otherwise).
-/// Results come back in the order of `parts`. Parts on the same shard must
-/// be merged by the caller.
+/// Results come back in the order of `parts`, once they may be
+/// acknowledged. Parts on the same shard must be merged by the caller.
 pub async fn run<R: Send + 'static>(
     home: &Rc<Shard>,
     owner: u64,
     parts: Vec<Part<R>>,
 ) -> Result<Vec<R>, ShardGone> {
+    let (results, ends, txid) = execute(home, owner, parts).await?;
+    if must_settle(home, &ends) && !settle(home, vec![(ends, txid)]).await {
+        return Err(ShardGone);
+    }
+    Ok(results)
+}
+
+/// [`run`] for a connection's own command: results come back once the
+/// parts ran; making them durable goes on in the background, and `acks`
+/// is where the connection waits for it before replying.
+pub async fn run_acked<R: Send + 'static>(
+    home: &Rc<Shard>,
+    owner: u64,
+    parts: Vec<Part<R>>,
+    acks: &Rc<Acks>,
+) -> Result<Vec<R>, ShardGone> {
+    let (results, ends, txid) = execute(home, owner, parts).await?;
+    if must_settle(home, &ends) {
+        acks.add(home, (ends, txid));
+    }
+    Ok(results)
+}
+
+/// Every committed part's (shard, end offset).
+type Ends = Vec<(ShardId, u64)>;
+
+/// Lock, run and release a transaction (see the module doc); returns its
+/// results, the blocks it committed and its multi-shard id.
+async fn execute<R: Send + 'static>(
+    home: &Rc<Shard>,
+    owner: u64,
+    parts: Vec<Part<R>>,
+) -> Result<(Vec<R>, Ends, Option<u64>), ShardGone> {
     let parts: Vec<Part<R>> = parts
         .into_iter()
         .map(|p| Part {
@@ -201,7 +367,7 @@ pub async fn run<R: Send + 'static>(
     let mut results: Vec<Option<R>> = (0..n).map(|_| None).collect();
 
     let Some((&last_idx, first_idxs)) = order.split_last() else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), ends, None));
     };
 
     // Phase 1: lock every shard but the last, in order.
@@ -258,8 +424,11 @@ pub async fn run<R: Send + 'static>(
             *slot = Some(r);
         }
     }
-    settle(home, ends, txid).await?;
-    results.into_iter().map(|r| r.ok_or(ShardGone)).collect()
+    let results = results
+        .into_iter()
+        .map(|r| r.ok_or(ShardGone))
+        .collect::<Result<Vec<R>, ShardGone>>()?;
+    Ok((results, ends, txid))
 }
 
 /// A transaction that keeps its locks across several steps, for commands
@@ -399,7 +568,10 @@ impl Session {
                 st.aof.commit_unit(unit, t).map(|(_, end)| end)
             })
             .await;
-        settle(&home, ends, txid).await
+        if must_settle(&home, &ends) && !settle(&home, vec![(ends, txid)]).await {
+            return Err(ShardGone);
+        }
+        Ok(())
     }
 
     /// Release every lock, running `commit` on each shard first; returns the

@@ -7,6 +7,15 @@ use resp::client::Client;
 use resp::Frame;
 use testkit::{Server, ServerBuilder};
 
+/// The first key `<prefix><n>` that shard `shard` owns when there are 2
+/// shards (what these tests run).
+pub fn key_on(prefix: &str, shard: usize) -> String {
+    (0..)
+        .map(|i| format!("{prefix}{i}"))
+        .find(|k| shoal::shard::owner_of(k.as_bytes(), 2) == shard)
+        .unwrap()
+}
+
 /// shoal-server under test, built by cargo for this test run.
 pub fn shoal() -> ServerBuilder {
     ServerBuilder::shoal().bin(env!("CARGO_BIN_EXE_shoal-server"))
