@@ -542,6 +542,41 @@ pub fn run(config: Config) -> i32 {
     0
 }
 
+/// How a shard tells the main thread that its start-up ended: once, ready
+/// or failed. Dropped without a word (a panic while loading unwinds through
+/// it) it reports the failure itself; otherwise the main thread would wait
+/// for it forever, the other shards' ends of the channel still open.
+struct Ready {
+    id: usize,
+    tx: Option<std::sync::mpsc::Sender<Result<usize, String>>>,
+}
+
+impl Ready {
+    fn new(id: usize, tx: std::sync::mpsc::Sender<Result<usize, String>>) -> Ready {
+        Ready { id, tx: Some(tx) }
+    }
+
+    fn ok(mut self) {
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.send(Ok(self.id));
+        }
+    }
+
+    fn fail(mut self, why: String) {
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.send(Err(why));
+        }
+    }
+}
+
+impl Drop for Ready {
+    fn drop(&mut self) {
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.send(Err(format!("shard {}: stopped during start-up", self.id)));
+        }
+    }
+}
+
 async fn shard_main(
     id: usize,
     shared: Arc<Shared>,
@@ -554,11 +589,12 @@ async fn shard_main(
     ),
     ready: std::sync::mpsc::Sender<Result<usize, String>>,
 ) {
+    let ready = Ready::new(id, ready);
     let (senders, receivers) = match mesh {
         Some(m) => match m.join().await {
             Ok((s, r)) => (Some(s), Some(r)),
             Err(_) => {
-                let _ = ready.send(Err(format!("shard {id}: could not join the channel mesh")));
+                ready.fail(format!("shard {id}: could not join the channel mesh"));
                 return;
             }
         },
@@ -581,19 +617,19 @@ async fn shard_main(
     }
     if let Some(dump) = dump {
         if let Err(e) = snapshot::load_shard(&shard, &dump) {
-            let _ = ready.send(Err(e));
+            ready.fail(e);
             return;
         }
     }
     if let Some(logs) = logs {
         if let Err(e) = crate::aof::load::load_shard(&shard, &logs).await {
-            let _ = ready.send(Err(e));
+            ready.fail(e);
             return;
         }
     }
     if let Some(resume) = aof {
         if let Err(e) = crate::aof::start_shard(&shard, resume).await {
-            let _ = ready.send(Err(e));
+            ready.fail(e);
             return;
         }
     }
@@ -624,9 +660,9 @@ async fn shard_main(
                     .next()
                     .unwrap_or_default()
                     .to_string();
-                let _ = ready.send(Err(format!(
+                ready.fail(format!(
                     "Warning: Could not create server TCP listening socket {addr}: bind: {why}"
-                )));
+                ));
                 return;
             }
         }
@@ -649,9 +685,9 @@ async fn shard_main(
                 None
             }
             Err(e) => {
-                let _ = ready.send(Err(format!(
+                ready.fail(format!(
                     "network-backend uring: cannot set up the network ring: {e}"
-                )));
+                ));
                 return;
             }
         },
@@ -664,7 +700,7 @@ async fn shard_main(
         };
         log::info!("Network backend: {name}");
     }
-    let _ = ready.send(Ok(id));
+    ready.ok();
     background::start(shard.clone());
     if id == 0 {
         glommio::spawn_local(snapshot::save_on_request(shard.clone())).detach();
@@ -732,4 +768,31 @@ fn listen(addr: SocketAddr, backlog: i32) -> std::io::Result<RawFd> {
 /// Where the server writes files (`dir`), as an absolute path.
 pub fn working_dir() -> PathBuf {
     std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Ready;
+
+    /// A shard whose start-up panics still reports, so the start fails
+    /// instead of waiting forever; a report is sent once.
+    #[test]
+    fn a_shard_that_panics_while_starting_reports_it() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let keep = tx.clone();
+        let t = std::thread::spawn(move || {
+            let _ready = Ready::new(3, tx);
+            panic!("while loading");
+        });
+        assert!(t.join().is_err());
+        assert_eq!(
+            rx.recv_timeout(std::time::Duration::from_secs(5)),
+            Ok(Err("shard 3: stopped during start-up".to_string()))
+        );
+        Ready::new(1, keep.clone()).ok();
+        Ready::new(2, keep).fail("bind".into());
+        assert_eq!(rx.recv(), Ok(Ok(1)));
+        assert_eq!(rx.recv(), Ok(Err("bind".to_string())));
+        assert!(rx.try_recv().is_err());
+    }
 }
