@@ -369,10 +369,17 @@ impl Feed {
     }
 
     /// Append unit `key` to the log: bare with one record, in MULTI/EXEC
-    /// with several, as part `tx` = (id, shards) of a multi-shard
-    /// transaction when given. Returns the block's (start, end) offsets,
-    /// or None when the unit was empty.
-    pub fn commit_unit(&mut self, key: u64, tx: Option<(u64, &[usize])>) -> Option<(u64, u64)> {
+    /// with several, as part `tx` = (id, shards, held) of a multi-shard
+    /// transaction when given. `held`: its coordinator settles it (it
+    /// decided so once, at the start, from its own fsync policy), so
+    /// acknowledgements behind it wait for [`Feed::clear_tx`]; a part no
+    /// coordinator will clear is never held. Returns the block's (start,
+    /// end) offsets, or None when the unit was empty.
+    pub fn commit_unit(
+        &mut self,
+        key: u64,
+        tx: Option<(u64, &[usize], bool)>,
+    ) -> Option<(u64, u64)> {
         let unit = self.units.remove(&key);
         let r = match (unit, tx) {
             (Some(u), _) if u.records > 0 => Some(self.append_unit(u, tx)),
@@ -389,10 +396,10 @@ impl Feed {
         r
     }
 
-    fn append_unit(&mut self, u: Unit, tx: Option<(u64, &[usize])>) -> (u64, u64) {
+    fn append_unit(&mut self, u: Unit, tx: Option<(u64, &[usize], bool)>) -> (u64, u64) {
         let start = self.lsn();
         let wrap = tx.is_some() || u.records > 1;
-        if let Some((id, shards)) = tx {
+        if let Some((id, shards, _)) = tx {
             let list: Vec<String> = shards.iter().map(usize::to_string).collect();
             self.buf
                 .extend_from_slice(format!("#TX:{id}:{}\r\n", list.join(",")).as_bytes());
@@ -414,16 +421,17 @@ impl Feed {
         }
         self.appended();
         let end = self.lsn();
-        if let Some((id, _)) = tx {
+        if let Some((id, _, held)) = tx {
             self.tx_parts = true;
-            if self.fsync == Fsync::Always {
+            if held && self.fsync == Fsync::Always {
                 self.open_tx.push_back((start, id));
             }
         }
         (start, end)
     }
 
-    /// Transaction `id` is on disk on every shard holding a part.
+    /// Transaction `id` is on disk on every shard holding a part (a
+    /// transaction has one part per shard at most, so one clear each).
     pub fn clear_tx(&mut self, id: u64) {
         match self.open_tx.front() {
             Some(&(_, front)) if front == id => {}
@@ -574,13 +582,18 @@ impl Unit {
 mod tests {
     use super::*;
 
-    /// Append a one-record part of transaction `id`; returns its start.
-    fn part(f: &mut Feed, id: u64) -> u64 {
+    /// Append a one-record part of transaction `id`, held or not; returns
+    /// its start.
+    fn part_of(f: &mut Feed, id: u64, held: bool) -> u64 {
         f.target = id;
         f.put(0, b"*1\r\n$4\r\nPING\r\n");
         f.target = 0;
-        let (start, _) = f.commit_unit(id, Some((id, &[0, 1]))).unwrap();
+        let (start, _) = f.commit_unit(id, Some((id, &[0, 1], held))).unwrap();
         start
+    }
+
+    fn part(f: &mut Feed, id: u64) -> u64 {
+        part_of(f, id, true)
     }
 
     /// Transactions clear in any order; acknowledgements stay held at the
@@ -606,6 +619,17 @@ mod tests {
         f.set_durable(f.lsn());
         assert_eq!(f.ackable(), s5);
         f.clear_tx(5);
+        assert_eq!(f.ackable(), f.lsn());
+    }
+
+    /// A part no coordinator will clear (it started under another fsync
+    /// policy) holds nothing back.
+    #[test]
+    fn parts_not_held_hold_nothing_back() {
+        let mut f = Feed::default();
+        f.enable(true, Fsync::Always);
+        part_of(&mut f, 7, false);
+        f.set_durable(f.lsn());
         assert_eq!(f.ackable(), f.lsn());
     }
 }

@@ -199,6 +199,21 @@ pub async fn wait_durable(shard: &Rc<Shard>, lsn: u64) -> Result<(), feed::Write
     wait_for(shard, |f| !f.acks_wait() || f.durable() >= lsn).await
 }
 
+/// Wait until this shard's log is on disk up to `lsn`, or no reply waits
+/// for the disk any more, through write errors (the writer retries them;
+/// after a failed fdatasync this never ends).
+pub async fn wait_on_disk(shard: &Rc<Shard>, lsn: u64) {
+    std::future::poll_fn(|cx| {
+        let mut st = shard.state.borrow_mut();
+        if !st.aof.acks_wait() || st.aof.durable() >= lsn {
+            return Poll::Ready(());
+        }
+        st.aof.park(cx.waker());
+        Poll::Pending
+    })
+    .await
+}
+
 /// The MISCONF error for writes while the log cannot be written.
 pub fn misconf(e: &feed::WriteError) -> String {
     format!("MISCONF Errors writing to the AOF file: {}", e.0)

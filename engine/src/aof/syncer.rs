@@ -9,8 +9,9 @@
 //! run hops would otherwise wait one sync each, and a pipeline of
 //! cross-shard MSETs would advance one sync at a time.
 //!
-//! How: a plain thread per shard (started on first use) takes a duplicate
-//! of the file's descriptor, runs `fdatasync(2)` on it, and reports the
+//! How: a plain thread per shard (started on first use; it inherits the
+//! shard's CPU, where it mostly sleeps in the sync) takes a duplicate of
+//! the file's descriptor, runs `fdatasync(2)` on it, and reports the
 //! outcome through an eventfd that the writer reads through io_uring. The
 //! sync is an ordinary system call of this process, so tools that watch
 //! or delay fdatasync (strace, the ack tests) see it as they see the
@@ -61,13 +62,18 @@ impl Syncer {
     }
 
     /// fdatasync `fd` on the thread and wait for it without blocking the
-    /// executor. Err carries the OS's text.
-    pub async fn sync(&self, fd: RawFd) -> Result<(), String> {
+    /// executor: the fdatasync's outcome (Err: the OS's text). The outer
+    /// Err says the thread could not be used (no descriptor left to
+    /// duplicate, the thread gone, the signal unreadable), with nothing
+    /// known about the sync: the caller must drop this syncer (a signal
+    /// may still be on its way) and sync by itself.
+    pub async fn sync(&self, fd: RawFd) -> Result<Result<(), String>, String> {
         // SAFETY: `fd` is open (the caller's file outlives this call); the
         // duplicate is owned by the request and closed by the thread.
         let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
         if dup < 0 {
-            return Err(super::writer::os_text(&std::io::Error::last_os_error()));
+            let e = std::io::Error::last_os_error();
+            return Err(format!("dup: {}", super::writer::os_text(&e)));
         }
         // SAFETY: `dup` is a fresh descriptor nobody else owns.
         let dup = unsafe { OwnedFd::from_raw_fd(dup) };
@@ -78,12 +84,13 @@ impl Syncer {
         if let Err(e) = self.done.read_at(0, 8).await {
             return Err(format!("waiting for the sync thread: {e}"));
         }
-        match self.outcome.load(Ordering::Acquire) {
-            0 => Ok(()),
-            code => Err(super::writer::os_text(&std::io::Error::from_raw_os_error(
-                code,
-            ))),
-        }
+        let code = self.outcome.load(Ordering::Acquire);
+        Ok(if code == 0 {
+            Ok(())
+        } else {
+            let e = std::io::Error::from_raw_os_error(code);
+            Err(super::writer::os_text(&e))
+        })
     }
 }
 

@@ -27,6 +27,8 @@
 //! with MISCONF and waiting replies fail) and retried every second from
 //! where it stopped; success clears it. A failed fdatasync is final until a
 //! restart (the feed is poisoned: the kernel may have dropped the pages).
+//! A sync thread that cannot be used is no fdatasync failure: that round
+//! syncs inline and the next one starts a new thread.
 
 use super::feed::{Fsync, WriteError};
 use super::prealloc::Prealloc;
@@ -314,9 +316,18 @@ pub async fn run(shard: Rc<Shard>, mut target: Option<Target>) {
                                 .map_err(|e| log::warn!("Can't start a sync thread: {e}"))
                                 .ok();
                         }
-                        let ok = match syncer.as_ref() {
-                            Some(s) => synced(&shard, end, s.sync(t.file.as_raw_fd()).await),
-                            None => sync_now(&shard, t, end),
+                        let outcome = match syncer.as_ref() {
+                            Some(s) => s.sync(t.file.as_raw_fd()).await,
+                            None => Err("none running".into()),
+                        };
+                        let ok = match outcome {
+                            Ok(r) => synced(&shard, end, r),
+                            Err(e) => {
+                                if syncer.take().is_some() {
+                                    log::warn!("Sync thread unusable ({e}); syncing inline");
+                                }
+                                sync_now(&shard, t, end)
+                            }
                         };
                         if !ok {
                             glommio::timer::sleep(Duration::from_secs(1)).await;

@@ -17,9 +17,12 @@
 //! ([`crate::aof::state`]) into a unit — the caller's (EXEC, a script: the
 //! lock owner) or the transaction's own, committed with its part before its
 //! locks go, as one part of a multi-shard transaction when several shards
-//! wrote. With `appendfsync always` the transaction answers once every part
-//! is on disk, and each shard then lets the records behind it be
-//! acknowledged ([`crate::aof::Feed::clear_tx`]).
+//! wrote. With `appendfsync always` its reply leaves once every part is on
+//! disk ([`run`] waits; [`run_acked`] lets the connection's pipeline go on
+//! and the connection waits in [`Acks`] before it writes), and each shard
+//! then lets the records behind it be acknowledged
+//! ([`crate::aof::Feed::clear_tx`]). A transaction has at most one part
+//! per shard.
 
 use super::locks::LockSet;
 use super::mesh::ShardGone;
@@ -66,7 +69,17 @@ struct Logging {
     unit: u64,
     /// Commit the unit with the part: as this transaction's part when
     /// several shards write.
-    commit: Option<Option<(u64, Vec<usize>)>>,
+    commit: Option<Option<MultiShard>>,
+}
+
+/// A multi-shard transaction: its id, the shards that write, and whether
+/// its coordinator settles it (decided once, at its start: see
+/// [`crate::aof::Feed::commit_unit`]).
+#[derive(Clone)]
+struct MultiShard {
+    id: u64,
+    writers: Vec<ShardId>,
+    held: bool,
 }
 
 /// Run `f` on `st` noting the keys it changes, then log their state into
@@ -75,7 +88,7 @@ struct Logging {
 fn logged<R>(
     st: &mut ShardState,
     unit: u64,
-    commit: Option<&Option<(u64, Vec<usize>)>>,
+    commit: Option<&Option<MultiShard>>,
     f: impl FnOnce(&mut ShardState) -> R,
 ) -> (R, Option<u64>) {
     if !st.aof.on() {
@@ -88,7 +101,7 @@ fn logged<R>(
     st.aof.target = outer;
     let end = match commit {
         Some(tx) => {
-            let tx = tx.as_ref().map(|(id, shards)| (*id, shards.as_slice()));
+            let tx = tx.as_ref().map(|m| (m.id, m.writers.as_slice(), m.held));
             st.aof.commit_unit(unit, tx).map(|(_, end)| end)
         }
         None => None,
@@ -114,10 +127,24 @@ fn run_part<R>(
     (r, end)
 }
 
+/// A multi-shard transaction's id, and whether its parts are held (see
+/// [`MultiShard`]).
+#[derive(Clone, Copy)]
+struct Held {
+    id: u64,
+    held: bool,
+}
+
 /// True when the blocks a transaction committed must be settled before
-/// its reply leaves (`appendfsync always`).
-fn must_settle(home: &Shard, ends: &[(ShardId, u64)]) -> bool {
-    !ends.is_empty() && home.state.borrow().aof.acks_wait()
+/// its reply leaves: with `appendfsync always`, and always for a held
+/// multi-shard transaction, whose parts wait for their clear whatever the
+/// policy became since.
+fn must_settle(home: &Shard, ends: &[(ShardId, u64)], tx: Option<Held>) -> bool {
+    !ends.is_empty()
+        && match tx {
+            Some(t) => t.held,
+            None => home.state.borrow().aof.acks_wait(),
+        }
 }
 
 /// What a committed transaction leaves to settle: its blocks' (shard, end
@@ -130,6 +157,12 @@ type Committed = (Ends, Option<u64>);
 /// follows it; then single-shard blocks must be acknowledgeable there (they
 /// may sit behind a part just cleared). One request per shard and step
 /// covers every transaction in `done`, and the shards are asked together.
+///
+/// IMPORTANT: the clear goes out only once every part is known to be on
+/// disk. When a shard could not say so (a write error), the replies fail,
+/// and the clear waits in the background until the parts reach the disk
+/// (the writer retries): clearing earlier would let another shard
+/// acknowledge writes that recovery drops with the incomplete transaction.
 async fn settle(home: &Rc<Shard>, done: Vec<Committed>) -> bool {
     let n = home.count;
     let mut durable_to = vec![0u64; n];
@@ -151,7 +184,25 @@ async fn settle(home: &Rc<Shard>, done: Vec<Committed>) -> bool {
             }
         }
     }
-    let mut ok = wait_all(home, durable_to, true).await;
+    let mut ok = wait_all(home, durable_to.clone(), Until::Durable).await;
+    if ok {
+        clear_all(home, ids);
+    } else {
+        let home = home.clone();
+        glommio::spawn_local(async move {
+            if wait_all(&home, durable_to, Until::OnDisk).await {
+                clear_all(&home, ids);
+            }
+        })
+        .detach();
+    }
+    ok &= wait_all(home, ack_to, Until::Ackable).await;
+    ok
+}
+
+/// Tell each shard `s` that the transactions `ids[s]` are on disk
+/// everywhere (no answer awaited: the replies need only the parts there).
+fn clear_all(home: &Rc<Shard>, ids: Vec<Vec<u64>>) {
     for (s, list) in ids.into_iter().enumerate() {
         if list.is_empty() {
             continue;
@@ -162,20 +213,28 @@ async fn settle(home: &Rc<Shard>, done: Vec<Committed>) -> bool {
                 st.aof.clear_tx(id);
             }
         };
-        // No answer awaited: the replies need only the parts on disk.
         if s == home.id {
             clear(home);
         } else {
             home.post_now(s, Box::new(clear));
         }
     }
-    ok &= wait_all(home, ack_to, false).await;
-    ok
 }
 
-/// Ask every shard with a nonzero `to[shard]` to wait until its log is on
-/// disk (`durable`) or acknowledgeable up to there; true when all could.
-async fn wait_all(home: &Rc<Shard>, to: Vec<u64>, durable: bool) -> bool {
+/// What [`wait_all`] waits for on each shard.
+#[derive(Clone, Copy)]
+enum Until {
+    /// The log on disk up to the offset; a write error ends the wait.
+    Durable,
+    /// The same, through write errors (the writer retries them).
+    OnDisk,
+    /// The log acknowledgeable up to the offset; a write error ends it.
+    Ackable,
+}
+
+/// Ask every shard with a nonzero `to[shard]` to wait as `until` says;
+/// true when every one could.
+async fn wait_all(home: &Rc<Shard>, to: Vec<u64>, until: Until) -> bool {
     let mut waiting = Vec::new();
     for (s, end) in to.into_iter().enumerate() {
         if end == 0 {
@@ -185,10 +244,13 @@ async fn wait_all(home: &Rc<Shard>, to: Vec<u64>, durable: bool) -> bool {
             .request_start::<bool, _>(s, move |sh, reply| {
                 let sh = sh.clone();
                 glommio::spawn_local(async move {
-                    let ok = if durable {
-                        crate::aof::wait_durable(&sh, end).await.is_ok()
-                    } else {
-                        crate::aof::wait_ack(&sh, end).await.is_ok()
+                    let ok = match until {
+                        Until::Durable => crate::aof::wait_durable(&sh, end).await.is_ok(),
+                        Until::OnDisk => {
+                            crate::aof::wait_on_disk(&sh, end).await;
+                            true
+                        }
+                        Until::Ackable => crate::aof::wait_ack(&sh, end).await.is_ok(),
                     };
                     reply.send(&sh, ok);
                 })
@@ -292,7 +354,7 @@ pub async fn run<R: Send + 'static>(
     parts: Vec<Part<R>>,
 ) -> Result<Vec<R>, ShardGone> {
     let (results, ends, txid) = execute(home, owner, parts).await?;
-    if must_settle(home, &ends) && !settle(home, vec![(ends, txid)]).await {
+    if must_settle(home, &ends, txid) && !settle(home, vec![(ends, txid.map(|t| t.id))]).await {
         return Err(ShardGone);
     }
     Ok(results)
@@ -308,8 +370,8 @@ pub async fn run_acked<R: Send + 'static>(
     acks: &Rc<Acks>,
 ) -> Result<Vec<R>, ShardGone> {
     let (results, ends, txid) = execute(home, owner, parts).await?;
-    if must_settle(home, &ends) {
-        acks.add(home, (ends, txid));
+    if must_settle(home, &ends, txid) {
+        acks.add(home, (ends, txid.map(|t| t.id)));
     }
     Ok(results)
 }
@@ -323,7 +385,7 @@ async fn execute<R: Send + 'static>(
     home: &Rc<Shard>,
     owner: u64,
     parts: Vec<Part<R>>,
-) -> Result<(Vec<R>, Ends, Option<u64>), ShardGone> {
+) -> Result<(Vec<R>, Ends, Option<Held>), ShardGone> {
     let parts: Vec<Part<R>> = parts
         .into_iter()
         .map(|p| Part {
@@ -343,6 +405,7 @@ async fn execute<R: Send + 'static>(
             None,
         )
     } else {
+        let held = home.state.borrow().aof.acks_wait();
         let id = home.shared.aof.next_tx();
         let mut writers: Vec<ShardId> = parts
             .iter()
@@ -355,9 +418,9 @@ async fn execute<R: Send + 'static>(
         (
             Logging {
                 unit: OWN_UNIT | id,
-                commit: Some(multi.then_some((id, writers))),
+                commit: Some(multi.then_some(MultiShard { id, writers, held })),
             },
-            multi.then_some(id),
+            multi.then_some(Held { id, held }),
         )
     };
     let mut ends: Vec<(ShardId, u64)> = Vec::new();
@@ -554,21 +617,29 @@ impl Session {
                 }
             }
         }
-        let tx = (writers.len() >= 2).then(|| (self.home.shared.aof.next_tx(), writers.clone()));
-        let txid = tx.as_ref().map(|(id, _)| *id);
+        let held = self.home.state.borrow().aof.acks_wait();
+        let tx = (writers.len() >= 2).then(|| MultiShard {
+            id: self.home.shared.aof.next_tx(),
+            writers: writers.clone(),
+            held,
+        });
+        let txid = tx.as_ref().map(|m| Held { id: m.id, held });
         let home = self.home.clone();
         let ends = self
             .release_with(move |shard, st| {
                 // Shards without records write nothing (not even an empty
                 // part: the transaction does not name them).
                 let t = match tx.as_ref() {
-                    Some((id, w)) if w.contains(&shard) => Some((*id, w.as_slice())),
+                    Some(m) if m.writers.contains(&shard) => {
+                        Some((m.id, m.writers.as_slice(), m.held))
+                    }
                     _ => None,
                 };
                 st.aof.commit_unit(unit, t).map(|(_, end)| end)
             })
             .await;
-        if must_settle(&home, &ends) && !settle(&home, vec![(ends, txid)]).await {
+        if must_settle(&home, &ends, txid) && !settle(&home, vec![(ends, txid.map(|t| t.id))]).await
+        {
             return Err(ShardGone);
         }
         Ok(())
