@@ -196,6 +196,10 @@ fn recovered(shard: &Shard) {
     }
 }
 
+/// After a sync thread failed to start, how long rounds sync inline before
+/// the next try.
+const RETRY_SYNCER: Duration = Duration::from_secs(60);
+
 /// How often an idle writer looks at the clock (everysec's sync, shutdown).
 const TICK: Duration = Duration::from_millis(100);
 
@@ -286,6 +290,9 @@ pub async fn run(shard: Rc<Shard>, mut target: Option<Target>) {
     let stopped = Rc::new(std::cell::Cell::new(false));
     glommio::spawn_local(ticker(shard.clone(), stopped.clone())).detach();
     let mut syncer: Option<Syncer> = None;
+    // When starting one last failed: rounds sync inline until RETRY_SYNCER
+    // has passed.
+    let mut syncer_failed: Option<Instant> = None;
     loop {
         let closing = global.closing.load(Ordering::SeqCst);
         let step = next_step(&shard);
@@ -311,10 +318,12 @@ pub async fn run(shard: Rc<Shard>, mut target: Option<Target>) {
                     // its next hops must not wait behind it: see the
                     // module doc.
                     Fsync::Always if tx_parts => {
-                        if syncer.is_none() {
+                        let retry = syncer_failed.is_none_or(|at| at.elapsed() >= RETRY_SYNCER);
+                        if syncer.is_none() && retry {
                             syncer = Syncer::start(shard.id)
                                 .map_err(|e| log::warn!("Can't start a sync thread: {e}"))
                                 .ok();
+                            syncer_failed = syncer.is_none().then(Instant::now);
                         }
                         let outcome = match syncer.as_ref() {
                             Some(s) => s.sync(t.file.as_raw_fd()).await,
