@@ -234,23 +234,15 @@ async fn run_inner(home: &Rc<Shard>, owner: u64, enable: bool) -> Result<(), Str
     }
 
     // 3-4. Manifests and bases.
-    let bases: Vec<String> = (0..home.count)
-        .map(|s| {
-            Manifest {
-                shards: home.count,
-                base: (seq, kind),
-                incrs: vec![seq],
-                foreign: None,
-            }
-            .base_name(&prefix, s)
-        })
-        .collect();
     let next = Manifest {
         shards: home.count,
         base: (seq, kind),
         incrs: vec![seq],
         foreign: None,
     };
+    let bases: Vec<String> = (0..home.count)
+        .map(|s| next.base_name(&prefix, s))
+        .collect();
     match &old {
         // Switching the AOF on makes a fresh log: the old files lack what
         // was written meanwhile.

@@ -557,23 +557,26 @@ impl Ready {
     }
 
     fn ok(mut self) {
-        if let Some(tx) = self.tx.take() {
-            let _ = tx.send(Ok(self.id));
-        }
+        let id = self.id;
+        self.send(Ok(id));
     }
 
     fn fail(mut self, why: String) {
+        self.send(Err(why));
+    }
+
+    /// Report `r`, the first time only.
+    fn send(&mut self, r: Result<usize, String>) {
         if let Some(tx) = self.tx.take() {
-            let _ = tx.send(Err(why));
+            let _ = tx.send(r);
         }
     }
 }
 
 impl Drop for Ready {
     fn drop(&mut self) {
-        if let Some(tx) = self.tx.take() {
-            let _ = tx.send(Err(format!("shard {}: stopped during start-up", self.id)));
-        }
+        let why = format!("shard {}: stopped during start-up", self.id);
+        self.send(Err(why));
     }
 }
 

@@ -147,6 +147,14 @@ fn must_settle(home: &Shard, ends: &[(ShardId, u64)], tx: Option<Held>) -> bool 
         }
 }
 
+/// Settle one transaction's blocks here and now, when they need it.
+async fn settle_one(home: &Rc<Shard>, ends: Ends, tx: Option<Held>) -> Result<(), ShardGone> {
+    if must_settle(home, &ends, tx) && !settle(home, vec![(ends, tx.map(|t| t.id))]).await {
+        return Err(ShardGone);
+    }
+    Ok(())
+}
+
 /// What a committed transaction leaves to settle: its blocks' (shard, end
 /// offset) and, when several shards wrote, its multi-shard id.
 type Committed = (Ends, Option<u64>);
@@ -354,9 +362,7 @@ pub async fn run<R: Send + 'static>(
     parts: Vec<Part<R>>,
 ) -> Result<Vec<R>, ShardGone> {
     let (results, ends, txid) = execute(home, owner, parts).await?;
-    if must_settle(home, &ends, txid) && !settle(home, vec![(ends, txid.map(|t| t.id))]).await {
-        return Err(ShardGone);
-    }
+    settle_one(home, ends, txid).await?;
     Ok(results)
 }
 
@@ -638,11 +644,7 @@ impl Session {
                 st.aof.commit_unit(unit, t).map(|(_, end)| end)
             })
             .await;
-        if must_settle(&home, &ends, txid) && !settle(&home, vec![(ends, txid.map(|t| t.id))]).await
-        {
-            return Err(ShardGone);
-        }
-        Ok(())
+        settle_one(&home, ends, txid).await
     }
 
     /// Release every lock, running `commit` on each shard first; returns the
